@@ -1,0 +1,1 @@
+"""Deterministic core of vibehq: no model calls, no crewai/litellm/langchain/chromadb imports."""

@@ -1,0 +1,1 @@
+"""Patch engine: every code change, from an agent, a recipe or a human, goes through here."""

@@ -1,0 +1,74 @@
+"""Settings from `<workspace>/vibehq.toml` and `VIBEHQ_*` environment variables (env wins)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from engine.errors import SettingsError
+
+SETTINGS_FILE = "vibehq.toml"
+
+
+class PatchSettings(BaseModel):
+    fsync: bool = Field(
+        True, description="fsync staged files and the journal before commit (power-loss safety)"
+    )
+    lock_timeout_s: float = Field(60.0, gt=0, description="how long to wait for the workspace lock")
+    validate_batches: bool = Field(
+        False, alias="validate", description="run the validator on a staging copy before apply"
+    )
+    tsconfig: str = Field("tsconfig.json", description="tsconfig used by the tsc validator")
+
+
+class WebhookSettings(BaseModel):
+    retries: int = Field(3, ge=0, le=10)
+    timeout_s: float = Field(5.0, gt=0)
+    backoff_s: float = Field(0.25, ge=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="VIBEHQ_", env_nested_delimiter="__", extra="forbid", populate_by_name=True
+    )
+
+    orchestrator_url: str | None = Field(
+        None, description="if set, patch events are POSTed to {url}/api/patches/events"
+    )
+    patch: PatchSettings = PatchSettings()
+    webhook: WebhookSettings = WebhookSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file arrives as init kwargs; the environment overrides it.
+        return (env_settings, init_settings)
+
+
+def load_settings(root: Path) -> Settings:
+    path = root / SETTINGS_FILE
+    data: dict[str, object] = {}
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{SETTINGS_FILE}: not valid TOML: {exc}") from exc
+    try:
+        return Settings(**data)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise SettingsError(f"{SETTINGS_FILE} or VIBEHQ_* env: {loc}: {first['msg']}") from exc

@@ -1,0 +1,1 @@
+"""Validators that run the workspace's real TypeScript toolchain."""
