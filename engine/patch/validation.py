@@ -38,4 +38,3 @@ class BatchValidator(Protocol):
 
     def validate(self, staging_root: Path, changed_files: Sequence[str]) -> ValidationResult:
         """Check the staging copy (the workspace with the batch applied); never touch the real tree."""
-        ...
