@@ -50,7 +50,7 @@ class PatchConflict(CheckFailed):
 
 
 class OpFailed(CheckFailed):
-    """An op cannot be applied to the current file: anchor missing or ambiguous, line out of range."""
+    """An op cannot apply to the current file: anchor missing or ambiguous, line out of range."""
 
 
 class ValidationFailed(CheckFailed):

@@ -40,7 +40,9 @@ class Settings(BaseSettings):
     )
 
     orchestrator_url: str | None = Field(
-        None, description="if set, patch events are POSTed to {url}/api/patches/events"
+        None,
+        pattern=r"^https?://[^\s]+$",
+        description="if set, patch events are POSTed to {url}/api/patches/events"
     )
     patch: PatchSettings = PatchSettings()
     webhook: WebhookSettings = WebhookSettings()

@@ -1,4 +1,4 @@
-"""The workspace: the target monorepo root, its `.vibehq/` state folder, and safe path resolution."""
+"""The workspace: the target monorepo root, its `.vibehq/` state folder, safe path resolution."""
 
 from __future__ import annotations
 

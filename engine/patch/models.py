@@ -1,4 +1,4 @@
-"""PatchBatch: the seed's patch-manager format, extended with anchors, create/delete and base hashes.
+"""PatchBatch: the seed patch-manager format, extended with anchors, create/delete, base hashes.
 
 Seed format, accepted unchanged:
     {orderId, requester, reason, branch,
@@ -21,7 +21,13 @@ OpName = Literal[
     "replace-block", "insert-before", "insert-after", "append", "prepend", "create", "delete"
 ]
 OP_NAMES: tuple[str, ...] = (
-    "replace-block", "insert-before", "insert-after", "append", "prepend", "create", "delete"
+    "replace-block",
+    "insert-before",
+    "insert-after",
+    "append",
+    "prepend",
+    "create",
+    "delete",
 )
 ANCHORED_OPS = frozenset({"replace-block", "insert-before", "insert-after"})
 _ANCHOR_FIELDS = ("marker", "match", "regex")

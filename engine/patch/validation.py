@@ -37,4 +37,4 @@ class BatchValidator(Protocol):
     name: str
 
     def validate(self, staging_root: Path, changed_files: Sequence[str]) -> ValidationResult:
-        """Check the staging copy (the workspace with the batch applied); never touch the real tree."""
+        """Check the staging copy (the workspace with the batch applied), never the real tree."""
