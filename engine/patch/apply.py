@@ -140,6 +140,7 @@ def rollback_batch(ws: Workspace, batch_id: str, settings: Settings) -> BatchRes
         changes = _restore_changes(ws, journal, record)
         rollback_id = _free_id(journal, f"{batch_id}.rollback")
         journal.commit(rollback_id, changes, meta=record.meta, kind="rollback", rolls_back=batch_id)
+        journal.remove_created_dirs(record)
         journal.mark_rolled_back(record, rollback_id)
         events = [
             PatchEvent(
@@ -227,7 +228,8 @@ def _restore_changes(ws: Workspace, journal: Journal, record: JournalRecord) -> 
         if (None if current is None else sha256(current)) != entry.new_sha:
             conflicts.append(entry.path)
             continue
-        changes.append(FileChange(entry.path, target, current, journal.backup_bytes(record, entry)))
+        old = journal.backup_bytes(record, entry)
+        changes.append(FileChange(entry.path, target, current, old, mode=entry.mode))
     if conflicts:
         raise PatchConflict(
             f"cannot roll back {record.batch_id}: changed since it was applied: "

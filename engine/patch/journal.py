@@ -44,6 +44,8 @@ class FileToWrite(Protocol):
     def lines_added(self) -> int: ...
     @property
     def lines_removed(self) -> int: ...
+    @property
+    def mode(self) -> int | None: ...
 
 
 class JournalFile(BaseModel):
@@ -187,7 +189,9 @@ class Journal:
         tmp = None
         if change.new is not None:
             tmp = self.ws.relative(target.parent / f".{target.name}.vh-{batch_id}.tmp")
-        mode = target.stat().st_mode & 0o7777 if change.old is not None else None
+        mode = change.mode
+        if mode is None and change.old is not None:
+            mode = target.stat().st_mode & 0o7777
         return JournalFile(
             path=change.path,
             target=self.ws.relative(target),
@@ -227,7 +231,7 @@ class Journal:
         for entry in record.files:
             if entry.tmp is not None:
                 (self.ws.root / entry.tmp).unlink(missing_ok=True)
-        self._remove_created_dirs(record)
+        self.remove_created_dirs(record)
 
     def _restore(self, record: JournalRecord) -> None:
         """Put every file of `record` back to its old bytes, whatever point the commit reached."""
@@ -253,7 +257,7 @@ class Journal:
         if conflicts:
             record.note = "left alone, changed by someone else meanwhile: " + ", ".join(conflicts)
 
-    def _remove_created_dirs(self, record: JournalRecord) -> None:
+    def remove_created_dirs(self, record: JournalRecord) -> None:
         for rel in reversed(record.created_dirs):
             try:
                 (self.ws.root / rel).rmdir()

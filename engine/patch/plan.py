@@ -36,6 +36,7 @@ class FileChange:
     old: bytes | None
     new: bytes | None
     ops: list[OpOutcome] = field(default_factory=list)
+    mode: int | None = None
 
     @property
     def old_sha(self) -> str | None:

@@ -1,0 +1,373 @@
+"""vibehq command line. Thin: parse arguments, call one engine function, print the result.
+
+Deterministic commands import only `engine`; crewai, litellm, langchain and chromadb stay
+out of this module's import path so `vibehq --help` starts in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from engine.patch.apply import BatchResult
+    from engine.patch.validation import ValidationResult
+    from engine.settings import Settings
+    from engine.workspace import Workspace
+
+# Set before anything can import litellm or crewai: no price-map fetch, no telemetry.
+for _key, _value in {
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    "CREWAI_DISABLE_TELEMETRY": "true",
+    "CREWAI_TRACING_ENABLED": "false",
+    "OTEL_SDK_DISABLED": "true",
+}.items():
+    os.environ.setdefault(_key, _value)
+
+app = typer.Typer(
+    name="vibehq",
+    help="Carry a code-migration epic through an atomic, validated, recorded patch gate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+patch_app = typer.Typer(help="Apply, preview and roll back PatchBatches.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports: queries on the event ledger.", no_args_is_help=True)
+app.add_typer(patch_app, name="patch")
+app.add_typer(report_app, name="report")
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        envvar="VIBEHQ_WORKSPACE",
+        help="Workspace (target monorepo) root. Default: the current directory.",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document for machines.")]
+
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    # Piped output (CI logs, `| less`) gets a wide fixed width instead of 80 columns.
+    width = None if sys.stdout.isatty() else 160
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
+
+
+def _emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def guarded(fn: F) -> F:
+    """Turn vibehq's typed errors into one line and an exit code (2 bad input, 1 check failed)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        from engine.errors import VibehqError
+
+        as_json = bool(kwargs.get("as_json"))
+        try:
+            fn(*args, **kwargs)
+        except VibehqError as exc:
+            result = getattr(exc, "result", None)
+            if as_json:
+                payload: dict[str, Any] = {
+                    "ok": False,
+                    "error": exc.message,
+                    "errorType": type(exc).__name__,
+                    "exitCode": exc.exit_code,
+                }
+                if result is not None:
+                    payload["validation"] = result.model_dump(mode="json")
+                _emit_json(payload)
+            else:
+                if result is not None:
+                    _print_findings(result)
+                _console(stderr=True).print(f"[bold red]error:[/] {_escape(exc.message)}")
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _open(workspace: Path | None) -> tuple[Workspace, Settings]:
+    """Open the workspace, load its settings, and finish any commit a crash interrupted."""
+    from engine.patch.apply import recover_workspace
+    from engine.settings import load_settings
+    from engine.workspace import Workspace
+
+    ws = Workspace.open(workspace)
+    settings = load_settings(ws.root)
+    if any(ws.journal_dir.glob("*.pending")):
+        for batch_id in recover_workspace(ws, settings):
+            _console(stderr=True).print(
+                f"[yellow]recovered:[/] batch {batch_id} was interrupted mid-commit; "
+                "its files were restored"
+            )
+    return ws, settings
+
+
+@app.callback()
+def main() -> None:
+    """vibehq: STAGING workers into a monorepo, through one atomic patch gate."""
+
+
+@patch_app.command("apply")
+@guarded
+def patch_apply(
+    batch_file: Annotated[str, typer.Argument(help="PatchBatch JSON file, or - for stdin.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the unified diff; write nothing.")
+    ] = False,
+    validate: Annotated[
+        bool | None,
+        typer.Option(
+            "--validate/--no-validate",
+            help="Type-check a staging copy (one project-wide tsc run) before writing. "
+            "Default: [patch] validate in vibehq.toml.",
+            show_default=False,
+        ),
+    ] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Apply a PatchBatch all or nothing, or preview it with --dry-run."""
+    from engine.patch.apply import apply_batch
+    from engine.patch.loader import load_batch_file, parse_batch
+
+    ws, settings = _open(workspace)
+    if batch_file == "-":
+        batch = parse_batch(sys.stdin.read(), source="stdin")
+        block_root = None
+    else:
+        path = Path(batch_file)
+        batch = load_batch_file(path)
+        block_root = path.resolve().parent
+    validator = None
+    if validate if validate is not None else settings.patch.validate_batches:
+        from engine.validate.tsc import TscValidator
+
+        validator = TscValidator(ws.root, tsconfig=settings.patch.tsconfig)
+    result = apply_batch(
+        ws, batch, settings, dry_run=dry_run, validator=validator, block_root=block_root,
+        with_diff=as_json,
+    )
+    if as_json:
+        _emit_json({"ok": True, **result.model_dump(mode="json")})
+        return
+    _print_batch(result)
+
+
+@patch_app.command("rollback")
+@guarded
+def patch_rollback(
+    batch_id: Annotated[str, typer.Argument(help="Batch id from `vibehq patch list`.")],
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Restore every file a batch touched, byte for byte (refused if one changed since)."""
+    from engine.patch.apply import rollback_batch
+
+    ws, settings = _open(workspace)
+    result = rollback_batch(ws, batch_id, settings)
+    if as_json:
+        _emit_json({"ok": True, **result.model_dump(mode="json")})
+        return
+    _print_batch(result)
+
+
+@patch_app.command("list")
+@guarded
+def patch_list(
+    limit: Annotated[int, typer.Option(help="Show the newest N batches.", min=1)] = 20,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List journaled batches, newest last, with their state."""
+    from engine.patch.journal import Journal
+
+    ws, settings = _open(workspace)
+    records = Journal(ws, fsync=settings.patch.fsync).records()[-limit:]
+    if as_json:
+        _emit_json([r.model_dump(mode="json") for r in records])
+        return
+    from rich.table import Table
+
+    table = Table()
+    for name in ("batch", "kind", "state", "created", "files", "requester", "note"):
+        table.add_column(name, no_wrap=name in ("batch", "created"))
+    for r in records:
+        table.add_row(r.batch_id, r.kind, r.state, r.created[:19], str(len(r.files)),
+                      r.meta.get("requester") or "", r.note or "")
+    _console().print(table if records else "no batches in the journal")
+
+
+ReportView = Literal["logs", "stats", "trends"]
+
+
+@report_app.command("patches")
+@guarded
+def report_patches(
+    view: Annotated[str, typer.Argument(help="logs | stats | trends")] = "logs",
+    task: Annotated[str | None, typer.Option("--task", help="logs: task id")] = None,
+    file: Annotated[str | None, typer.Option("--file", help="logs: path or glob")] = None,
+    search: Annotated[str | None, typer.Option("--search", help="logs: text search")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="logs: event kind")] = None,
+    batch: Annotated[str | None, typer.Option("--batch", help="logs: batch id")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+    order: Annotated[str, typer.Option("--order", help="logs: desc | asc")] = "desc",
+    date_from: Annotated[str | None, typer.Option("--from", help="stats: YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="stats: YYYY-MM-DD")] = None,
+    by: Annotated[str, typer.Option("--by", help="trends: weekly | task | order")] = "weekly",
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Patch logs, stats and trends from the ledger (the seed's three analytics APIs)."""
+    from engine.errors import BadInput
+    from engine.ledger import reports
+    from engine.ledger.store import Ledger
+
+    ws, _ = _open(workspace)
+    if view not in ("logs", "stats", "trends"):
+        raise BadInput(f"unknown view {view!r}; expected logs, stats or trends")
+    if order not in ("asc", "desc"):
+        raise BadInput(f"--order must be asc or desc, not {order!r}")
+    if by not in ("weekly", "task", "order"):
+        raise BadInput(f"--by must be weekly, task or order, not {by!r}")
+    if not ws.ledger_path.is_file():
+        raise BadInput(f"no ledger yet at {ws.ledger_path}: apply a batch first")
+    with Ledger.open(ws.ledger_path) as ledger:
+        if view == "logs":
+            query = reports.LogQuery(task_id=task, file=file, search=search, kind=kind,
+                                     batch_id=batch, limit=limit, offset=offset, order=order)
+            data: Any = reports.patch_logs(ledger, query)
+        elif view == "stats":
+            data = reports.patch_stats(ledger, date_from, date_to)
+        else:
+            data = reports.patch_trends(ledger, by)  # type: ignore[arg-type]
+    if as_json:
+        _emit_json(data.model_dump(mode="json") if hasattr(data, "model_dump")
+                   else [row.model_dump(mode="json") for row in data])
+        return
+    _print_report(view, data)
+
+
+def _print_batch(result: BatchResult) -> None:
+    from rich.table import Table
+
+    console = _console()
+    if result.diff:
+        _print_diff(result.diff)
+    table = Table("action", "file", "+", "-", box=None, pad_edge=False)
+    for f in result.files:
+        colour = {"created": "green", "deleted": "red", "unchanged": "dim"}.get(f.action, "cyan")
+        table.add_row(f"[{colour}]{f.action}[/]", f.path, str(f.lines_added),
+                      str(f.lines_removed))
+    console.print(table)
+    if result.validation is not None:
+        console.print(f"validation: [green]{_escape(result.validation.summary)}[/]")
+    verb = {
+        "dry-run": "dry run, nothing written:",
+        "applied": "applied",
+        "unchanged": "nothing to do, files already match:",
+        "rolled-back": "rolled back as",
+    }[result.status]
+    console.print(
+        f"[bold]{verb}[/] batch {result.batch_id}: {result.ops} ops on {len(result.files)} "
+        f"files (+{result.lines_added} -{result.lines_removed})"
+    )
+    if result.webhook is not None and not result.webhook.delivered:
+        console.print(
+            f"[yellow]warning:[/] webhook {result.webhook.url} failed after "
+            f"{result.webhook.attempts} attempts ({result.webhook.error}); the patch stands"
+        )
+
+
+def _print_diff(diff: str) -> None:
+    if sys.stdout.isatty():
+        from rich.syntax import Syntax
+
+        _console().print(Syntax(diff, "diff", theme="ansi_dark", background_color="default"))
+    else:
+        sys.stdout.write(diff)
+
+
+def _print_findings(result: ValidationResult) -> None:
+    console = _console(stderr=True)
+    for f in result.findings[:20]:
+        where = f"{f.file}:{f.line}:{f.column}" if f.file else result.validator
+        console.print(f"  {_escape(where)} [red]{f.code or f.severity}[/] {_escape(f.message)}")
+    if len(result.findings) > 20:
+        console.print(f"  and {len(result.findings) - 20} more")
+
+
+def _print_report(view: str, data: Any) -> None:
+    from rich.table import Table
+
+    console = _console()
+    if view == "logs":
+        table = Table("ts", "kind", "batch", "task", "file", "op", "+", "-", "error")
+        for e in data.items:
+            table.add_row(e.ts[:19], e.kind, e.batch_id, e.task_id or "", e.file or "",
+                          e.op or "", str(e.lines_added), str(e.lines_removed), e.error or "")
+        console.print(table)
+        console.print(f"{len(data.items)} of {data.total} events (offset {data.offset})")
+        return
+    if view == "trends":
+        table = Table("key", "batches", "applied", "failed", "rolled back", "success", "first",
+                      "last")
+        for row in data:
+            table.add_row(str(row.key), str(row.batches), str(row.applied), str(row.failed),
+                          str(row.rolled_back), f"{row.success_rate:.0%}"
+                          if row.success_rate is not None else "-", (row.first_ts or "")[:10],
+                          (row.last_ts or "")[:10])
+        console.print(table)
+        return
+    console.print_json(data.model_dump_json())
+
+
+def run() -> None:
+    """Console-script entry: usage errors become one line and exit 2, never a traceback."""
+    # Typer 0.2x vendors click; older releases depend on it.
+    try:
+        from typer._click import exceptions as click_exc
+    except ImportError:
+        from click import exceptions as click_exc  # type: ignore[no-redef]
+
+    try:
+        # Without standalone mode, click returns an Exit's code instead of raising it.
+        code = app(standalone_mode=False)
+    except click_exc.ClickException as exc:
+        # `vibehq` alone prints help and raises an error with no message.
+        if message := exc.format_message():
+            _console(stderr=True).print(f"[bold red]error:[/] {_escape(message)}")
+        sys.exit(2)
+    except click_exc.Abort:
+        sys.exit(130)
+    except click_exc.Exit as exc:
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,88 @@
+"""Shared fixtures: real workspaces on disk and an in-process runner for the real CLI entry."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+SHARED = ROOT.parent / "shared"
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run `vibehq ARGS` through `main.run()`, the console-script entry, in this process."""
+    import main
+
+    def invoke(*args: str | Path, stdin: str | None = None) -> CliResult:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "argv", ["vibehq", *map(str, args)])
+        if stdin is not None:
+            import io
+
+            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        code = 0
+        try:
+            main.run()
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return invoke
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    root.mkdir()
+    return root
+
+
+def write(root: Path, rel: str, text: str | bytes) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_bytes(text.encode())
+    return path
+
+
+def snapshot(root: Path, *, include_state: bool = True) -> dict[str, str]:
+    """Every file under root (symlinks as their target) with its sha256; `.vibehq/` optional."""
+    out: dict[str, str] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if not include_state and rel.split("/")[0] == ".vibehq":
+            continue
+        if path.is_symlink():
+            out[rel] = "link->" + str(path.readlink())
+        elif path.is_file():
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+        elif path.is_dir():
+            out[rel + "/"] = "dir"
+    return out
+
+
+def batch_file(tmp_path: Path, patches: list[dict[str, Any]], **fields: Any) -> Path:
+    path = tmp_path / f"batch-{len(list(tmp_path.glob('batch-*.json')))}.json"
+    path.write_text(json.dumps({"requester": "test", **fields, "patches": patches}))
+    return path
