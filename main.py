@@ -168,7 +168,12 @@ def patch_apply(
 
         validator = TscValidator(ws.root, tsconfig=settings.patch.tsconfig)
     result = apply_batch(
-        ws, batch, settings, dry_run=dry_run, validator=validator, block_root=block_root,
+        ws,
+        batch,
+        settings,
+        dry_run=dry_run,
+        validator=validator,
+        block_root=block_root,
         with_diff=as_json,
     )
     if as_json:
@@ -216,8 +221,15 @@ def patch_list(
     for name in ("batch", "kind", "state", "created", "files", "requester", "note"):
         table.add_column(name, no_wrap=name in ("batch", "created"))
     for r in records:
-        table.add_row(r.batch_id, r.kind, r.state, r.created[:19], str(len(r.files)),
-                      r.meta.get("requester") or "", r.note or "")
+        table.add_row(
+            r.batch_id,
+            r.kind,
+            r.state,
+            r.created[:19],
+            str(len(r.files)),
+            r.meta.get("requester") or "",
+            r.note or "",
+        )
     _console().print(table if records else "no batches in the journal")
 
 
@@ -258,16 +270,33 @@ def report_patches(
         raise BadInput(f"no ledger yet at {ws.ledger_path}: apply a batch first")
     with Ledger.open(ws.ledger_path) as ledger:
         if view == "logs":
-            query = reports.LogQuery(task_id=task, file=file, search=search, kind=kind,
-                                     batch_id=batch, limit=limit, offset=offset, order=order)
+            from pydantic import ValidationError
+
+            try:
+                query = reports.LogQuery(
+                    task_id=task,
+                    file=file,
+                    search=search,
+                    kind=kind,
+                    batch_id=batch,
+                    limit=limit,
+                    offset=offset,
+                    order=order,
+                )
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                raise BadInput(f"--{err['loc'][0]}: {err['msg']}") from None
             data: Any = reports.patch_logs(ledger, query)
         elif view == "stats":
             data = reports.patch_stats(ledger, date_from, date_to)
         else:
             data = reports.patch_trends(ledger, by)  # type: ignore[arg-type]
     if as_json:
-        _emit_json(data.model_dump(mode="json") if hasattr(data, "model_dump")
-                   else [row.model_dump(mode="json") for row in data])
+        _emit_json(
+            data.model_dump(mode="json")
+            if hasattr(data, "model_dump")
+            else [row.model_dump(mode="json") for row in data]
+        )
         return
     _print_report(view, data)
 
@@ -281,8 +310,7 @@ def _print_batch(result: BatchResult) -> None:
     table = Table("action", "file", "+", "-", box=None, pad_edge=False)
     for f in result.files:
         colour = {"created": "green", "deleted": "red", "unchanged": "dim"}.get(f.action, "cyan")
-        table.add_row(f"[{colour}]{f.action}[/]", f.path, str(f.lines_added),
-                      str(f.lines_removed))
+        table.add_row(f"[{colour}]{f.action}[/]", f.path, str(f.lines_added), str(f.lines_removed))
     console.print(table)
     if result.validation is not None:
         console.print(f"validation: [green]{_escape(result.validation.summary)}[/]")
@@ -328,22 +356,65 @@ def _print_report(view: str, data: Any) -> None:
     if view == "logs":
         table = Table("ts", "kind", "batch", "task", "file", "op", "+", "-", "error")
         for e in data.items:
-            table.add_row(e.ts[:19], e.kind, e.batch_id, e.task_id or "", e.file or "",
-                          e.op or "", str(e.lines_added), str(e.lines_removed), e.error or "")
+            table.add_row(
+                e.ts[:19],
+                e.kind,
+                e.batch_id,
+                e.task_id or "",
+                e.file or "",
+                e.op or "",
+                str(e.lines_added),
+                str(e.lines_removed),
+                e.error or "",
+            )
         console.print(table)
         console.print(f"{len(data.items)} of {data.total} events (offset {data.offset})")
         return
     if view == "trends":
-        table = Table("key", "batches", "applied", "failed", "rolled back", "success", "first",
-                      "last")
+        table = Table(
+            "key", "batches", "applied", "failed", "rolled back", "success", "first", "last"
+        )
         for row in data:
-            table.add_row(str(row.key), str(row.batches), str(row.applied), str(row.failed),
-                          str(row.rolled_back), f"{row.success_rate:.0%}"
-                          if row.success_rate is not None else "-", (row.first_ts or "")[:10],
-                          (row.last_ts or "")[:10])
+            table.add_row(
+                str(row.key),
+                str(row.batches),
+                str(row.applied),
+                str(row.failed),
+                str(row.rolled_back),
+                _rate(row.success_rate),
+                row.first_ts[:10],
+                row.last_ts[:10],
+            )
         console.print(table)
         return
-    console.print_json(data.model_dump_json())
+    _print_stats(data)
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _print_stats(stats: Any) -> None:
+    from rich.table import Table
+
+    console = _console()
+    span = f"{(stats.first_ts or '-')[:19]} .. {(stats.last_ts or '-')[:19]}"
+    console.print(f"[bold]{stats.total_events}[/] events, {span}")
+    days = Table("day", "requested", "applied", "failed", "rolled back", title="per day")
+    for d in stats.daily:
+        days.add_row(d.day, str(d.requested), str(d.applied), str(d.failed), str(d.rolled_back))
+    people = Table("requester", "applied", "failed", "success", title="per requester")
+    for r in stats.requesters:
+        people.add_row(r.requester or "-", str(r.applied), str(r.failed), _rate(r.success_rate))
+    ops = Table("op", "count", title="operations")
+    for o in stats.operations:
+        ops.add_row(o.op or "-", str(o.count))
+    console.print(days, people, ops)
+    if stats.errors:
+        errors = Table("count", "error", title="errors")
+        for e in stats.errors:
+            errors.add_row(str(e.count), e.error)
+        console.print(errors)
 
 
 def run() -> None:

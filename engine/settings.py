@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     orchestrator_url: str | None = Field(
         None,
         pattern=r"^https?://[^\s]+$",
-        description="if set, patch events are POSTed to {url}/api/patches/events"
+        description="if set, patch events are POSTed to {url}/api/patches/events",
     )
     patch: PatchSettings = PatchSettings()
     webhook: WebhookSettings = WebhookSettings()

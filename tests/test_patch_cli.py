@@ -32,8 +32,10 @@ def assert_one_line_error(result: Any, code: int, fragment: str) -> None:
 
 def test_dry_run_prints_diff_and_writes_nothing(cli: Any, tree: Path, tmp_path: Path) -> None:
     before = snapshot(tree)
-    path = batch_file(tmp_path, [{"op": "replace-block", "file": "src/a.ts", "start": 2,
-                                  "block": "export const b = 3;"}])
+    path = batch_file(
+        tmp_path,
+        [{"op": "replace-block", "file": "src/a.ts", "start": 2, "block": "export const b = 3;"}],
+    )
     result = cli("patch", "apply", path, "--dry-run", "-w", tree)
     assert result.code == 0
     assert "-export const b = 2;\n+export const b = 3;\n" in result.out
@@ -44,33 +46,44 @@ def test_dry_run_prints_diff_and_writes_nothing(cli: Any, tree: Path, tmp_path: 
 def test_apply_then_rollback_restores_bytes(cli: Any, tree: Path, tmp_path: Path) -> None:
     os.chmod(tree / "src/b.ts", 0o755)
     before = snapshot(tree)
-    path = batch_file(tmp_path, [
-        {"op": "replace-block", "file": "src/a.ts", "start": 1, "block": "export const a = 9;"},
-        {"op": "insert-after", "file": "src/w.ts", "line": 1, "block": "added"},
-        {"op": "delete", "file": "src/b.ts"},
-        {"op": "create", "file": "src/deep/new/c.ts", "block": "export {};\n"},
-    ], orderId="o-7", taskId="12")
+    path = batch_file(
+        tmp_path,
+        [
+            {"op": "replace-block", "file": "src/a.ts", "start": 1, "block": "export const a = 9;"},
+            {"op": "insert-after", "file": "src/w.ts", "line": 1, "block": "added"},
+            {"op": "delete", "file": "src/b.ts"},
+            {"op": "create", "file": "src/deep/new/c.ts", "block": "export {};\n"},
+        ],
+        orderId="o-7",
+        taskId="12",
+    )
     applied = cli("patch", "apply", path, "-w", tree, "--json")
     assert applied.code == 0, applied.err
     data = applied.json()
     assert data["status"] == "applied"
     assert {f["path"]: f["action"] for f in data["files"]} == {
-        "src/a.ts": "modified", "src/w.ts": "modified", "src/b.ts": "deleted",
-        "src/deep/new/c.ts": "created"}
+        "src/a.ts": "modified",
+        "src/w.ts": "modified",
+        "src/b.ts": "deleted",
+        "src/deep/new/c.ts": "created",
+    }
     assert "+export const a = 9;" in data["diff"]
     assert (tree / "src/w.ts").read_bytes() == b"crlf\r\nadded\r\nfile\r\n"
 
     rolled = cli("patch", "rollback", data["batch_id"], "-w", tree, "--json")
     assert rolled.code == 0, rolled.err
     assert snapshot(tree, include_state=False) == {
-        k: v for k, v in before.items() if not k.startswith(".vibehq")}
+        k: v for k, v in before.items() if not k.startswith(".vibehq")
+    }
     assert os.stat(tree / "src/b.ts").st_mode & 0o777 == 0o755
 
     again = cli("patch", "rollback", data["batch_id"], "-w", tree)
     assert_one_line_error(again, 2, "rolled back")
     listing = cli("patch", "list", "-w", tree, "--json").json()
     assert [(r["kind"], r["state"]) for r in listing] == [
-        ("apply", "rolled_back"), ("rollback", "committed")]
+        ("apply", "rolled_back"),
+        ("rollback", "committed"),
+    ]
 
 
 def test_rollback_refuses_when_a_file_changed_since(cli: Any, tree: Path, tmp_path: Path) -> None:
@@ -91,13 +104,16 @@ def test_op_three_of_five_fails_and_every_file_is_unchanged(
     cli: Any, tree: Path, tmp_path: Path
 ) -> None:
     before = snapshot(tree, include_state=False)
-    path = batch_file(tmp_path, [
-        {"op": "replace-block", "file": "src/a.ts", "start": 1, "block": "changed"},
-        {"op": "create", "file": "src/new.ts", "block": "new"},
-        {"op": "replace-block", "file": "src/b.ts", "match": "no such line", "block": "x"},
-        {"op": "append", "file": "src/w.ts", "block": "x"},
-        {"op": "delete", "file": "src/a2.ts"},
-    ])
+    path = batch_file(
+        tmp_path,
+        [
+            {"op": "replace-block", "file": "src/a.ts", "start": 1, "block": "changed"},
+            {"op": "create", "file": "src/new.ts", "block": "new"},
+            {"op": "replace-block", "file": "src/b.ts", "match": "no such line", "block": "x"},
+            {"op": "append", "file": "src/w.ts", "block": "x"},
+            {"op": "delete", "file": "src/a2.ts"},
+        ],
+    )
     result = cli("patch", "apply", path, "-w", tree)
     assert_one_line_error(result, 1, "op 3 (replace-block src/b.ts by match): match not found")
     assert snapshot(tree, include_state=False) == before
@@ -112,13 +128,20 @@ def test_base_hash_conflict_exits_1_and_writes_nothing(
     current = hashlib.sha256((tree / "src/a.ts").read_bytes()).hexdigest()
     stale = hashlib.sha256(b"what the agent saw").hexdigest()
     before = snapshot(tree, include_state=False)
-    path = batch_file(tmp_path, [
-        {"op": "append", "file": "src/b.ts", "block": "x"},
-        {"op": "append", "file": "src/a.ts", "block": "x", "baseSha256": stale}])
+    path = batch_file(
+        tmp_path,
+        [
+            {"op": "append", "file": "src/b.ts", "block": "x"},
+            {"op": "append", "file": "src/a.ts", "block": "x", "baseSha256": stale},
+        ],
+    )
     assert_one_line_error(cli("patch", "apply", path, "-w", tree), 1, "conflict")
     assert snapshot(tree, include_state=False) == before
-    ok = batch_file(tmp_path, [{"op": "append", "file": "src/a.ts", "block": "x"}],
-                    baseSha256={"src/a.ts": current})
+    ok = batch_file(
+        tmp_path,
+        [{"op": "append", "file": "src/a.ts", "block": "x"}],
+        baseSha256={"src/a.ts": current},
+    )
     assert cli("patch", "apply", ok, "-w", tree).code == 0
 
 
@@ -141,9 +164,13 @@ def test_unsafe_paths_exit_2_and_touch_nothing(
     write(outside, "x.ts", "secret\n")
     (tree / "escape").symlink_to(outside)
     before = snapshot(tree) | snapshot(outside)
-    path = batch_file(tmp_path, [
-        {"op": "append", "file": "src/a.ts", "block": "fine"},
-        {"op": "append", "file": file_field, "block": "evil"}])
+    path = batch_file(
+        tmp_path,
+        [
+            {"op": "append", "file": "src/a.ts", "block": "fine"},
+            {"op": "append", "file": file_field, "block": "evil"},
+        ],
+    )
     assert_one_line_error(cli("patch", "apply", path, "-w", tree), 2, fragment)
     assert snapshot(tree) | snapshot(outside) == before
     assert not (tree / ".vibehq").exists()
@@ -154,8 +181,11 @@ def test_block_file_outside_the_batch_folder_is_refused(
 ) -> None:
     (tmp_path / "batches").mkdir()
     path = tmp_path / "batches" / "b.json"
-    path.write_text(json.dumps({"patches": [
-        {"op": "append", "file": "src/a.ts", "blockFile": "../secret.txt"}]}))
+    path.write_text(
+        json.dumps(
+            {"patches": [{"op": "append", "file": "src/a.ts", "blockFile": "../secret.txt"}]}
+        )
+    )
     write(tmp_path, "secret.txt", "key\n")
     assert_one_line_error(cli("patch", "apply", path, "-w", tree), 2, "blockFile")
 
@@ -166,12 +196,17 @@ def test_block_file_outside_the_batch_folder_is_refused(
         ('{"patches": [', "malformed JSON at line 1"),
         ('{"patches": [{"op": "rename", "file": "src/a.ts"}]}', "unknown op 'rename'"),
         ('{"patches": [{"op": "append", "file": "src/a.ts"}]}', "needs block or blockFile"),
-        ('{"patches": [{"op": "append", "file": "src/a.ts", "block": "x", "lne": 2}]}',
-         "unknown field"),
+        (
+            '{"patches": [{"op": "append", "file": "src/a.ts", "block": "x", "lne": 2}]}',
+            "unknown field",
+        ),
         ('{"patches": []}', "patches"),
         ("[1, 2]", "JSON object"),
-        ('{"patches": [{"op": "insert-after", "file": "src/a.ts", "line": 1, "match": "a",'
-         ' "block": "x"}]}', "not both"),
+        (
+            '{"patches": [{"op": "insert-after", "file": "src/a.ts", "line": 1, "match": "a",'
+            ' "block": "x"}]}',
+            "not both",
+        ),
     ],
 )
 def test_malformed_batches_exit_2_with_one_line(
@@ -217,11 +252,15 @@ def test_invalid_settings_are_bad_input(cli: Any, tree: Path) -> None:
 
 def test_report_views_filter_the_ledger(cli: Any, tree: Path, tmp_path: Path) -> None:
     for task, target in (("7", "src/a.ts"), ("8", "src/b.ts"), ("7", "src/w.ts")):
-        path = batch_file(tmp_path, [{"op": "append", "file": target, "block": "x",
-                                      "taskId": task}], requester=f"agent-{task}")
+        path = batch_file(
+            tmp_path,
+            [{"op": "append", "file": target, "block": "x", "taskId": task}],
+            requester=f"agent-{task}",
+        )
         assert cli("patch", "apply", path, "-w", tree).code == 0
-    logs = cli("report", "patches", "logs", "--task", "7", "--kind", "applied", "-w", tree,
-               "--json").json()
+    logs = cli(
+        "report", "patches", "logs", "--task", "7", "--kind", "applied", "-w", tree, "--json"
+    ).json()
     assert sorted(i["file"] for i in logs["items"]) == ["src/a.ts", "src/w.ts"]
     by_file = cli("report", "patches", "logs", "--file", "src/b*", "-w", tree, "--json").json()
     assert {i["file"] for i in by_file["items"]} == {"src/b.ts"}

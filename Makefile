@@ -1,0 +1,66 @@
+# Two entry points: `make demo` and `make test`. Each bootstraps everything it needs:
+# uv (from PyPI, if missing), the locked Python env, and the example workspace's npm packages.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+export CREWAI_DISABLE_TELEMETRY := true
+export CREWAI_TRACING_ENABLED := false
+export OTEL_SDK_DISABLED := true
+
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+VENV_STAMP := .venv/.vibehq-synced
+NPM_STAMP := examples/workspace/node_modules/.vibehq-installed
+
+.PHONY: help setup demo test test-fast lint bench clean
+
+help:
+	@echo "make demo       set up and run the main job on the bundled example"
+	@echo "make test       set up, lint, and run every test (integration included)"
+	@echo "make test-fast  the tests without the slow 'integration' ones"
+	@echo "make lint       ruff (lint + format check) and mypy on engine/"
+	@echo "make bench      run every benchmark in bench/ and print its figures"
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV_STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+$(NPM_STAMP): examples/workspace/package.json examples/workspace/package-lock.json
+	cd examples/workspace && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(VENV_STAMP) $(NPM_STAMP)
+
+demo: setup
+	bash examples/demo.sh
+
+lint: $(VENV_STAMP)
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy engine/
+
+# pytest exits 5 when it collects nothing: that is a broken suite, not a pass.
+define run_pytest
+	$(UV) run --frozen pytest $(1); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+endef
+
+test: setup lint
+	$(call run_pytest,)
+
+test-fast: setup
+	$(call run_pytest,-m "not integration")
+
+bench: setup
+	for script in bench/*.py; do echo "== $$script"; $(UV) run --frozen python $$script || exit 1; done
+
+clean:
+	rm -rf .demo .venv .tools bench/.work examples/workspace/node_modules

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The main job on the bundled example: preview, validate and apply PatchBatches to a fresh copy
+# of examples/workspace, show a batch that breaks types being refused, report, and roll back.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+demo=.demo/workspace
+vibehq=.venv/bin/vibehq
+rm -rf .demo
+mkdir -p "$demo"
+tar -C examples/workspace --exclude=node_modules -cf - . | tar -C "$demo" -xf -
+ln -s "$PWD/examples/workspace/node_modules" "$demo/node_modules"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "1. Preview the seed-format batch (line numbers, as the seed's patch manager wrote them)"
+$vibehq patch apply examples/batches/01-seed-format.json -w "$demo" --dry-run
+
+step "2. Apply it: one project-wide tsc run on a staging copy first, then one atomic commit"
+$vibehq patch apply examples/batches/01-seed-format.json -w "$demo" --validate
+
+step "3. Preview and apply the anchored batch (marker, exact match, regex, create from blockFile)"
+$vibehq patch apply examples/batches/02-anchors.json -w "$demo" --dry-run
+$vibehq patch apply examples/batches/02-anchors.json -w "$demo" --validate
+
+step "4. A batch that breaks types is refused (exit 1) and nothing is written"
+if $vibehq patch apply examples/batches/03-breaks-types.json -w "$demo" --validate; then
+  echo "unexpected: the type-breaking batch was applied" >&2
+  exit 1
+else
+  echo "refused as expected (exit $?)"
+fi
+
+step "5. The ledger: patch stats and the latest events"
+$vibehq report patches stats -w "$demo"
+$vibehq report patches logs -w "$demo" --limit 8
+
+step "6. Roll back the anchored batch, byte for byte"
+anchored=$($vibehq patch list -w "$demo" --json | .venv/bin/python -c \
+  'import json,sys; print([r["batch_id"] for r in json.load(sys.stdin) if r["state"]=="committed"][-1])')
+$vibehq patch rollback "$anchored" -w "$demo"
+$vibehq patch list -w "$demo"
+
+step "7. The rolled-back tree still type-checks"
+(cd "$demo" && ./node_modules/.bin/tsc --noEmit -p tsconfig.json && echo "tsc: no errors")
+
+printf '\nDemo workspace left in %s (ledger: %s/.vibehq/ledger.sqlite)\n' "$demo" "$demo"
