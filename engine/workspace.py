@@ -65,8 +65,9 @@ def resolve_inside(root: Path, rel: str, *, what: str) -> Path:
         raise UnsafePath(f"{what} {rel!r} contains '..'")
     if posix.parts and posix.parts[0] == STATE_DIR:
         raise UnsafePath(f"{what} {rel!r} points into vibehq's own state folder")
-    candidate = root.joinpath(*posix.parts)
-    resolved = candidate.resolve()
-    if resolved != root and root not in resolved.parents:
+    # os.path.realpath on a str: same resolution as Path.resolve, a fraction of the overhead.
+    root_str = str(root)
+    resolved = os.path.realpath(os.path.join(root_str, *posix.parts))
+    if resolved != root_str and not resolved.startswith(root_str.rstrip(os.sep) + os.sep):
         raise UnsafePath(f"{what} {rel!r} resolves outside the workspace (through a symlink)")
-    return resolved
+    return Path(resolved)

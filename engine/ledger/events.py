@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,6 +35,30 @@ class PatchEvent(BaseModel):
     lines_removed: int = Field(0, alias="linesRemoved")
     validation: ValidationOutcome = "skipped"
     error: str | None = None
+
+
+class PatchRow(NamedTuple):
+    """A PatchEvent as a plain tuple in ledger column order: the fast path for large batches
+    (building 20,000 models costs more than applying 10,000 ops)."""
+
+    ts: str
+    kind: PatchEventKind
+    batch_id: str
+    order_id: str | None
+    task_id: str | None
+    requester: str | None
+    branch: str | None
+    reason: str | None
+    file: str | None
+    op: str | None
+    op_index: int | None
+    lines_added: int
+    lines_removed: int
+    validation: ValidationOutcome
+    error: str | None
+
+    def to_event(self) -> PatchEvent:
+        return PatchEvent.model_validate(self._asdict())
 
 
 class LedgerEvent(BaseModel):

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from engine.errors import BadInput, LockTimeout
-from engine.ledger.events import LedgerEvent, PatchEvent
+from engine.ledger.events import LedgerEvent, PatchEvent, PatchRow
 
 __all__ = [
     "MIGRATIONS",
@@ -200,29 +200,35 @@ class Ledger:
 
     def record_patch_events(self, events: Sequence[PatchEvent]) -> None:
         """Append patch events in one transaction: all of them are stored or none."""
-        if not events:
+        self.record_patch_rows(
+            [
+                PatchRow(
+                    e.ts,
+                    e.kind,
+                    e.batch_id,
+                    e.order_id,
+                    e.task_id,
+                    e.requester,
+                    e.branch,
+                    e.reason,
+                    e.file,
+                    e.op,
+                    e.op_index,
+                    e.lines_added,
+                    e.lines_removed,
+                    e.validation,
+                    e.error,
+                )
+                for e in events
+            ]
+        )
+
+    def record_patch_rows(self, rows: Sequence[PatchRow]) -> None:
+        """Like record_patch_events, for rows the engine built itself (no model per row)."""
+        if not rows:
             return
-        rows = [
-            (
-                canonical_ts(e.ts),
-                e.kind,
-                e.batch_id,
-                e.order_id,
-                e.task_id,
-                e.requester,
-                e.branch,
-                e.reason,
-                e.file,
-                e.op,
-                e.op_index,
-                e.lines_added,
-                e.lines_removed,
-                e.validation,
-                e.error,
-            )
-            for e in events
-        ]
-        self._write(lambda conn: conn.executemany(_INSERT_PATCH, rows))
+        stored = [(canonical_ts(r.ts), *r[1:]) for r in rows]
+        self._write(lambda conn: conn.executemany(_INSERT_PATCH, stored))
 
     def record(self, event: LedgerEvent) -> None:
         try:

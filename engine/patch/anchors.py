@@ -6,7 +6,6 @@ Everything resolves against the file as it was before the batch, to a half-open 
 
 from __future__ import annotations
 
-import bisect
 import re
 from dataclasses import dataclass
 
@@ -175,13 +174,10 @@ def _locate_regex(label: str, pattern: str, doc: TextDoc) -> Span:
     except re.error as exc:
         raise BadInput(f"{label}: invalid regex {pattern!r}: {exc}") from exc
     text = doc.text_for_search()
-    starts = [0]
-    for line in doc.lines[:-1]:
-        starts.append(starts[-1] + len(line) + 1)
     hits: list[Span] = []
     for m in rx.finditer(text):
-        first = bisect.bisect_right(starts, m.start()) - 1
-        last = bisect.bisect_right(starts, max(m.end() - 1, m.start())) - 1
+        first = text.count("\n", 0, m.start())
+        last = first + text.count("\n", m.start(), max(m.end() - 1, m.start()))
         hits.append(Span(first, last + 1))
         if len(hits) > _MAX_LISTED:
             break

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel
 
 from engine.errors import BadInput, CheckFailed, PatchConflict, ValidationFailed
-from engine.ledger.events import LedgerEvent, PatchEvent, ValidationOutcome
+from engine.ledger.events import LedgerEvent, PatchEvent, PatchRow, ValidationOutcome, utc_now
 from engine.ledger.store import Ledger
 from engine.patch.diff import unified_diff
 from engine.patch.journal import Journal, JournalRecord
@@ -108,11 +108,10 @@ def apply_batch(
             )
         outcome = _outcome(validation)
         with Ledger.open(ws.ledger_path) as ledger:
-            ledger.record_patch_events(list(_events("requested", batch_id, batch, plan, outcome)))
-        journal.commit(batch_id, plan.changed, meta=_meta(batch))
-        applied = list(_events("applied", batch_id, batch, plan, outcome))
-        with Ledger.open(ws.ledger_path) as ledger:
-            ledger.record_patch_events(applied)
+            ledger.record_patch_rows(_events("requested", batch_id, batch, plan, outcome))
+            journal.commit(batch_id, plan.changed, meta=_meta(batch))
+            applied = _events("applied", batch_id, batch, plan, outcome)
+            ledger.record_patch_rows(applied)
     webhook = _notify(ws, settings, batch_id, applied)
     return _result(
         batch_id,
@@ -309,24 +308,29 @@ def _events(
     batch: PatchBatch,
     plan: BatchPlan,
     outcome: ValidationOutcome,
-) -> Iterable[PatchEvent]:
-    for change in plan.files:
-        for o in change.ops:
-            yield PatchEvent(
-                kind=kind,
-                batch_id=batch_id,
-                order_id=batch.order_id,
-                task_id=_task(batch, o.op.task_id),
-                requester=batch.requester,
-                branch=batch.branch,
-                reason=batch.reason,
-                file=change.path,
-                op=o.op.op,
-                op_index=o.index,
-                lines_added=o.lines_added,
-                lines_removed=o.lines_removed,
-                validation=outcome,
-            )
+) -> list[PatchRow]:
+    ts = utc_now()
+    return [
+        PatchRow(
+            ts,
+            kind,
+            batch_id,
+            batch.order_id,
+            _task(batch, o.op.task_id),
+            batch.requester,
+            batch.branch,
+            batch.reason,
+            change.path,
+            o.op.op,
+            o.index,
+            o.lines_added,
+            o.lines_removed,
+            outcome,
+            None,
+        )
+        for change in plan.files
+        for o in change.ops
+    ]
 
 
 def _record_failure(
@@ -361,11 +365,12 @@ def _record_failure(
 
 
 def _notify(
-    ws: Workspace, settings: Settings, batch_id: str, events: list[PatchEvent]
+    ws: Workspace, settings: Settings, batch_id: str, events: Sequence[PatchEvent | PatchRow]
 ) -> WebhookOutcome | None:
     if not settings.orchestrator_url or not events:
         return None
-    outcome = post_events(settings.orchestrator_url, batch_id, events, settings.webhook)
+    payload = [e.to_event() if isinstance(e, PatchRow) else e for e in events]
+    outcome = post_events(settings.orchestrator_url, batch_id, payload, settings.webhook)
     if not outcome.delivered:
         with Ledger.open(ws.ledger_path) as ledger:
             ledger.record(

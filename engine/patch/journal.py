@@ -13,7 +13,6 @@ file of an interrupted commit back to its old bytes.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,6 +45,10 @@ class FileToWrite(Protocol):
     def lines_removed(self) -> int: ...
     @property
     def mode(self) -> int | None: ...
+    @property
+    def old_sha(self) -> str | None: ...
+    @property
+    def new_sha(self) -> str | None: ...
 
 
 class JournalFile(BaseModel):
@@ -195,8 +198,8 @@ class Journal:
         return JournalFile(
             path=change.path,
             target=self.ws.relative(target),
-            old_sha=None if change.old is None else sha256(change.old),
-            new_sha=None if change.new is None else sha256(change.new),
+            old_sha=change.old_sha,
+            new_sha=change.new_sha,
             backup=None if change.old is None else f"old/{index}",
             tmp=tmp,
             mode=mode,
@@ -278,7 +281,7 @@ class Journal:
     def _write(self, record: JournalRecord) -> None:
         path = self.folder(record.batch_id) / RECORD
         tmp = path.with_suffix(".tmp")
-        data = json.dumps(record.model_dump(), indent=1).encode()
+        data = record.model_dump_json(indent=1).encode()
         with open(tmp, "wb") as fh:
             fh.write(data)
             if self.fsync:

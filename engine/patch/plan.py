@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from engine.errors import BadInput, OpFailed, PatchConflict, UnsafePath
@@ -38,11 +39,12 @@ class FileChange:
     ops: list[OpOutcome] = field(default_factory=list)
     mode: int | None = None
 
-    @property
+    # Cached: the journal, the events and the result all ask. Contents are final by then.
+    @cached_property
     def old_sha(self) -> str | None:
         return None if self.old is None else sha256(self.old)
 
-    @property
+    @cached_property
     def new_sha(self) -> str | None:
         return None if self.new is None else sha256(self.new)
 
@@ -92,12 +94,16 @@ def plan_batch(ws: Workspace, batch: PatchBatch, *, block_root: Path | None = No
     folder); without it they resolve in the workspace."""
     groups: dict[Path, list[tuple[int, PatchOperation]]] = {}
     display: dict[Path, str] = {}
+    resolved: dict[str, Path] = {}
     for index, op in enumerate(batch.patches):
-        target = ws.resolve(op.file)
+        target = resolved.get(op.file)
+        if target is None:
+            # Resolving follows symlinks component by component: once per distinct path.
+            target = resolved[op.file] = ws.resolve(op.file)
         groups.setdefault(target, []).append((index, op))
         display.setdefault(target, _normalise(op.file))
     blocks = {i: _block_text(ws, op, i, block_root) for i, op in enumerate(batch.patches)}
-    bases = _base_hashes(ws, batch, display)
+    bases = _base_hashes(ws, batch, display, resolved)
     files: list[FileChange] = []
     for target, ops in groups.items():
         files.append(_plan_file(display[target], target, ops, blocks, bases.get(target)))
@@ -127,7 +133,9 @@ def _block_text(ws: Workspace, op: PatchOperation, index: int, block_root: Path 
         raise BadInput(f"{describe(index, op)}: blockFile {op.block_file!r}: {exc}") from exc
 
 
-def _base_hashes(ws: Workspace, batch: PatchBatch, display: dict[Path, str]) -> dict[Path, str]:
+def _base_hashes(
+    ws: Workspace, batch: PatchBatch, display: dict[Path, str], resolved: dict[str, Path]
+) -> dict[Path, str]:
     bases: dict[Path, str] = {}
     for name, digest in batch.base_sha256.items():
         target = ws.resolve(name)
@@ -137,7 +145,7 @@ def _base_hashes(ws: Workspace, batch: PatchBatch, display: dict[Path, str]) -> 
     for index, op in enumerate(batch.patches):
         if op.base_sha256 is None:
             continue
-        target = ws.resolve(op.file)
+        target = resolved[op.file]
         digest = op.base_sha256.lower()
         if bases.setdefault(target, digest) != digest:
             raise BadInput(

@@ -20,8 +20,15 @@ class TextDoc:
         text = data.decode(_ENCODING, _ERRORS)
         parts = text.split("\n")
         tail = parts.pop()
+        if "\r" not in text:
+            # The common case, without a per-line loop.
+            endings = ["\n"] * len(parts)
+            if tail:
+                parts.append(tail)
+                endings.append("")
+            return cls(parts, endings, "\n")
         lines: list[str] = []
-        endings: list[str] = []
+        endings = []
         crlf = 0
         for part in parts:
             if part.endswith("\r"):
@@ -43,9 +50,9 @@ class TextDoc:
         return not self.endings or self.endings[-1] != ""
 
     def render(self) -> bytes:
-        return "".join(a + b for a, b in zip(self.lines, self.endings, strict=True)).encode(
-            _ENCODING, _ERRORS
-        )
+        if len(self.lines) != len(self.endings):
+            raise ValueError("TextDoc lines and endings differ in length")
+        return "".join(map(str.__add__, self.lines, self.endings)).encode(_ENCODING, _ERRORS)
 
     def text_for_search(self) -> str:
         return "\n".join(self.lines)
