@@ -29,8 +29,10 @@ $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
+# Bytecode is compiled up front: with PYTHONDONTWRITEBYTECODE set (as on this project's
+# machines) every start would otherwise recompile ~200 modules, 0.4 s of each command.
 $(VENV_STAMP): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 $(NPM_STAMP): examples/workspace/package.json examples/workspace/package-lock.json
@@ -38,6 +40,7 @@ $(NPM_STAMP): examples/workspace/package.json examples/workspace/package-lock.js
 	@touch $@
 
 setup: $(VENV_STAMP) $(NPM_STAMP)
+	@$(UV) run --frozen python -m compileall -q main.py engine agents crews tools
 
 demo: setup
 	bash examples/demo.sh

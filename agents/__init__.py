@@ -1,0 +1,1 @@
+"""Agent definitions (agents.yaml: role, goal, backstory, tools, model tier). Above engine/."""

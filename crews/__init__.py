@@ -1,0 +1,1 @@
+"""Flows and crews: the epic flow, the hierarchical crew, chat. Above agents/ and tools/."""

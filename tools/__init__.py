@@ -1,0 +1,1 @@
+"""CrewAI tools: each one a thin, typed wrapper around one engine call. Above engine/."""
