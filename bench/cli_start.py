@@ -38,9 +38,20 @@ def main() -> None:
         (work / "src").mkdir()
         (work / "src" / "a.ts").write_text("export const a = 1;\n")
         batch = work / "batch.json"
-        batch.write_text(json.dumps({"patches": [
-            {"op": "replace-block", "file": "src/a.ts", "start": 1,
-             "block": "export const a = 2;"}]}))
+        batch.write_text(
+            json.dumps(
+                {
+                    "patches": [
+                        {
+                            "op": "replace-block",
+                            "file": "src/a.ts",
+                            "start": 1,
+                            "block": "export const a = 2;",
+                        }
+                    ]
+                }
+            )
+        )
         python_floor = median_wall([sys.executable, "-c", "pass"], args.runs)
         help_s = median_wall([str(vibehq), "--help"], args.runs)
         dry_s = median_wall(

@@ -17,19 +17,16 @@ import resource
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from engine.patch.apply import apply_batch  # noqa: E402
-from engine.patch.diff import unified_diff  # noqa: E402
-from engine.patch.loader import parse_batch  # noqa: E402
-from engine.settings import Settings  # noqa: E402
-from engine.workspace import Workspace  # noqa: E402
+from engine.patch.apply import apply_batch
+from engine.patch.diff import unified_diff
+from engine.patch.loader import parse_batch
+from engine.settings import Settings
+from engine.workspace import Workspace
 
 LINES_PER_FILE = 200
 
@@ -62,15 +59,27 @@ def make_ops(index: int, per_file: int, rng: random.Random) -> list[dict[str, ob
         {"op": "replace-block", "start": 7, "end": 7, "block": "    return key.toUpperCase();"},
         {"op": "insert-after", "line": 12, "block": body},
         {"op": "insert-before", "line": 20, "block": "// before 20"},
-        {"op": "replace-block", "match": f"  return key + String({4});",
-         "block": "  return key + '!';"},
-        {"op": "insert-after", "marker": f"@vibehq:exports-{index}",
-         "block": f"export const extra{index} = true;"},
-        {"op": "replace-block", "regex": rf"^export function handler{index}_6\(",
-         "block": f"export function handler{index}_6renamed("},
+        {
+            "op": "replace-block",
+            "match": f"  return key + String({4});",
+            "block": "  return key + '!';",
+        },
+        {
+            "op": "insert-after",
+            "marker": f"@vibehq:exports-{index}",
+            "block": f"export const extra{index} = true;",
+        },
+        {
+            "op": "replace-block",
+            "regex": rf"^export function handler{index}_6\(",
+            "block": f"export function handler{index}_6renamed(",
+        },
         {"op": "replace-block", "start": 70, "end": 72, "block": "  // collapsed"},
-        {"op": "insert-before", "match": f"export function handler{index}_12(env: Env, "
-         "input: string): string {", "block": "/** documented */"},
+        {
+            "op": "insert-before",
+            "match": f"export function handler{index}_12(env: Env, input: string): string {{",
+            "block": "/** documented */",
+        },
         {"op": "append", "block": "// appended"},
         {"op": "prepend", "block": "// prepended"},
     ]
@@ -130,35 +139,44 @@ def main() -> None:
             apply_s.append(t2 - t1)
             names = [f"src/m{i:04d}.ts" for i in range(args.files)]
             diff = "".join(
-                unified_diff(n, (pristine / n).read_bytes(), (ours / n).read_bytes())
-                for n in names
+                unified_diff(n, (pristine / n).read_bytes(), (ours / n).read_bytes()) for n in names
             )
             diff_mib = len(diff) / 2**20
             (work / "change.diff").write_text(diff)
             os.sync()
             g0 = time.perf_counter()
-            subprocess.run(["git", "apply", "--whitespace=nowarn", str(work / "change.diff")],
-                           cwd=theirs, check=True)
+            subprocess.run(
+                ["git", "apply", "--whitespace=nowarn", str(work / "change.diff")],
+                cwd=theirs,
+                check=True,
+            )
             if settings.patch.fsync:
                 os.sync()  # git apply does not fsync; make the comparison like for like
             git_s.append(time.perf_counter() - g0)
-            same = same and all((ours / n).read_bytes() == (theirs / n).read_bytes()
-                                for n in names)
+            same = same and all((ours / n).read_bytes() == (theirs / n).read_bytes() for n in names)
             shutil.rmtree(ours)
             shutil.rmtree(theirs)
 
         total = median([p + a for p, a in zip(parse_s, apply_s, strict=True)])
         n_ops = len(patches)
-        print(f"files: {args.files}, ops: {n_ops}, lines/file: {LINES_PER_FILE}, "
-              f"fsync: {settings.patch.fsync}, runs: {args.repeat} (medians)")
+        print(
+            f"files: {args.files}, ops: {n_ops}, lines/file: {LINES_PER_FILE}, "
+            f"fsync: {settings.patch.fsync}, runs: {args.repeat} (medians)"
+        )
         print(f"parse+validate batch: {median(parse_s):.3f} s")
         print(f"plan+journal+commit+ledger: {median(apply_s):.3f} s")
-        print(f"total: {total:.3f} s  ->  {n_ops / total:,.0f} ops/s, "
-              f"{args.files / total:,.0f} files/s")
-        print(f"peak memory: {max(peaks) / 2**20:.1f} MiB traced, "
-              f"{peak_rss_mb():.0f} MiB max RSS of the whole bench")
-        print(f"git apply of the same change ({diff_mib:.1f} MiB diff): {median(git_s):.3f} s; "
-              f"results identical: {same}")
+        print(
+            f"total: {total:.3f} s  ->  {n_ops / total:,.0f} ops/s, "
+            f"{args.files / total:,.0f} files/s"
+        )
+        print(
+            f"peak memory: {max(peaks) / 2**20:.1f} MiB traced, "
+            f"{peak_rss_mb():.0f} MiB max RSS of the whole bench"
+        )
+        print(
+            f"git apply of the same change ({diff_mib:.1f} MiB diff): {median(git_s):.3f} s; "
+            f"results identical: {same}"
+        )
         print(f"ratio vibehq/git apply: {total / median(git_s):.2f}x")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -33,12 +33,19 @@ def test_deterministic_commands_keep_the_agent_stack_out(
     write(ws, "a.ts", "x\n")
     args = {
         "help": ["--help"],
-        "dry-run": ["patch", "apply", str(batch_file(tmp_path, [
-            {"op": "append", "file": "a.ts", "block": "y"}])), "--dry-run", "-w", str(ws)],
+        "dry-run": [
+            "patch",
+            "apply",
+            str(batch_file(tmp_path, [{"op": "append", "file": "a.ts", "block": "y"}])),
+            "--dry-run",
+            "-w",
+            str(ws),
+        ],
         "list": ["patch", "list", "-w", str(ws)],
     }[kind]
-    proc = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     modules = json.loads(proc.stderr.strip().splitlines()[-1])
     assert "engine" in modules or kind == "help"
     leaked = [m for m in modules if m.split(".")[0] in FORBIDDEN or m in FORBIDDEN]
@@ -47,9 +54,16 @@ def test_deterministic_commands_keep_the_agent_stack_out(
 
 def test_env_defaults_for_offline_model_stack_are_set() -> None:
     proc = subprocess.run(
-        [sys.executable, "-c", "import os, main; print(os.environ['LITELLM_LOCAL_MODEL_COST_MAP'],"
-         " os.environ['CREWAI_DISABLE_TELEMETRY'], os.environ['OTEL_SDK_DISABLED'])"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import os, main; print(os.environ['LITELLM_LOCAL_MODEL_COST_MAP'],"
+            " os.environ['CREWAI_DISABLE_TELEMETRY'], os.environ['OTEL_SDK_DISABLED'])",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"PATH": "/usr/bin:/bin"},
     )
     assert proc.stdout.split() == ["True", "true", "true"]
