@@ -160,15 +160,9 @@ def rollback_batch(ws: Workspace, batch_id: str, settings: Settings) -> BatchRes
         with Ledger.open(ws.ledger_path) as ledger:
             ledger.record_patch_events(events)
     webhook = _notify(ws, settings, batch_id, events)
+    # A rollback adds what the batch removed and removes what it added.
     files = [
-        FileResult(
-            path=c.path,
-            action=c.action,
-            lines_added=e.lines_removed,
-            lines_removed=e.lines_added,
-            old_sha256=c.old_sha,
-            new_sha256=c.new_sha,
-        )
+        _file_result(c, added=e.lines_removed, removed=e.lines_added)
         for c, e in zip(changes, record.files, strict=True)
     ]
     return BatchResult(
@@ -383,6 +377,17 @@ def _diff(plan: BatchPlan) -> str:
     return "".join(unified_diff(f.path, f.old, f.new) for f in plan.changed)
 
 
+def _file_result(change: FileChange, *, added: int, removed: int) -> FileResult:
+    return FileResult(
+        path=change.path,
+        action=change.action,
+        lines_added=added,
+        lines_removed=removed,
+        old_sha256=change.old_sha,
+        new_sha256=change.new_sha,
+    )
+
+
 def _result(
     batch_id: str,
     status: BatchStatus,
@@ -393,17 +398,7 @@ def _result(
     webhook: WebhookOutcome | None = None,
     recovered: list[str] | None = None,
 ) -> BatchResult:
-    files = [
-        FileResult(
-            path=f.path,
-            action=f.action,
-            lines_added=f.lines_added,
-            lines_removed=f.lines_removed,
-            old_sha256=f.old_sha,
-            new_sha256=f.new_sha,
-        )
-        for f in plan.files
-    ]
+    files = [_file_result(f, added=f.lines_added, removed=f.lines_removed) for f in plan.files]
     return BatchResult(
         batch_id=batch_id,
         status=status,
