@@ -68,6 +68,9 @@ def resolve_inside(root: Path, rel: str, *, what: str) -> Path:
     # os.path.realpath on a str: same resolution as Path.resolve, a fraction of the overhead.
     root_str = str(root)
     resolved = os.path.realpath(os.path.join(root_str, *posix.parts))
-    if resolved != root_str and not resolved.startswith(root_str.rstrip(os.sep) + os.sep):
+    inside = root_str.rstrip(os.sep) + os.sep
+    if resolved != root_str and not resolved.startswith(inside):
         raise UnsafePath(f"{what} {rel!r} resolves outside the workspace (through a symlink)")
+    if resolved.startswith(inside + STATE_DIR + os.sep) or resolved == inside + STATE_DIR:
+        raise UnsafePath(f"{what} {rel!r} resolves into vibehq's own state folder")
     return Path(resolved)

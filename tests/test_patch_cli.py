@@ -154,6 +154,7 @@ def test_base_hash_conflict_exits_1_and_writes_nothing(
         ("escape/x.ts", "outside the workspace"),
         ("escape", "outside the workspace"),
         (".vibehq/ledger.sqlite", "state folder"),
+        ("state/ledger.sqlite", "state folder"),
     ],
 )
 def test_unsafe_paths_exit_2_and_touch_nothing(
@@ -163,6 +164,7 @@ def test_unsafe_paths_exit_2_and_touch_nothing(
     outside.mkdir()
     write(outside, "x.ts", "secret\n")
     (tree / "escape").symlink_to(outside)
+    (tree / "state").symlink_to(tree / ".vibehq")
     before = snapshot(tree) | snapshot(outside)
     path = batch_file(
         tmp_path,
