@@ -43,27 +43,21 @@ def _lines_list(numbers: list[int]) -> str:
 
 def locate(index: int, op: PatchOperation, doc: TextDoc) -> Span:
     n = len(doc.lines)
+    if op.marker is None and op.match is None and op.regex is None:
+        if op.op == "replace-block" and op.start is not None:
+            start, end = op.start, op.end if op.end is not None else op.start
+        else:
+            start = end = op.anchor_line or 0
+        if not 1 <= end <= n:
+            raise OpFailed(f"{describe(index, op)}: the file has {n} lines")
+        return Span(start - 1, end)
     label = describe(index, op)
-    if op.anchor_kind == "lines":
-        if op.op == "replace-block":
-            assert op.start is not None
-            start = op.start
-            end = op.end if op.end is not None else start
-            if end > n:
-                raise OpFailed(f"{label}: the file has {n} lines")
-            return Span(start - 1, end)
-        line = op.anchor_line
-        assert line is not None
-        if line > n:
-            raise OpFailed(f"{label}: the file has {n} lines")
-        return Span(line - 1, line)
     if op.marker is not None:
         return _locate_marker(label, op.marker, op.marker_end, doc)
     if op.match is not None:
         return _locate_match(label, op.match, doc)
-    if op.regex is not None:
-        return _locate_regex(label, op.regex, doc)
-    raise BadInput(f"{label}: no line numbers or anchor")
+    assert op.regex is not None
+    return _locate_regex(label, op.regex, doc)
 
 
 def _locate_marker(label: str, marker: str, marker_end: str | None, doc: TextDoc) -> Span:
