@@ -1,0 +1,48 @@
+"""Records the migrator's finders produce; they go into plan.json and sql-sites.json."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ImportKind = Literal[
+    "import", "import-type", "export-from", "dynamic-import", "require", "reference-path"
+]
+SqlDriver = Literal["bun:sqlite", "durable-object-sql", "d1", "better-sqlite3", "drizzle", "kysely"]
+SqlKind = Literal["ddl", "select", "insert", "update", "delete", "pragma", "transaction", "unknown"]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ImportSpecifier(_Record):
+    """One module specifier in a source file. Offsets are bytes of the specifier text itself,
+    without its quotes, so a rewrite replaces exactly those bytes."""
+
+    kind: ImportKind
+    specifier: str
+    line: int = Field(description="1-based line of the specifier")
+    column: int = Field(description="1-based column of the specifier's first character")
+    start_byte: int
+    end_byte: int
+
+
+class SqlSite(_Record):
+    """A place where a worker touches a database directly."""
+
+    file: str
+    start_line: int
+    end_line: int
+    driver: SqlDriver
+    call: str = Field(description="the call shape, e.g. 'db.query().all', 'env.DB.prepare().first'")
+    statement: str | None = Field(
+        None, description="SQL text when it is a literal or template (templates keep ${...})"
+    )
+    kind: SqlKind = "unknown"
+    tables_read: list[str] = Field(default_factory=list)
+    tables_written: list[str] = Field(default_factory=list)
+    is_async: bool
+    function: str | None = Field(None, description="enclosing function or method name")
+    class_name: str | None = Field(None, description="enclosing class name")
