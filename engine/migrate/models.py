@@ -46,3 +46,34 @@ class SqlSite(_Record):
     is_async: bool
     function: str | None = Field(None, description="enclosing function or method name")
     class_name: str | None = Field(None, description="enclosing class name")
+
+
+class ImportRule(BaseModel):
+    """One import-rewrite rule. Rules are tried in order; the first that matches a specifier
+    rewrites it and no later rule sees it.
+
+    - exact: the specifier equals `pattern`.
+    - prefix: the specifier starts with `pattern`; the prefix is replaced.
+    - regex: `re.fullmatch(pattern, specifier)`; `replacement` may use \\1 or \\g<name>.
+    - from-regex: the seed manifest's form. `pattern` is searched in the text
+      `from '<specifier>'`; the replacement must produce `from '<new specifier>'`.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["exact", "prefix", "regex", "from-regex"]
+    pattern: str = Field(min_length=1)
+    replacement: str
+    description: str | None = None
+
+
+class ImportRewrite(_Record):
+    """A planned change of one specifier, with the rule (or relative recomputation) behind it."""
+
+    file: str = Field(description="destination path of the importing file, workspace-relative")
+    line: int
+    column: int
+    kind: ImportKind
+    old: str
+    new: str
+    rule: str = Field(description="'imports[2] prefix ../types/', 'relative', 'alias @shared/*'")
