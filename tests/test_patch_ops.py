@@ -309,3 +309,20 @@ def test_seed_format_batch_loads_unchanged_and_applies(src: Path) -> None:
     assert text.startswith("// generated\nexport class Logger {")
     assert "this.lines.push(msg.trim());" in text
     assert "  // @vibehq:methods\n  clear(): void {}\n}\nexport default Logger;\n" in text
+
+
+def test_create_with_overwrite_replaces_and_without_it_conflicts(ws: Path) -> None:
+    from engine.errors import PatchConflict
+
+    write(ws, "c.ts", "old\n")
+    with pytest.raises(PatchConflict, match="already exists"):
+        apply(ws, {"op": "create", "file": "c.ts", "block": "new\n"})
+    result = apply(ws, {"op": "create", "file": "c.ts", "block": "new\n", "overwrite": True})
+    assert read(ws, "c.ts") == "new\n"
+    assert (result.files[0].lines_added, result.files[0].lines_removed) == (1, 1)
+
+
+def test_create_carries_non_utf8_bytes_through(ws: Path) -> None:
+    raw = b"\xff\xfebinary\x00\n"
+    apply(ws, {"op": "create", "file": "bin.dat", "block": raw.decode("utf-8", "surrogateescape")})
+    assert (ws / "bin.dat").read_bytes() == raw

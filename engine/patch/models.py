@@ -50,6 +50,9 @@ class PatchOperation(BaseModel):
     block: str | None = None
     block_file: str | None = Field(None, alias="blockFile")
     open_space: bool = Field(False, alias="openSpace", description="insert the block verbatim")
+    overwrite: bool = Field(
+        False, description="create: replace an existing file's content instead of conflicting"
+    )
     task_id: str | int | None = Field(None, alias="taskId")
     base_sha256: str | None = Field(
         None, alias="baseSha256", pattern=r"^[0-9a-fA-F]{64}$", description="expected file hash"
@@ -72,6 +75,8 @@ class PatchOperation(BaseModel):
                 self._check_line_form()
         elif anchors or has_lines:
             raise ValueError(f"{self.op} addresses the whole file; it takes no line or anchor")
+        if self.overwrite and self.op != "create":
+            raise ValueError("overwrite only applies to create")
         if self.op == "delete":
             if self.block is not None or self.block_file is not None:
                 raise ValueError("delete takes no block")

@@ -200,13 +200,16 @@ def _plan_whole_file(change: FileChange, index: int, op: PatchOperation, block: 
         change.new = None
         outcome.lines_removed = len(TextDoc.parse(change.old).lines)
         return
-    data = block.encode("utf-8")
-    if change.old is not None and change.old != data:
+    # surrogateescape: a block decoded the same way carries non-UTF-8 bytes through intact.
+    data = block.encode("utf-8", "surrogateescape")
+    if change.old is not None and change.old != data and not op.overwrite:
         raise PatchConflict(f"{describe(index, op)}: file already exists with other content")
     # Creating a file that already has exactly this content is a no-op, so re-runs are safe.
     change.new = data
-    if change.old is None:
+    if change.old != data:
         outcome.lines_added = len(block_lines(block))
+        if change.old is not None:
+            outcome.lines_removed = len(TextDoc.parse(change.old).lines)
 
 
 def _edit_for(index: int, op: PatchOperation, doc: TextDoc, block: str) -> _Edit:
