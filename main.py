@@ -48,7 +48,13 @@ patch_app = typer.Typer(
 report_app = typer.Typer(
     help="Reports: queries on the event ledger.", no_args_is_help=True, rich_markup_mode=None
 )
+migrate_app = typer.Typer(
+    help="Move STAGING folders into the workspace by manifest: plan, apply, roll back.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(patch_app, name="patch")
+app.add_typer(migrate_app, name="migrate")
 app.add_typer(report_app, name="report")
 
 WorkspaceOpt = Annotated[
@@ -239,6 +245,183 @@ def patch_list(
     _console().print(table if records else "no batches in the journal")
 
 
+ManifestArg = Annotated[Path, typer.Argument(help="Migration manifest (YAML or JSON).")]
+BaseOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--base",
+        help="Folder that manifest `from` paths are relative to. Default: the manifest's folder.",
+        show_default=False,
+    ),
+]
+ConflictOpt = Annotated[
+    str,
+    typer.Option(
+        "--on-conflict",
+        help="skip | overwrite | fail: a destination file that exists with other content.",
+    ),
+]
+
+
+def _load_manifest(path: Path, base: Path | None) -> Any:
+    from engine.migrate.manifest import load_manifest
+
+    return load_manifest(path, base=base)
+
+
+def _conflict_policy(value: str) -> Any:
+    from engine.errors import BadInput
+
+    if value not in ("skip", "overwrite", "fail"):
+        raise BadInput(f"--on-conflict must be skip, overwrite or fail, not {value!r}")
+    return value
+
+
+@migrate_app.command("plan")
+@guarded
+def migrate_plan(
+    manifest: ManifestArg,
+    base: BaseOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compute the whole migration and write only .vibehq/runs/<run>/plan.json."""
+    from engine.migrate.runner import plan_run
+
+    ws, _ = _open(workspace)
+    run_id, result, path = plan_run(ws, _load_manifest(manifest, base))
+    if as_json:
+        _emit_json(
+            {
+                "ok": True,
+                "run_id": run_id,
+                "plan_path": str(path),
+                "totals": result.plan.totals(),
+                **result.plan.model_dump(mode="json"),
+            }
+        )
+        return
+    _print_plan(result.plan, details=True)
+    _console().print(f"plan written to {path} (run {run_id}); nothing else was written")
+
+
+@migrate_app.command("apply")
+@guarded
+def migrate_apply(
+    manifest: ManifestArg,
+    base: BaseOpt = None,
+    on_conflict: ConflictOpt = "fail",
+    validate: Annotated[
+        bool, typer.Option("--validate", help="Type-check each folder's batch first.")
+    ] = False,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Perform the plan: one atomic, journaled batch per folder. Re-running writes nothing."""
+    from engine.migrate.runner import apply_migration
+
+    ws, settings = _open(workspace)
+    policy = _conflict_policy(on_conflict)
+    validator = None
+    if validate:
+        from engine.validate.tsc import TscValidator
+
+        validator = TscValidator(ws.root, tsconfig=settings.patch.tsconfig)
+    record, result = apply_migration(
+        ws, _load_manifest(manifest, base), settings, on_conflict=policy, validator=validator
+    )
+    if as_json:
+        _emit_json({"ok": True, **record.model_dump(mode="json")})
+        return
+    _print_plan(result.plan, details=False)
+    console = _console()
+    for folder in record.folders:
+        extra = (
+            f", skipped conflicts: {', '.join(folder.skipped_conflicts)}"
+            if (folder.skipped_conflicts)
+            else ""
+        )
+        console.print(
+            f"{folder.name}: {folder.status}, {folder.written} files written"
+            f"{' in batch ' + folder.batch_id if folder.batch_id else ''}{extra}"
+        )
+    if record.written == 0:
+        console.print(
+            f"[bold]nothing to write[/]: the workspace already matches (run {record.run_id})"
+        )
+    else:
+        console.print(
+            f"[bold]applied[/] run {record.run_id}: {record.written} files written; "
+            f"undo with `vibehq migrate rollback {record.run_id}`"
+        )
+
+
+@migrate_app.command("rollback")
+@guarded
+def migrate_rollback(
+    run_id: Annotated[str | None, typer.Argument(help="Run id from `migrate apply`.")] = None,
+    last: Annotated[bool, typer.Option("--last", help="Roll back the newest applied run.")] = False,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Restore every file a migration run wrote, byte for byte."""
+    from engine.errors import BadInput
+    from engine.migrate.runner import last_run, rollback_migration
+
+    ws, settings = _open(workspace)
+    if (run_id is None) == (not last):
+        raise BadInput("give a run id or --last (one of them)")
+    record = rollback_migration(ws, run_id or last_run(ws), settings)
+    if as_json:
+        _emit_json({"ok": True, **record.model_dump(mode="json")})
+        return
+    rolled = [f.name for f in record.folders if f.status == "rolled-back"]
+    _console().print(f"[bold]rolled back[/] run {record.run_id}: {', '.join(rolled) or 'nothing'}")
+
+
+@app.command("batch")
+@guarded
+def batch_run(
+    staging: Annotated[Path, typer.Argument(help="STAGING folder: each subfolder is a worker.")],
+    manifest: Annotated[
+        Path,
+        typer.Option(
+            "--manifest", help="Manifest template; may use {folder}, {staging} and {name}."
+        ),
+    ],
+    workers: Annotated[int, typer.Option("--workers", min=1, max=32)] = 2,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Skip folders done in the last batch run.")
+    ] = False,
+    only: Annotated[str | None, typer.Option("--only", help="Glob over folder names.")] = None,
+    on_conflict: ConflictOpt = "fail",
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Plan and apply every STAGING subfolder, each in its own process and atomic batch."""
+    from engine.migrate.batchrun import run_batch
+
+    ws, settings = _open(workspace)
+    policy = _conflict_policy(on_conflict)
+    summary = run_batch(
+        ws,
+        settings,
+        staging,
+        manifest,
+        workers=workers,
+        resume=resume,
+        only=only,
+        on_conflict=policy,
+        progress=not as_json,
+    )
+    if as_json:
+        _emit_json({"ok": summary.failed == 0, **summary.model_dump(mode="json")})
+    else:
+        _print_batch_summary(summary)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
 ReportView = Literal["logs", "stats", "trends"]
 
 
@@ -335,6 +518,117 @@ def _print_batch(result: BatchResult) -> None:
             f"[yellow]warning:[/] webhook {result.webhook.url} failed after "
             f"{result.webhook.attempts} attempts ({result.webhook.error}); the patch stands"
         )
+
+
+def _print_plan(plan: Any, *, details: bool) -> None:
+    from rich.table import Table
+
+    console = _console()
+    table = Table(
+        "from",
+        "to",
+        "files",
+        "new",
+        "same",
+        "conflicts",
+        "rewrites",
+        "unresolved",
+        "sql sites",
+        title=f"migration plan: {plan.manifest}",
+    )
+    for f in plan.folders:
+        counts = {
+            s: sum(1 for p in f.files if p.status == s) for s in ("new", "identical", "conflict")
+        }
+        table.add_row(
+            _short(f.source_root),
+            f.dest_root,
+            str(len(f.files)),
+            str(counts["new"]),
+            str(counts["identical"]),
+            str(counts["conflict"]),
+            str(len(f.rewrites)),
+            str(len(f.unresolved)),
+            str(len(f.sql_sites)),
+        )
+    console.print(table)
+    if not details:
+        return
+    rewrites = [r for f in plan.folders for r in f.rewrites]
+    if rewrites:
+        t = Table("file:line", "old", "new", "rule", title="import rewrites")
+        for r in rewrites:
+            t.add_row(f"{r.file}:{r.line}", r.old, r.new, r.rule)
+        console.print(t)
+    unresolved = [u for f in plan.folders for u in f.unresolved]
+    if unresolved:
+        t = Table("file:line", "specifier", "why", title="unresolved imports")
+        for u in unresolved:
+            t.add_row(f"{u.file}:{u.line}", u.specifier, u.reason)
+        console.print(t)
+    sites = [s for f in plan.folders for s in f.sql_sites]
+    if sites:
+        t = Table("file:lines", "driver", "call", "kind", "tables", "in", title="SQL sites")
+        for s in sites:
+            where = ".".join(x for x in (s.class_name, s.function) if x) or "-"
+            tables = ", ".join(sorted(set(s.tables_read) | set(s.tables_written))) or "-"
+            t.add_row(
+                f"{s.file}:{s.start_line}-{s.end_line}", s.driver, s.call, s.kind, tables, where
+            )
+        console.print(t)
+    conflicts = [c for f in plan.folders for c in f.conflicts]
+    if conflicts:
+        t = Table("destination", "existing sha256", "incoming sha256", title="conflicts")
+        for c in conflicts:
+            t.add_row(c.dest, (c.existing_sha256 or "")[:12], c.sha256[:12])
+        console.print(t)
+    if plan.tsconfig_paths_missing:
+        console.print(
+            "tsconfig paths the manifest asks for and the workspace lacks: "
+            + ", ".join(plan.tsconfig_paths_missing)
+        )
+
+
+def _short(path: str) -> str:
+    """A path relative to the current folder when that is shorter."""
+    rel = os.path.relpath(path)
+    return rel if len(rel) < len(path) else path
+
+
+def _print_batch_summary(summary: Any) -> None:
+    from rich.table import Table
+
+    table = Table(
+        "folder",
+        "status",
+        "files",
+        "rewritten",
+        "unresolved",
+        "sql sites",
+        "conflicts",
+        "time",
+        "error",
+        title=f"batch {summary.batch_id}",
+    )
+    for f in summary.folders:
+        colour = {"done": "green", "failed": "red", "skipped": "dim"}.get(f.status, "")
+        table.add_row(
+            f.folder,
+            f"[{colour}]{f.status}[/]",
+            str(f.files),
+            str(f.rewrites),
+            str(f.unresolved),
+            str(f.sql_sites),
+            str(f.conflicts),
+            f"{f.seconds:.2f}s",
+            _escape(f.error or ""),
+        )
+    console = _console()
+    console.print(table)
+    console.print(
+        f"{summary.done} done, {summary.failed} failed, {summary.skipped} skipped; "
+        f"reports: {summary.report_dir}"
+    )
 
 
 def _print_diff(diff: str) -> None:
@@ -439,9 +733,9 @@ def run() -> None:
         if message := exc.format_message():
             _console(stderr=True).print(f"[bold red]error:[/] {_escape(message)}")
         sys.exit(2)
-    except click_exc.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         sys.exit(130)
-    except click_exc.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
 

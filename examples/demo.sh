@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job on the bundled example: preview, validate and apply PatchBatches to a fresh copy
-# of examples/workspace, show a batch that breaks types being refused, report, and roll back.
+# The main job on the bundled example, on a fresh copy of examples/workspace: preview, validate
+# and apply PatchBatches, refuse one that breaks types, report, roll back; then plan, apply
+# and roll back the pilot migration, and batch-migrate every STAGING folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,5 +44,18 @@ $vibehq patch list -w "$demo"
 
 step "7. The rolled-back tree still type-checks"
 (cd "$demo" && ./node_modules/.bin/tsc --noEmit -p tsconfig.json && echo "tsc: no errors")
+
+step "8. Plan the pilot migration (manifests/pilot-sqlite-demo.yaml): files, import rewrites, SQL sites"
+$vibehq migrate plan manifests/pilot-sqlite-demo.yaml -w "$demo"
+
+step "9. Apply it (one atomic batch per folder), then again: the second run writes nothing"
+$vibehq migrate apply manifests/pilot-sqlite-demo.yaml -w "$demo"
+$vibehq migrate apply manifests/pilot-sqlite-demo.yaml -w "$demo"
+
+step "10. Roll the pilot back, byte for byte"
+$vibehq migrate rollback --last -w "$demo"
+
+step "11. Batch run over every STAGING folder, two worker processes, with reports"
+$vibehq batch examples/STAGING --manifest manifests/staging-template.yaml --workers 2 -w "$demo"
 
 printf '\nDemo workspace left in %s (ledger: %s/.vibehq/ledger.sqlite)\n' "$demo" "$demo"

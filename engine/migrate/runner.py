@@ -1,0 +1,303 @@
+"""Run a migration plan: one atomic PatchBatch per folder through the patch engine, a run
+record in `.vibehq/runs/<run>/`, and byte-for-byte rollback of a whole run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from engine.errors import BadInput, PatchConflict
+from engine.ledger.events import LedgerEvent, utc_now
+from engine.ledger.store import Ledger
+from engine.migrate.manifest import LoadedManifest
+from engine.migrate.planner import (
+    FolderPlan,
+    MigrationPlan,
+    PlanResult,
+    plan_migration,
+    source_fingerprint,
+)
+from engine.patch.apply import apply_batch, rollback_batch
+from engine.patch.models import PatchBatch, PatchOperation
+from engine.patch.validation import BatchValidator
+from engine.settings import Settings
+from engine.workspace import Workspace
+
+ConflictPolicy = Literal["skip", "overwrite", "fail"]
+FolderStatus = Literal["applied", "unchanged", "rolled-back"]
+RunState = Literal["applied", "unchanged", "rolled_back"]
+
+
+class FolderOutcome(BaseModel):
+    name: str
+    batch_id: str | None = None
+    status: FolderStatus
+    written: int = 0
+    skipped_conflicts: list[str] = Field(default_factory=list)
+
+
+class RunRecord(BaseModel):
+    run_id: str
+    manifest: str
+    state: RunState
+    created: str = Field(default_factory=utc_now)
+    updated: str = Field(default_factory=utc_now)
+    on_conflict: ConflictPolicy = "fail"
+    folders: list[FolderOutcome] = Field(default_factory=list)
+    totals: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def written(self) -> int:
+        return sum(f.written for f in self.folders)
+
+
+def new_run_id(prefix: str = "m") -> str:
+    return f"{prefix}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
+
+
+def run_dir(ws: Workspace, run_id: str) -> Path:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", run_id):
+        raise BadInput(f"invalid run id {run_id!r}")
+    return ws.runs_dir / run_id
+
+
+def write_plan(ws: Workspace, run_id: str, plan: MigrationPlan) -> Path:
+    """Write plan.json, and one sql-sites.json per folder, under `.vibehq/runs/<run>/`."""
+    folder = run_dir(ws, run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    for fp in plan.folders:
+        sites = [s.model_dump(mode="json") for s in fp.sql_sites]
+        (folder / _slug(fp.name)).mkdir(exist_ok=True)
+        (folder / _slug(fp.name) / "sql-sites.json").write_text(json.dumps(sites, indent=2) + "\n")
+    path = folder / "plan.json"
+    path.write_text(plan.model_dump_json(indent=2) + "\n")
+    return path
+
+
+def plan_run(ws: Workspace, loaded: LoadedManifest) -> tuple[str, PlanResult, Path]:
+    result = plan_migration(ws, loaded)
+    run_id = new_run_id()
+    return run_id, result, write_plan(ws, run_id, result.plan)
+
+
+def apply_migration(
+    ws: Workspace,
+    loaded: LoadedManifest,
+    settings: Settings,
+    *,
+    on_conflict: ConflictPolicy = "fail",
+    validator: BatchValidator | None = None,
+    run_id: str | None = None,
+) -> tuple[RunRecord, PlanResult]:
+    """Perform exactly the plan: each folder is one all-or-nothing batch. Idempotent: a second
+    run on an unchanged tree writes nothing."""
+    fingerprint = source_fingerprint(ws, loaded)
+    cached = _cached_plan(ws, loaded, fingerprint)
+    if cached is not None:
+        return _unchanged_run(ws, loaded, cached, on_conflict, run_id), PlanResult(cached)
+    result = plan_migration(ws, loaded)
+    conflicts = [c.dest for f in result.plan.folders for c in f.conflicts]
+    if conflicts and on_conflict == "fail":
+        shown = ", ".join(conflicts[:5]) + (
+            f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else ""
+        )
+        raise PatchConflict(
+            f"{len(conflicts)} destination files exist with other content: "
+            f"{shown}; pass --on-conflict skip or overwrite"
+        )
+    run_id = run_id or new_run_id()
+    write_plan(ws, run_id, result.plan)
+    record = RunRecord(
+        run_id=run_id,
+        manifest=str(loaded.path),
+        state="applied",
+        on_conflict=on_conflict,
+        totals=result.plan.totals(),
+    )
+    for folder in result.plan.folders:
+        record.folders.append(
+            _apply_folder(ws, settings, run_id, loaded, folder, result, on_conflict, validator)
+        )
+        _save(ws, record)
+    # A run that wrote nothing has nothing to roll back; --last must skip it.
+    if not any(f.status == "applied" for f in record.folders):
+        record.state = "unchanged"
+    _save(ws, record)
+    if not any(f.skipped_conflicts for f in record.folders):
+        _store_plan(ws, loaded, fingerprint, result.plan)
+    with Ledger.open(ws.ledger_path) as ledger:
+        ledger.record(
+            LedgerEvent(
+                kind="migration_run",
+                subject=run_id,
+                payload={
+                    "state": record.state,
+                    "written": record.written,
+                    "manifest": record.manifest,
+                    **record.totals,
+                },
+            )
+        )
+    return record, result
+
+
+def _apply_folder(
+    ws: Workspace,
+    settings: Settings,
+    run_id: str,
+    loaded: LoadedManifest,
+    folder: FolderPlan,
+    result: PlanResult,
+    on_conflict: ConflictPolicy,
+    validator: BatchValidator | None,
+) -> FolderOutcome:
+    ops: list[PatchOperation] = []
+    skipped: list[str] = []
+    owner = loaded.manifest.owner
+    for planned in folder.files:
+        if planned.status == "identical":
+            continue
+        if planned.status == "conflict" and on_conflict == "skip":
+            skipped.append(planned.dest)
+            continue
+        ops.append(
+            PatchOperation(
+                op="create",
+                file=planned.dest,
+                block=result.contents[planned.dest].decode("utf-8", "surrogateescape"),
+                overwrite=planned.status == "conflict",
+                task_id=owner,
+            )
+        )
+    if not ops:
+        return FolderOutcome(name=folder.name, status="unchanged", skipped_conflicts=skipped)
+    batch = PatchBatch(
+        batch_id=f"{run_id}.{_slug(folder.name)}",
+        order_id=run_id,
+        requester="migrator",
+        reason=f"migrate {folder.source_root} -> {folder.dest_root} ({loaded.manifest.name})",
+        task_id=owner,
+        patches=ops,
+    )
+    applied = apply_batch(ws, batch, settings, validator=validator)
+    written = sum(1 for f in applied.files if f.action != "unchanged")
+    return FolderOutcome(
+        name=folder.name,
+        batch_id=applied.batch_id,
+        status="applied" if written else "unchanged",
+        written=written,
+        skipped_conflicts=skipped,
+    )
+
+
+def _cache_path(ws: Workspace, loaded: LoadedManifest) -> Path:
+    key = hashlib.sha256(f"{loaded.path.resolve()}\0{loaded.base}".encode()).hexdigest()[:24]
+    return ws.state_dir / "cache" / "migrate" / f"{key}.json"
+
+
+def _store_plan(
+    ws: Workspace, loaded: LoadedManifest, fingerprint: str, plan: MigrationPlan
+) -> None:
+    path = _cache_path(ws, loaded)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"fingerprint": fingerprint, "plan": plan.model_dump(mode="json")}))
+    tmp.replace(path)
+
+
+def _cached_plan(ws: Workspace, loaded: LoadedManifest, fingerprint: str) -> MigrationPlan | None:
+    """The last applied plan, if no source changed since and every destination still holds
+    exactly what it wrote: then a re-run has nothing to do and need not parse a file."""
+    path = _cache_path(ws, loaded)
+    try:
+        data = json.loads(path.read_text())
+        if data.get("fingerprint") != fingerprint:
+            return None
+        plan = MigrationPlan.model_validate(data["plan"])
+    except (OSError, ValueError, KeyError):
+        return None
+    for folder in plan.folders:
+        for planned in folder.files:
+            target = ws.root / planned.dest
+            try:
+                if hashlib.sha256(target.read_bytes()).hexdigest() != planned.sha256:
+                    return None
+            except OSError:
+                return None
+            planned.status, planned.existing_sha256 = "identical", planned.sha256
+    return plan
+
+
+def _unchanged_run(
+    ws: Workspace,
+    loaded: LoadedManifest,
+    plan: MigrationPlan,
+    on_conflict: ConflictPolicy,
+    run_id: str | None,
+) -> RunRecord:
+    record = RunRecord(
+        run_id=run_id or new_run_id(),
+        manifest=str(loaded.path),
+        state="unchanged",
+        on_conflict=on_conflict,
+        totals=plan.totals(),
+        folders=[FolderOutcome(name=f.name, status="unchanged") for f in plan.folders],
+    )
+    write_plan(ws, record.run_id, plan)
+    _save(ws, record)
+    return record
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name.replace("/", "--")).strip("-.") or "folder"
+
+
+def _save(ws: Workspace, record: RunRecord) -> None:
+    record.updated = utc_now()
+    folder = run_dir(ws, record.run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / "run.json.tmp"
+    tmp.write_text(record.model_dump_json(indent=2) + "\n")
+    tmp.replace(folder / "run.json")
+
+
+def load_run(ws: Workspace, run_id: str) -> RunRecord:
+    path = run_dir(ws, run_id) / "run.json"
+    if not path.is_file():
+        raise BadInput(f"no migration run {run_id!r} in {ws.runs_dir}")
+    return RunRecord.model_validate_json(path.read_bytes())
+
+
+def last_run(ws: Workspace) -> str:
+    runs = [p for p in ws.runs_dir.glob("m-*/run.json")] if ws.runs_dir.is_dir() else []
+    applied = [RunRecord.model_validate_json(p.read_bytes()) for p in runs]
+    applied = [r for r in applied if r.state == "applied"]
+    if not applied:
+        raise BadInput("no applied migration run to roll back")
+    return max(applied, key=lambda r: (r.created, r.run_id)).run_id
+
+
+def rollback_migration(ws: Workspace, run_id: str, settings: Settings) -> RunRecord:
+    """Roll back every folder batch of a run, newest first, byte for byte."""
+    record = load_run(ws, run_id)
+    if record.state != "applied":
+        raise BadInput(f"run {run_id!r} is {record.state.replace('_', ' ')}; nothing to roll back")
+    for folder in reversed(record.folders):
+        if folder.batch_id is not None and folder.status == "applied":
+            rollback_batch(ws, folder.batch_id, settings)
+            folder.status = "rolled-back"
+            _save(ws, record)
+    record.state = "rolled_back"
+    _save(ws, record)
+    with Ledger.open(ws.ledger_path) as ledger:
+        ledger.record(
+            LedgerEvent(kind="migration_run", subject=run_id, payload={"state": "rolled_back"})
+        )
+    return record
