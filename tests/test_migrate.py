@@ -259,3 +259,37 @@ def test_no_op_shortcut_notices_changed_sources_and_hand_edits(
     assert changed.code == 1 and "packages/shared/lib/src/fmt.ts" in changed.err
     assert cli("migrate", "apply", manifest, "-w", ws, "--on-conflict", "overwrite").code == 0
     assert "no.${n}" in (ws / "packages/shared/lib/src/fmt.ts").read_text()
+
+
+def test_missing_path_aliases_are_added_to_tsconfig_keeping_comments(
+    cli: Any, ws: Path, tmp_path: Path
+) -> None:
+    from engine.migrate.tsconfig import read_paths
+
+    original = (
+        '{\n  // the monorepo\'s compiler settings\n  "compilerOptions": {\n'
+        '    "strict": true,\n    "paths": {\n      "~/*": ["src/*"]\n    }\n  }\n}\n'
+    )
+    write(ws, "tsconfig.json", original)
+    write(tmp_path, "STAGING/w/a.ts", "export const a = 1;\n")
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(
+        "name: w\nsources:\n  - {from: STAGING/w, to: apps/w}\n"
+        'tsconfig_paths:\n  "@shared/*": ["@shared/*"]\n  "@apps/*": ["apps/*"]\n'
+        '  "~/*": ["elsewhere/*"]\n'
+    )
+    plan = cli("migrate", "plan", manifest, "-w", ws, "--json").json()
+    assert set(plan["tsconfig_paths_missing"]) == {"@shared/*", "@apps/*"}
+    assert plan["tsconfig_paths_differing"] == {"~/*": ["elsewhere/*"]}
+    run = cli("migrate", "apply", manifest, "-w", ws, "--json").json()
+    text = (ws / "tsconfig.json").read_text()
+    assert "// the monorepo's compiler settings" in text
+    assert read_paths(ws / "tsconfig.json") == {
+        "@apps/*": ["apps/*"],
+        "@shared/*": ["@shared/*"],
+        "~/*": ["src/*"],
+    }
+    again = cli("migrate", "apply", manifest, "-w", ws, "--json").json()
+    assert all(f["written"] == 0 for f in again["folders"])
+    cli("migrate", "rollback", run["run_id"], "-w", ws)
+    assert (ws / "tsconfig.json").read_text() == original

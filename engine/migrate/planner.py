@@ -73,7 +73,13 @@ class MigrationPlan(BaseModel):
     workspace: str
     created: str = Field(default_factory=utc_now)
     owner: str | None = None
-    tsconfig_paths_missing: dict[str, list[str]] = Field(default_factory=dict)
+    tsconfig: str = "tsconfig.json"
+    tsconfig_paths_missing: dict[str, list[str]] = Field(
+        default_factory=dict, description="aliases apply adds to the workspace tsconfig"
+    )
+    tsconfig_paths_differing: dict[str, list[str]] = Field(
+        default_factory=dict, description="aliases the workspace maps elsewhere: left alone"
+    )
     folders: list[FolderPlan] = Field(default_factory=list)
 
     def totals(self) -> dict[str, int]:
@@ -122,8 +128,14 @@ def plan_migration(ws: Workspace, loaded: LoadedManifest) -> PlanResult:
             format=loaded.format,
             workspace=str(ws.root),
             owner=None if manifest.owner is None else str(manifest.owner),
+            tsconfig=manifest.validation.tsconfig,
             tsconfig_paths_missing={
-                k: v for k, v in manifest.tsconfig_paths.items() if ws_paths.get(k) != v
+                k: v for k, v in manifest.tsconfig_paths.items() if k not in ws_paths
+            },
+            tsconfig_paths_differing={
+                k: v
+                for k, v in manifest.tsconfig_paths.items()
+                if k in ws_paths and ws_paths[k] != v
             },
         )
     )
@@ -146,6 +158,10 @@ def source_fingerprint(ws: Workspace, loaded: LoadedManifest) -> str:
     digest = hashlib.sha256()
     digest.update(loaded.manifest.model_dump_json().encode())
     digest.update(f"{loaded.base}\0{loaded.format}\0{ws.root}\n".encode())
+    tsconfig = ws.root / loaded.manifest.validation.tsconfig
+    if tsconfig.is_file():
+        st = tsconfig.stat()
+        digest.update(f"tsconfig\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     for sources in _expand_sources(ws, loaded).values():
         for src in sources:
             st = os.stat(src.abs_path)

@@ -121,6 +121,9 @@ def apply_migration(
         on_conflict=on_conflict,
         totals=result.plan.totals(),
     )
+    tsconfig = _apply_tsconfig_paths(ws, settings, run_id, loaded, result.plan)
+    if tsconfig is not None:
+        record.folders.append(tsconfig)
     for folder in result.plan.folders:
         record.folders.append(
             _apply_folder(ws, settings, run_id, loaded, folder, result, on_conflict, validator)
@@ -253,6 +256,68 @@ def _unchanged_run(
     write_plan(ws, record.run_id, plan)
     _save(ws, record)
     return record
+
+
+_PATHS_LINE = r'^\s*"paths"\s*:\s*\{\s*$'
+_OPTIONS_LINE = r'^\s*"compilerOptions"\s*:\s*\{\s*$'
+
+
+def _apply_tsconfig_paths(
+    ws: Workspace, settings: Settings, run_id: str, loaded: LoadedManifest, plan: MigrationPlan
+) -> FolderOutcome | None:
+    """Add the manifest's missing path aliases to the workspace tsconfig as one batch.
+
+    The file is JSONC, so it is edited as text at an anchor, never re-serialised: comments
+    and layout stay. Without a multi-line `"paths": {` or `"compilerOptions": {` line to
+    anchor on, the aliases stay listed in the plan for a human to add."""
+    missing = plan.tsconfig_paths_missing
+    path = ws.root / plan.tsconfig
+    if not missing or not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8")
+    entries = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in sorted(missing.items())]
+    paths_at = re.search(_PATHS_LINE, text, re.M)
+    if paths_at is not None:
+        indent = re.match(r"\s*", paths_at.group(0)).group(0) + "  "  # type: ignore[union-attr]
+        rest = text[paths_at.end() :].lstrip()
+        closing = rest.startswith("}")
+        lines = [
+            f"{indent}{e}{'' if closing and i == len(entries) - 1 else ','}"
+            for i, e in enumerate(entries)
+        ]
+        op = PatchOperation(
+            op="insert-after",
+            file=plan.tsconfig,
+            regex=_PATHS_LINE,
+            block="\n".join(lines),
+            open_space=True,
+        )
+    elif (options_at := re.search(_OPTIONS_LINE, text, re.M)) is not None:
+        indent = re.match(r"\s*", options_at.group(0)).group(0) + "  "  # type: ignore[union-attr]
+        body = (
+            [f'{indent}"paths": {{']
+            + [f"{indent}  {e}{',' if i < len(entries) - 1 else ''}" for i, e in enumerate(entries)]
+            + [f"{indent}}},"]
+        )
+        op = PatchOperation(
+            op="insert-after",
+            file=plan.tsconfig,
+            regex=_OPTIONS_LINE,
+            block="\n".join(body),
+            open_space=True,
+        )
+    else:
+        return None
+    batch = PatchBatch(
+        batch_id=f"{run_id}.tsconfig",
+        order_id=run_id,
+        requester="migrator",
+        reason=f"add path aliases {', '.join(sorted(missing))}",
+        task_id=loaded.manifest.owner,
+        patches=[op],
+    )
+    applied = apply_batch(ws, batch, settings)
+    return FolderOutcome(name=plan.tsconfig, batch_id=applied.batch_id, status="applied", written=1)
 
 
 def _slug(name: str) -> str:
