@@ -957,8 +957,8 @@ _BINDABLE_VALUES = _WRAPPERS | {
     "await_expression",
 }
 # Files without any of these bytes cannot hold a site, so they are not even parsed.
-# (`SqlStorage` alone can type a Durable Object's SQL handle.)
-_MARKERS = re.compile(rb"sqlite|[sS]torage|rizzle|ysely|D1|DB|DATABASE")
+# (`SqlStorage` alone can type a Durable Object's SQL handle; `localStorage` cannot.)
+_MARKERS = re.compile(rb"sqlite|storage|SqlStorage|rizzle|ysely|D1|DB|DATABASE")
 
 
 @cache
