@@ -293,3 +293,20 @@ def test_missing_path_aliases_are_added_to_tsconfig_keeping_comments(
     assert all(f["written"] == 0 for f in again["folders"])
     cli("migrate", "rollback", run["run_id"], "-w", ws)
     assert (ws / "tsconfig.json").read_text() == original
+
+
+def test_paths_object_is_created_when_the_tsconfig_has_none(
+    cli: Any, ws: Path, tmp_path: Path
+) -> None:
+    from engine.migrate.tsconfig import read_paths
+
+    write(ws, "tsconfig.json", '{\n  "compilerOptions": {\n    "strict": true\n  }\n}\n')
+    write(tmp_path, "STAGING/w/a.ts", "export const a = 1;\n")
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(
+        "name: w\nsources:\n  - {from: STAGING/w, to: apps/w}\n"
+        'tsconfig_paths:\n  "@shared/*": ["@shared/*"]\n  "@apps/*": ["apps/*"]\n'
+    )
+    assert cli("migrate", "apply", manifest, "-w", ws).code == 0
+    assert read_paths(ws / "tsconfig.json") == {"@apps/*": ["apps/*"], "@shared/*": ["@shared/*"]}
+    assert json.loads((ws / "tsconfig.json").read_text())["compilerOptions"]["strict"] is True

@@ -277,37 +277,30 @@ def _apply_tsconfig_paths(
     text = path.read_text(encoding="utf-8")
     entries = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in sorted(missing.items())]
     paths_at = re.search(_PATHS_LINE, text, re.M)
-    if paths_at is not None:
-        indent = re.match(r"\s*", paths_at.group(0)).group(0) + "  "  # type: ignore[union-attr]
-        rest = text[paths_at.end() :].lstrip()
-        closing = rest.startswith("}")
-        lines = [
-            f"{indent}{e}{'' if closing and i == len(entries) - 1 else ','}"
-            for i, e in enumerate(entries)
-        ]
-        op = PatchOperation(
-            op="insert-after",
-            file=plan.tsconfig,
-            regex=_PATHS_LINE,
-            block="\n".join(lines),
-            open_space=True,
-        )
-    elif (options_at := re.search(_OPTIONS_LINE, text, re.M)) is not None:
-        indent = re.match(r"\s*", options_at.group(0)).group(0) + "  "  # type: ignore[union-attr]
-        body = (
-            [f'{indent}"paths": {{']
-            + [f"{indent}  {e}{',' if i < len(entries) - 1 else ''}" for i, e in enumerate(entries)]
-            + [f"{indent}}},"]
-        )
-        op = PatchOperation(
-            op="insert-after",
-            file=plan.tsconfig,
-            regex=_OPTIONS_LINE,
-            block="\n".join(body),
-            open_space=True,
-        )
-    else:
+    options_at = re.search(_OPTIONS_LINE, text, re.M)
+    anchor = paths_at or options_at
+    if anchor is None:
         return None
+    line = anchor.group(0)
+    indent = line[: len(line) - len(line.lstrip())] + "  "
+    if paths_at is not None:
+        # Inside an existing "paths" object: a comma after each entry unless it becomes last.
+        closing = text[paths_at.end() :].lstrip().startswith("}")
+        last = len(entries) - 1
+        lines = [
+            f"{indent}{e}{'' if closing and i == last else ','}" for i, e in enumerate(entries)
+        ]
+    else:
+        inner = [f"{indent}  {e}," for e in entries]
+        inner[-1] = inner[-1].rstrip(",")
+        lines = [f'{indent}"paths": {{', *inner, f"{indent}}},"]
+    op = PatchOperation(
+        op="insert-after",
+        file=plan.tsconfig,
+        regex=_PATHS_LINE if paths_at is not None else _OPTIONS_LINE,
+        block="\n".join(lines),
+        open_space=True,
+    )
     batch = PatchBatch(
         batch_id=f"{run_id}.tsconfig",
         order_id=run_id,
