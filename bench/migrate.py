@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 from engine.migrate.manifest import load_manifest
-
 from engine.migrate.planner import plan_migration
 from engine.migrate.runner import apply_migration
 from engine.settings import Settings
