@@ -14,6 +14,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 SHARED = ROOT.parent / "shared"
+# CI clones the repo with shared/ beside it; a clone elsewhere falls back to the repo's copy.
+_SEED_IN_SHARED = SHARED / "fixtures" / "manifests" / "seed-migration_manifest.json"
+SEED_MANIFEST = (
+    _SEED_IN_SHARED
+    if _SEED_IN_SHARED.is_file()
+    else ROOT / "manifests" / "seed-migration_manifest.json"
+)
 
 
 @dataclass

@@ -21,9 +21,9 @@ from engine.migrate.manifest import (
     load_manifest,
 )
 from engine.migrate.models import ImportRule
-from tests.conftest import EXAMPLES, ROOT, SHARED, write
+from tests.conftest import EXAMPLES, ROOT, SEED_MANIFEST, write
 
-SEED = SHARED / "fixtures" / "manifests" / "seed-migration_manifest.json"
+SEED = SEED_MANIFEST
 MANIFESTS = ROOT / "manifests"
 STAGING = EXAMPLES / "STAGING"
 TEMPLATE_VARS = {"folder": "sqlite-demo", "staging": str(STAGING), "name": "sqlite-demo"}

@@ -12,7 +12,7 @@ import pytest
 from engine.migrate.manifest import load_manifest
 from engine.migrate.planner import plan_migration
 from engine.workspace import Workspace
-from tests.conftest import EXAMPLES, ROOT, snapshot, write
+from tests.conftest import EXAMPLES, ROOT, SEED_MANIFEST, snapshot, write
 
 PILOT = ROOT / "manifests" / "pilot-sqlite-demo.yaml"
 
@@ -233,7 +233,7 @@ def test_seed_manifest_plans_from_its_base(cli: Any, ws: Path, tmp_path: Path) -
         "tools/agent.ts",
         'import type { User } from "../types/user";\nexport const who = (u: User) => u.id;\n',
     )
-    seed = ROOT.parent / "shared" / "fixtures" / "manifests" / "seed-migration_manifest.json"
+    seed = SEED_MANIFEST
     result = cli("migrate", "plan", seed, "--base", base, "-w", ws, "--json")
     assert result.code == 0, result.err
     rewrites = [r for f in result.json()["folders"] for r in f["rewrites"]]
