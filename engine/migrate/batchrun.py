@@ -144,7 +144,7 @@ def run_batch(
     summary = BatchSummary(
         batch_id=new_run_id("batch"), staging=str(staging), manifest=str(template), workers=workers
     )
-    todo = [n for n in names if n not in done_before]
+    pending = [n for n in names if n not in done_before]
     skipped = {
         n: FolderSummary(
             folder=n, status="skipped", error=f"done in {previous.batch_id}" if previous else None
@@ -152,7 +152,7 @@ def run_batch(
         for n in names
         if n in done_before
     }
-    results = _run_pool(ws, staging, template, todo, workers, on_conflict, progress)
+    results = _run_pool(ws, staging, template, pending, workers, on_conflict, progress)
     summary.folders = [skipped.get(n) or results[n] for n in names]
     summary.report_dir = str(write_reports(ws, summary))
     return summary
