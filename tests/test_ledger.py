@@ -106,10 +106,10 @@ def _raw(path: Path) -> sqlite3.Connection:
 def test_open_creates_folder_schema_and_version(ledger_path: Path) -> None:
     assert not ledger_path.parent.exists()
     with Ledger.open(ledger_path) as ledger:
-        assert ledger.schema_version == store.SCHEMA_VERSION == 1
+        assert ledger.schema_version == store.SCHEMA_VERSION == len(store.MIGRATIONS) >= 2
     conn = _raw(ledger_path)
     names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-    assert {"patch_events", "events"} <= names
+    assert {"patch_events", "events", "agent_events", "specialist_queue"} <= names
     assert {
         "patch_events_ts",
         "patch_events_task_id",
@@ -117,7 +117,7 @@ def test_open_creates_folder_schema_and_version(ledger_path: Path) -> None:
         "patch_events_batch_id",
         "events_kind_ts",
     } <= names
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute("INSERT INTO patch_events (ts, kind, batch_id) VALUES ('t', 'merged', 'b')")
 
@@ -146,11 +146,12 @@ def test_reopen_keeps_data_and_does_not_rerun_migrations(
         "INSERT INTO events (ts, kind, payload) "
         "VALUES ('2026-11-16T00:00:00.000000Z', 'migration-ran', '{\"step\": 2}')"
     )
+    next_version = len(store.MIGRATIONS) + 1
     monkeypatch.setattr(store, "MIGRATIONS", (*store.MIGRATIONS, marker))
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", next_version)
     for _ in range(3):
         with Ledger.open(ledger_path) as ledger:
-            assert ledger.schema_version == 2
+            assert ledger.schema_version == next_version
             assert len(ledger.patch_events()) == 1
             ran = ledger.events(kind="migration-ran")
     assert [e.payload for e in ran] == [{"step": 2}]
@@ -159,7 +160,7 @@ def test_reopen_keeps_data_and_does_not_rerun_migrations(
 def test_newer_schema_version_is_refused(ledger_path: Path) -> None:
     Ledger.open(ledger_path).close()
     _raw(ledger_path).execute("PRAGMA user_version = 99")
-    with pytest.raises(BadInput, match=r"schema version 99.*up to version 1"):
+    with pytest.raises(BadInput, match=rf"schema version 99.*up to version {store.SCHEMA_VERSION}"):
         Ledger.open(ledger_path)
 
 
@@ -364,7 +365,7 @@ def test_processes_writing_at_once_to_a_fresh_file_lose_nothing(
         assert len(ledger.patch_events()) == writers * 200
         assert rows == {(f"p{n}", i) for n in range(writers) for i in range(200)}
         assert len(ledger.events(kind="writer")) == writers * 10
-        assert ledger.schema_version == 1
+        assert ledger.schema_version == store.SCHEMA_VERSION
 
 
 def test_importing_the_ledger_is_cheap() -> None:

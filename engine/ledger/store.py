@@ -74,6 +74,33 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX events_kind_ts ON events (kind, ts);
     """,
+    """
+    CREATE TABLE agent_events (
+        id INTEGER PRIMARY KEY,
+        ts TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (
+            kind = 'checked' OR kind = 'quarantined' OR kind = 'released' OR kind = 'refused'
+        ),
+        batch_id TEXT,
+        violations INTEGER NOT NULL DEFAULT 0,
+        critical INTEGER NOT NULL DEFAULT 0,
+        reason TEXT,
+        actor TEXT
+    );
+    CREATE INDEX agent_events_agent ON agent_events (agent, id);
+    CREATE TABLE specialist_queue (
+        id INTEGER PRIMARY KEY,
+        ts TEXT NOT NULL,
+        specialist TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        dedup_key TEXT NOT NULL UNIQUE,
+        batch_id TEXT,
+        task_id TEXT,
+        detail TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail)),
+        status TEXT NOT NULL DEFAULT 'open' CHECK (status = 'open' OR status = 'done')
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -294,9 +321,14 @@ class Ledger:
                     conn.execute("COMMIT")
 
     def _write(self, work: Callable[[sqlite3.Connection], object]) -> None:
+        self.write(work)
+
+    def write(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run `work` in one BEGIN IMMEDIATE transaction (retried on a lock) and return its
+        result: for engines that keep their own tables in the ledger."""
         with self._lock:
             conn = self._connection()
-            self._with_lock_retry(lambda: self._transaction(conn, work))
+            return self._with_lock_retry(lambda: self._transaction(conn, work))
 
     @staticmethod
     def _transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], _T]) -> _T:
