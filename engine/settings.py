@@ -34,6 +34,12 @@ class WebhookSettings(BaseModel):
     backoff_s: float = Field(0.25, ge=0)
 
 
+class TriggerSettings(BaseModel):
+    docstring_min_lines: int = Field(50, ge=1, description="DocString Architect: lines added")
+    lint_min_errors: int = Field(3, ge=1, description="Lint Surgeon: lint errors introduced")
+    dependency_major_bump: bool = Field(True, description="Dependency Auditor: major bumps")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VIBEHQ_", env_nested_delimiter="__", extra="forbid", populate_by_name=True
@@ -46,6 +52,7 @@ class Settings(BaseSettings):
     )
     patch: PatchSettings = PatchSettings()
     webhook: WebhookSettings = WebhookSettings()
+    triggers: TriggerSettings = TriggerSettings()
 
     @classmethod
     def settings_customise_sources(
