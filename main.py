@@ -53,8 +53,18 @@ migrate_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
+agents_app = typer.Typer(
+    help="Agents: quality status and quarantine.", no_args_is_help=True, rich_markup_mode=None
+)
+queue_app = typer.Typer(
+    help="The specialist queue (DocString Architect, Lint Surgeon, Dependency Auditor).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(patch_app, name="patch")
 app.add_typer(migrate_app, name="migrate")
+app.add_typer(agents_app, name="agents")
+app.add_typer(queue_app, name="queue")
 app.add_typer(report_app, name="report")
 
 WorkspaceOpt = Annotated[
@@ -174,11 +184,8 @@ def patch_apply(
         path = Path(batch_file)
         batch = load_batch_file(path)
         block_root = path.resolve().parent
-    validator = None
-    if validate if validate is not None else settings.patch.validate_batches:
-        from engine.validate.tsc import TscValidator
-
-        validator = TscValidator(ws.root, tsconfig=settings.patch.tsconfig)
+    wanted = validate if validate is not None else settings.patch.validate_batches
+    validator = _batch_validator(ws, settings) if wanted else None
     result = apply_batch(
         ws,
         batch,
@@ -263,6 +270,62 @@ ConflictOpt = Annotated[
 ]
 
 
+def _batch_validator(ws: Workspace, settings: Settings) -> Any:
+    """tsc (incremental) and eslint when configured, each judged against its baseline."""
+    from engine.validate.run import make_batch_validator
+
+    return make_batch_validator(ws, settings)
+
+
+@app.command("validate")
+@guarded
+def validate_cmd(
+    baseline: Annotated[
+        bool, typer.Option("--baseline", help="Record the current findings as the baseline.")
+    ] = False,
+    tests: Annotated[bool, typer.Option("--tests", help="Also run the test script.")] = False,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run tsc (and eslint, tests) on the workspace; report only what is new since the baseline."""
+    from engine.validate.run import validate_workspace
+
+    ws, settings = _open(workspace)
+    report = validate_workspace(ws, tests=tests, record=baseline, settings=settings)
+    if as_json:
+        _emit_json(report.model_dump(mode="json"))
+    else:
+        _print_validate(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_validate(report: Any) -> None:
+    from rich.table import Table
+
+    console = _console()
+    table = Table("tool", "baseline", "findings", "new", "fixed", "time", "summary")
+    for r in report.results:
+        table.add_row(
+            r.tool,
+            r.baseline,
+            str(r.findings),
+            str(len(r.new)),
+            str(len(r.fixed)),
+            f"{r.duration_s:.2f}s",
+            _escape(r.summary),
+        )
+    console.print(table)
+    for f in report.new[:50]:
+        where = f"{f.file}:{f.line}:{f.column}" if f.file else f.tool
+        console.print(f"  [red]new[/] {_escape(where)} {f.code or ''} {_escape(f.message)}")
+    for f in report.fixed[:20]:
+        where = f"{f.file}:{f.line}" if f.file else f.tool
+        console.print(f"  [green]fixed[/] {_escape(where)} {f.code or ''} {_escape(f.message)}")
+    verb = "baseline recorded" if report.recorded else ("ok" if report.ok else "new findings")
+    console.print(f"[bold]{verb}[/] in {report.duration_s:.2f}s")
+
+
 def _load_manifest(path: Path, base: Path | None) -> Any:
     from engine.migrate.manifest import load_manifest
 
@@ -322,11 +385,7 @@ def migrate_apply(
 
     ws, settings = _open(workspace)
     policy = _conflict_policy(on_conflict)
-    validator = None
-    if validate:
-        from engine.validate.tsc import TscValidator
-
-        validator = TscValidator(ws.root, tsconfig=settings.patch.tsconfig)
+    validator = _batch_validator(ws, settings) if validate else None
     record, result = apply_migration(
         ws, _load_manifest(manifest, base), settings, on_conflict=policy, validator=validator
     )
@@ -420,6 +479,106 @@ def batch_run(
         _print_batch_summary(summary)
     if summary.failed:
         raise typer.Exit(1)
+
+
+@agents_app.command("list")
+@guarded
+def agents_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Each agent's status, violation rate, clean-change rate, quarantines, time to release."""
+    from engine.ledger.store import Ledger
+    from engine.validate.quarantine import agent_statuses
+
+    ws, _ = _open(workspace)
+    with Ledger.open(ws.ledger_path) as ledger:
+        statuses = agent_statuses(ledger)
+    if as_json:
+        _emit_json([s.model_dump(mode="json") for s in statuses])
+        return
+    from rich.table import Table
+
+    table = Table(
+        "agent",
+        "status",
+        "checked",
+        "violation rate",
+        "clean rate",
+        "quarantines",
+        "refused",
+        "mean time to release",
+        "reason",
+    )
+    for s in statuses:
+        colour = "red" if s.status == "quarantined" else "green"
+        release_s = "-" if s.mean_time_to_release_s is None else f"{s.mean_time_to_release_s:.0f}s"
+        table.add_row(
+            s.agent,
+            f"[{colour}]{s.status}[/]",
+            str(s.batches_checked),
+            _rate(s.violation_rate),
+            _rate(s.clean_rate),
+            str(s.quarantine_count),
+            str(s.refused),
+            release_s,
+            _escape(s.reason or ""),
+        )
+    _console().print(table if statuses else "no agent has proposed a batch yet")
+
+
+@agents_app.command("release")
+@guarded
+def agents_release(
+    agent: Annotated[str, typer.Argument(help="The quarantined agent.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it may work again.")],
+    actor: Annotated[str, typer.Option("--by", help="Who releases it.")] = "",
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Release a quarantined agent; its next batches are accepted again."""
+    import getpass
+
+    from engine.ledger.store import Ledger
+    from engine.validate.quarantine import release
+
+    ws, _ = _open(workspace)
+    with Ledger.open(ws.ledger_path) as ledger:
+        release(ledger, agent, reason=reason, actor=actor or getpass.getuser())
+    if as_json:
+        _emit_json({"ok": True, "agent": agent, "released": True})
+        return
+    _console().print(f"released agent {agent}")
+
+
+@queue_app.command("list")
+@guarded
+def queue_list(
+    status: Annotated[str | None, typer.Option("--status", help="open | done")] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Work the specialist rules queued (each at most once)."""
+    from engine.ledger.store import Ledger
+    from engine.validate.triggers import queue_items
+
+    ws, _ = _open(workspace)
+    with Ledger.open(ws.ledger_path) as ledger:
+        items = queue_items(ledger, status=status)
+    if as_json:
+        _emit_json([i.model_dump(mode="json") for i in items])
+        return
+    from rich.table import Table
+
+    table = Table("id", "specialist", "rule", "batch", "task", "detail", "status")
+    for i in items:
+        table.add_row(
+            str(i.id),
+            i.specialist,
+            i.rule,
+            i.batch_id or "",
+            i.task_id or "",
+            json.dumps(i.detail),
+            i.status,
+        )
+    _console().print(table if items else "the specialist queue is empty")
 
 
 ReportView = Literal["logs", "stats", "trends"]
