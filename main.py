@@ -106,6 +106,7 @@ def guarded(fn: F) -> F:
             fn(*args, **kwargs)
         except VibehqError as exc:
             result = getattr(exc, "result", None)
+            report = getattr(exc, "report", None)
             if as_json:
                 payload: dict[str, Any] = {
                     "ok": False,
@@ -115,10 +116,14 @@ def guarded(fn: F) -> F:
                 }
                 if result is not None:
                     payload["validation"] = result.model_dump(mode="json")
+                if report is not None:
+                    payload["quality"] = report.model_dump(mode="json")
                 _emit_json(payload)
             else:
                 if result is not None:
                     _print_findings(result)
+                if report is not None:
+                    _print_violations(report.violations, stderr=True)
                 _console(stderr=True).print(f"[bold red]error:[/] {_escape(exc.message)}")
             raise typer.Exit(exc.exit_code) from None
 
@@ -172,9 +177,12 @@ def patch_apply(
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Apply a PatchBatch all or nothing, or preview it with --dry-run."""
-    from engine.patch.apply import apply_batch
+    """Apply a PatchBatch all or nothing, or preview it with --dry-run.
+
+    The batch passes the gate first: its requester must not be quarantined, and the lines it
+    adds must pass the quality monitor (a critical violation quarantines the requester)."""
     from engine.patch.loader import load_batch_file, parse_batch
+    from engine.validate.gate import gated_apply
 
     ws, settings = _open(workspace)
     if batch_file == "-":
@@ -186,7 +194,7 @@ def patch_apply(
         block_root = path.resolve().parent
     wanted = validate if validate is not None else settings.patch.validate_batches
     validator = _batch_validator(ws, settings) if wanted else None
-    result = apply_batch(
+    gated = gated_apply(
         ws,
         batch,
         settings,
@@ -196,9 +204,19 @@ def patch_apply(
         with_diff=as_json,
     )
     if as_json:
-        _emit_json({"ok": True, **result.model_dump(mode="json")})
+        _emit_json(
+            {
+                "ok": True,
+                **gated.batch.model_dump(mode="json"),
+                "quality": gated.quality.model_dump(mode="json"),
+                "queued": [q.model_dump(mode="json") for q in gated.queued],
+            }
+        )
         return
-    _print_batch(result)
+    _print_batch(gated.batch)
+    _print_violations(gated.quality.violations, stderr=False)
+    for item in gated.queued:
+        _console().print(f"queued for {item.specialist}: {item.rule} ({item.dedup_key})")
 
 
 @patch_app.command("rollback")
@@ -806,6 +824,41 @@ def _print_findings(result: ValidationResult) -> None:
         console.print(f"  {_escape(where)} [red]{f.code or f.severity}[/] {_escape(f.message)}")
     if len(result.findings) > 20:
         console.print(f"  and {len(result.findings) - 20} more")
+
+
+def _print_violations(violations: Any, *, stderr: bool) -> None:
+    console = _console(stderr=stderr)
+    colours = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
+    for v in violations[:30]:
+        colour = colours.get(v.severity, "")
+        console.print(
+            f"  [{colour}]{v.severity}[/] {v.kind} {_escape(v.file)}:{v.line} {_escape(v.message)}"
+        )
+    if len(violations) > 30:
+        console.print(f"  and {len(violations) - 30} more")
+
+
+@app.command("scan")
+@guarded
+def scan_cmd(
+    paths: Annotated[list[str], typer.Argument(help="Files or folders, workspace-relative.")],
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the code quality monitor over files: placeholders, incomplete code, syntax,
+    security risks, logic errors. Exit 1 if anything critical is found."""
+    from engine.validate.quality import scan_paths
+
+    ws, _ = _open(workspace)
+    report = scan_paths(ws.root, paths)
+    if as_json:
+        _emit_json(report.model_dump(mode="json"))
+    else:
+        _print_violations(report.violations, stderr=False)
+        counts = ", ".join(f"{k} {n}" for k, n in report.counts.items() if n) or "no violations"
+        _console().print(f"{report.files_checked} files, {report.lines_judged} lines: {counts}")
+    if report.critical:
+        raise typer.Exit(1)
 
 
 def _print_report(view: str, data: Any) -> None:
