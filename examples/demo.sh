@@ -32,6 +32,17 @@ else
   echo "refused as expected (exit $?)"
 fi
 
+step "4b. A lazy model answer (\"// ... existing code ...\") is refused and its agent quarantined"
+if $vibehq patch apply examples/batches/04-lazy-placeholder.json -w "$demo"; then
+  echo "unexpected: the lazy batch was applied" >&2
+  exit 1
+fi
+$vibehq agents list -w "$demo"
+$vibehq agents release codex --reason "demo: reviewed the refused batch" --by demo -w "$demo"
+
+step "4c. Record the type-check baseline; later checks report only what a change introduces"
+$vibehq validate --baseline -w "$demo"
+
 step "5. The ledger: patch stats and the latest events"
 $vibehq report patches stats -w "$demo"
 $vibehq report patches logs -w "$demo" --limit 8
