@@ -1,0 +1,7 @@
+"""The task plan: a task-master `tasks.json` read, changed and kept true.
+
+`document` reads and writes the file (tag-keyed or flat, byte-identical for what is untouched,
+locked and atomic), `ops` holds the operations task-master offers plus epics and deprecation,
+`history` records every change in the ledger and replays it as task-master CLI lines,
+`render` writes the plan as Markdown and `complexity` reads task-master's complexity report.
+"""
