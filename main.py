@@ -61,8 +61,30 @@ queue_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
+tasks_app = typer.Typer(
+    help="The task plan: task-master tasks.json, read and changed exactly and safely.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+dep_app = typer.Typer(
+    help="Add or remove one dependency.", no_args_is_help=True, rich_markup_mode=None
+)
+deps_app = typer.Typer(
+    help="Check or repair every dependency.", no_args_is_help=True, rich_markup_mode=None
+)
+subtask_app = typer.Typer(
+    help="Add or remove subtasks.", no_args_is_help=True, rich_markup_mode=None
+)
+epic_app = typer.Typer(
+    help="Batch granular tasks into epics.", no_args_is_help=True, rich_markup_mode=None
+)
+tasks_app.add_typer(dep_app, name="dep")
+tasks_app.add_typer(deps_app, name="deps")
+tasks_app.add_typer(subtask_app, name="subtask")
+tasks_app.add_typer(epic_app, name="epic")
 app.add_typer(patch_app, name="patch")
 app.add_typer(migrate_app, name="migrate")
+app.add_typer(tasks_app, name="tasks")
 app.add_typer(agents_app, name="agents")
 app.add_typer(queue_app, name="queue")
 app.add_typer(report_app, name="report")
@@ -597,6 +619,520 @@ def queue_list(
             i.status,
         )
     _console().print(table if items else "the specialist queue is empty")
+
+
+TasksFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--file",
+        help="tasks.json (default: [plan] tasks_file, .taskmaster/tasks/tasks.json)",
+        show_default=False,
+    ),
+]
+TagOpt = Annotated[str | None, typer.Option("--tag", help="task-master tag (default: current)")]
+ActorOpt = Annotated[str | None, typer.Option("--actor", help="Who makes the change (ledger).")]
+
+
+def _tasks_path(ws: Workspace, settings: Settings, file: Path | None) -> Path:
+    from engine.workspace import resolve_inside
+
+    if file is not None:
+        return file if file.is_absolute() else Path.cwd() / file
+    return resolve_inside(ws.root, settings.plan.tasks_file, what="[plan] tasks_file")
+
+
+def _read_plan(workspace: Path | None, file: Path | None, tag: str | None) -> Any:
+    from engine.plan.document import load_tasks
+
+    ws, settings = _open(workspace)
+    return load_tasks(_tasks_path(ws, settings, file), tag=tag or settings.plan.tag)
+
+
+def _change_plan(
+    workspace: Path | None,
+    file: Path | None,
+    tag: str | None,
+    actor: str | None,
+    as_json: bool,
+    change_fn: Callable[[Any], Any],
+) -> None:
+    """Apply one plan operation under the tasks.json lock, record it, print it."""
+    import getpass
+
+    from engine.ledger.store import Ledger
+    from engine.plan.document import editing
+    from engine.plan.history import record_change
+
+    ws, settings = _open(workspace)
+    path = _tasks_path(ws, settings, file)
+    with editing(path, tag=tag or settings.plan.tag) as tf:
+        change = change_fn(tf)
+    with Ledger.open(ws.ledger_path) as ledger:
+        record_change(ledger, change, actor=actor or getpass.getuser(), path=path)
+    if as_json:
+        _emit_json({"ok": True, **change.model_dump(mode="json")})
+        return
+    console = _console()
+    console.print(f"[bold]{_escape(change.summary)}[/]")
+    for line in change.commands:
+        console.print(f"  [dim]{_escape(line)}[/]")
+
+
+def _ids(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+@tasks_app.command("list")
+@guarded
+def tasks_list(
+    status: Annotated[str | None, typer.Option("--status")] = None,
+    priority: Annotated[str | None, typer.Option("--priority")] = None,
+    ready: Annotated[bool, typer.Option("--ready", help="Only tasks whose deps are done.")] = False,
+    blocking: Annotated[
+        bool, typer.Option("--blocking", help="Only tasks others wait on.")
+    ] = False,
+    file: TasksFileOpt = None,
+    tag: TagOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List tasks, filtered."""
+    from engine.plan.ops import list_tasks
+
+    views = list_tasks(
+        _read_plan(workspace, file, tag),
+        status=status,
+        priority=priority,
+        ready=ready,
+        blocking=blocking,
+    )
+    if as_json:
+        _emit_json([v.model_dump(mode="json") for v in views])
+        return
+    from rich.table import Table
+
+    table = Table("id", "status", "priority", "deps", "title")
+    for v in views:
+        table.add_row(
+            str(v.id), v.status, v.priority or "", ",".join(v.dependencies), _escape(v.title)
+        )
+    _console().print(table if views else "no tasks match")
+
+
+@tasks_app.command("show")
+@guarded
+def tasks_show(
+    task_id: Annotated[str, typer.Argument(help="Task id, or 3.1 for a subtask.")],
+    file: TasksFileOpt = None,
+    tag: TagOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one task or subtask."""
+    from engine.plan.ops import show_task
+
+    view = show_task(_read_plan(workspace, file, tag), task_id)
+    if as_json:
+        _emit_json(view.model_dump(mode="json"))
+        return
+    _print_task(view)
+
+
+def _print_task(view: Any) -> None:
+    console = _console()
+    console.print(f"[bold]#{view.id} {_escape(view.title)}[/]")
+    console.print(
+        f"status: {view.status}  priority: {view.priority or '-'}  "
+        f"dependencies: {', '.join(view.dependencies) or 'none'}"
+    )
+    for label, text in (
+        ("description", view.description),
+        ("details", view.details),
+        ("test strategy", view.test_strategy),
+    ):
+        if text:
+            console.print(f"\n[bold]{label}[/]\n{_escape(text)}")
+    for sub in view.subtasks:
+        console.print(f"  - {sub.id} [{sub.status}] {_escape(sub.title)}")
+
+
+@tasks_app.command("next")
+@guarded
+def tasks_next(
+    file: TasksFileOpt = None,
+    tag: TagOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The next task to work on, by task-master's rule."""
+    from engine.plan.ops import next_task
+
+    view = next_task(_read_plan(workspace, file, tag))
+    if as_json:
+        _emit_json(None if view is None else view.model_dump(mode="json"))
+        return
+    if view is None:
+        _console().print("nothing is ready: every open task waits on an unfinished dependency")
+        return
+    _print_task(view)
+
+
+@tasks_app.command("add")
+@guarded
+def tasks_add(
+    title: Annotated[str, typer.Option("--title")],
+    description: Annotated[str, typer.Option("--description")],
+    details: Annotated[str | None, typer.Option("--details")] = None,
+    test_strategy: Annotated[str | None, typer.Option("--test-strategy")] = None,
+    priority: Annotated[str, typer.Option("--priority")] = "medium",
+    dependencies: Annotated[str, typer.Option("--dependencies", help="Comma-separated ids.")] = "",
+    file: TasksFileOpt = None,
+    tag: TagOpt = None,
+    actor: ActorOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a task."""
+    from engine.plan.ops import add_task
+
+    _change_plan(
+        workspace,
+        file,
+        tag,
+        actor,
+        as_json,
+        lambda tf: add_task(
+            tf,
+            title=title,
+            description=description,
+            details=details,
+            test_strategy=test_strategy,
+            priority=priority,
+            dependencies=_ids(dependencies),
+        ),
+    )
+
+
+@tasks_app.command("update")
+@guarded
+def tasks_update(
+    task_id: Annotated[str, typer.Argument()],
+    title: Annotated[str | None, typer.Option("--title")] = None,
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    details: Annotated[str | None, typer.Option("--details")] = None,
+    test_strategy: Annotated[str | None, typer.Option("--test-strategy")] = None,
+    priority: Annotated[str | None, typer.Option("--priority")] = None,
+    append_details: Annotated[str | None, typer.Option("--append-details")] = None,
+    file: TasksFileOpt = None,
+    tag: TagOpt = None,
+    actor: ActorOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a task's fields (or append to its details)."""
+    from engine.plan.ops import update_task
+
+    _change_plan(
+        workspace,
+        file,
+        tag,
+        actor,
+        as_json,
+        lambda tf: update_task(
+            tf,
+            task_id,
+            title=title,
+            description=description,
+            details=details,
+            test_strategy=test_strategy,
+            priority=priority,
+            append_details=append_details,
+        ),
+    )
+
+
+@tasks_app.command("set-status")
+@guarded
+def tasks_set_status(
+    task_ids: Annotated[str, typer.Argument(help="Comma-separated ids, e.g. 9,10,11.1")],
+    status: Annotated[str, typer.Argument()],
+    cascade: Annotated[bool, typer.Option("--cascade", help="Recompute the parents.")] = False,
+    file: TasksFileOpt = None,
+    tag: TagOpt = None,
+    actor: ActorOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set the status of tasks or subtasks."""
+    from engine.plan.ops import set_status
+
+    _change_plan(
+        workspace,
+        file,
+        tag,
+        actor,
+        as_json,
+        lambda tf: set_status(tf, _ids(task_ids), status, cascade_parent=cascade),
+    )
+
+
+@dep_app.command("add")
+@guarded
+def tasks_dep_add(
+    task_id: Annotated[str, typer.Argument()],
+    depends_on: Annotated[str, typer.Argument()],
+    file: TasksFileOpt = None,
+    tag: TagOpt = None,
+    actor: ActorOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """TASK now depends on DEPENDS_ON (cycles and missing ids are refused)."""
+    from engine.plan.ops import add_dependency
+
+    _change_plan(
+        workspace, file, tag, actor, as_json, lambda tf: add_dependency(tf, task_id, depends_on)
+    )
+
+
+@dep_app.command("remove")
+@guarded
+def tasks_dep_remove(
+    task_id: Annotated[str, typer.Argument()],
+    depends_on: Annotated[str, typer.Argument()],
+    file: TasksFileOpt = None,
+    tag: TagOpt = None,
+    actor: ActorOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove one dependency."""
+    from engine.plan.ops import remove_dependency
+
+    _change_plan(
+        workspace, file, tag, actor, as_json, lambda tf: remove_dependency(tf, task_id, depends_on)
+    )
+
+
+@deps_app.command("validate")
+@guarded
+def tasks_deps_validate(
+    file: TasksFileOpt = None,
+    tag: TagOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Dangling, self, duplicate and cyclic dependencies (exit 1 if any)."""
+    from engine.plan.ops import validate_dependencies
+
+    issues = validate_dependencies(_read_plan(workspace, file, tag))
+    if as_json:
+        _emit_json([i.model_dump(mode="json") for i in issues])
+    else:
+        for issue in issues:
+            _console().print(f"  {_escape(str(issue.kind))}: {_escape(issue.message)}")
+        _console().print(f"{len(issues)} dependency problems" if issues else "dependencies ok")
+    if issues:
+        raise typer.Exit(1)
+
+
+@deps_app.command("fix")
+@guarded
+def tasks_deps_fix(
+    file: TasksFileOpt = None,
+    tag: TagOpt = None,
+    actor: ActorOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove dangling, self and duplicate references and break cycles."""
+    from engine.plan.ops import fix_dependencies
+
+    _change_plan(workspace, file, tag, actor, as_json, fix_dependencies)
+
+
+@subtask_app.command("add")
+@guarded
+def tasks_subtask_add(
+    parent: Annotated[str, typer.Argument()],
+    title: Annotated[str, typer.Option("--title")],
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    details: Annotated[str | None, typer.Option("--details")] = None,
+    dependencies: Annotated[str, typer.Option("--dependencies")] = "",
+    file: TasksFileOpt = None,
+    tag: TagOpt = None,
+    actor: ActorOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a subtask under PARENT."""
+    from engine.plan.ops import add_subtask
+
+    _change_plan(
+        workspace,
+        file,
+        tag,
+        actor,
+        as_json,
+        lambda tf: add_subtask(
+            tf,
+            parent,
+            title=title,
+            description=description,
+            details=details,
+            dependencies=_ids(dependencies),
+        ),
+    )
+
+
+@subtask_app.command("remove")
+@guarded
+def tasks_subtask_remove(
+    subtask_id: Annotated[str, typer.Argument(help="e.g. 3.2")],
+    file: TasksFileOpt = None,
+    tag: TagOpt = None,
+    actor: ActorOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove a subtask and every reference to it."""
+    from engine.plan.ops import remove_subtask
+
+    _change_plan(workspace, file, tag, actor, as_json, lambda tf: remove_subtask(tf, subtask_id))
+
+
+@tasks_app.command("remove")
+@guarded
+def tasks_remove(
+    task_id: Annotated[str, typer.Argument()],
+    file: TasksFileOpt = None,
+    tag: TagOpt = None,
+    actor: ActorOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove a task and strip every reference to it."""
+    from engine.plan.ops import remove_task
+
+    _change_plan(workspace, file, tag, actor, as_json, lambda tf: remove_task(tf, task_id))
+
+
+@tasks_app.command("move")
+@guarded
+def tasks_move(
+    from_id: Annotated[str, typer.Argument()],
+    to_id: Annotated[str, typer.Argument()],
+    file: TasksFileOpt = None,
+    tag: TagOpt = None,
+    actor: ActorOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Move a task to a free id, or a subtask to another parent; references follow."""
+    from engine.plan.ops import move_task
+
+    _change_plan(workspace, file, tag, actor, as_json, lambda tf: move_task(tf, from_id, to_id))
+
+
+@epic_app.command("create")
+@guarded
+def tasks_epic_create(
+    title: Annotated[str, typer.Option("--title")],
+    merge: Annotated[str, typer.Option("--merge", help="Comma-separated ids to absorb.")],
+    mark: Annotated[str, typer.Option("--mark", help="subsumed | done | cancelled")] = "subsumed",
+    priority: Annotated[str, typer.Option("--priority")] = "high",
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    details: Annotated[str | None, typer.Option("--details")] = None,
+    file: TasksFileOpt = None,
+    tag: TagOpt = None,
+    actor: ActorOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an epic from granular tasks; dependents are re-pointed to it."""
+    from engine.errors import BadInput
+    from engine.plan.ops import create_epic
+
+    if mark not in ("subsumed", "done", "cancelled"):
+        raise BadInput(f"--mark must be subsumed, done or cancelled, not {mark!r}")
+    _change_plan(
+        workspace,
+        file,
+        tag,
+        actor,
+        as_json,
+        lambda tf: create_epic(
+            tf,
+            title=title,
+            merge=_ids(merge),
+            mark=mark,  # type: ignore[arg-type]
+            priority=priority,
+            description=description,
+            details=details,
+        ),
+    )
+
+
+@tasks_app.command("deprecate")
+@guarded
+def tasks_deprecate(
+    task_id: Annotated[str, typer.Argument()],
+    by: Annotated[str, typer.Option("--by", help="The task (epic) that supersedes it.")],
+    file: TasksFileOpt = None,
+    tag: TagOpt = None,
+    actor: ActorOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Deprecate a task in favour of another; its dependents move over."""
+    from engine.plan.ops import deprecate
+
+    _change_plan(workspace, file, tag, actor, as_json, lambda tf: deprecate(tf, task_id, by=by))
+
+
+@tasks_app.command("emit-commands")
+@guarded
+def tasks_emit_commands(
+    file: TasksFileOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The npx task-master-ai commands equivalent to every change made through vibehq."""
+    from engine.ledger.store import Ledger
+    from engine.plan.history import emit_commands, plan_changes
+
+    ws, settings = _open(workspace)
+    path = _tasks_path(ws, settings, file)
+    if not ws.ledger_path.is_file():
+        lines: list[str] = []
+    else:
+        with Ledger.open(ws.ledger_path) as ledger:
+            lines = emit_commands([c.change for c in plan_changes(ledger, path)])
+    if as_json:
+        _emit_json(lines)
+        return
+    sys.stdout.write("".join(line + "\n" for line in lines))
+
+
+@tasks_app.command("render")
+@guarded
+def tasks_render(
+    markdown: Annotated[Path, typer.Option("--markdown", help="Write the plan document here.")],
+    file: TasksFileOpt = None,
+    tag: TagOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Render the plan as a Markdown document with a To-dos checklist."""
+    from engine.plan.render import render_markdown
+
+    text = render_markdown(_read_plan(workspace, file, tag))
+    markdown.parent.mkdir(parents=True, exist_ok=True)
+    markdown.write_text(text, encoding="utf-8")
+    if as_json:
+        _emit_json({"ok": True, "path": str(markdown), "bytes": len(text.encode())})
+        return
+    _console().print(f"wrote {markdown}")
 
 
 ReportView = Literal["logs", "stats", "trends"]

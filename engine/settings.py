@@ -40,6 +40,13 @@ class TriggerSettings(BaseModel):
     dependency_major_bump: bool = Field(True, description="Dependency Auditor: major bumps")
 
 
+class PlanSettings(BaseModel):
+    tasks_file: str = Field(
+        ".taskmaster/tasks/tasks.json", description="task-master tasks.json, workspace-relative"
+    )
+    tag: str | None = Field(None, description="task-master tag; default: the current one")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VIBEHQ_", env_nested_delimiter="__", extra="forbid", populate_by_name=True
@@ -53,6 +60,7 @@ class Settings(BaseSettings):
     patch: PatchSettings = PatchSettings()
     webhook: WebhookSettings = WebhookSettings()
     triggers: TriggerSettings = TriggerSettings()
+    plan: PlanSettings = PlanSettings()
 
     @classmethod
     def settings_customise_sources(

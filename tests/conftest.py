@@ -16,6 +16,12 @@ EXAMPLES = ROOT / "examples"
 SHARED = ROOT.parent / "shared"
 # CI clones the repo with shared/ beside it; a clone elsewhere falls back to the repo's copy.
 _SEED_IN_SHARED = SHARED / "fixtures" / "manifests" / "seed-migration_manifest.json"
+_TASKS_IN_SHARED = SHARED / "fixtures" / "taskmaster" / "tasks.before-option2.json"
+TASKS_FIXTURE = (
+    _TASKS_IN_SHARED
+    if _TASKS_IN_SHARED.is_file()
+    else ROOT / "tests" / "fixtures" / "taskmaster" / "tasks.before-option2.json"
+)
 SEED_MANIFEST = (
     _SEED_IN_SHARED
     if _SEED_IN_SHARED.is_file()

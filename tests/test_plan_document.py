@@ -29,9 +29,10 @@ from engine.plan.document import (
     parse_id,
     save_tasks,
 )
+from tests.conftest import TASKS_FIXTURE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = REPO_ROOT.parent / "shared" / "fixtures" / "taskmaster" / "tasks.before-option2.json"
+FIXTURE = TASKS_FIXTURE
 
 
 @pytest.fixture

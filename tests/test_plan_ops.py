@@ -15,9 +15,10 @@ from engine.ledger.store import Ledger
 from engine.plan import ops
 from engine.plan.document import PlanError, TasksFile, load_tasks, save_tasks
 from engine.plan.history import emit_commands, plan_changes, record_change
+from tests.conftest import TASKS_FIXTURE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = REPO_ROOT.parent / "shared" / "fixtures" / "taskmaster" / "tasks.before-option2.json"
+FIXTURE = TASKS_FIXTURE
 
 
 def task(task_id: int | str, *deps: Any, status: str = "pending", **fields: Any) -> dict[str, Any]:

@@ -22,9 +22,10 @@ from engine.ledger.store import Ledger
 from engine.plan import ops
 from engine.plan.document import PlanError, dump_tasks, editing, load_tasks
 from engine.plan.history import emit_commands, plan_changes, record_change
+from tests.conftest import TASKS_FIXTURE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = REPO_ROOT.parent / "shared" / "fixtures" / "taskmaster" / "tasks.before-option2.json"
+FIXTURE = TASKS_FIXTURE
 
 OPTION2_TITLE = "Epic: Implement Option 2 Migration Automation"
 OPTION2_DESCRIPTION = (
