@@ -748,12 +748,12 @@ def _print_task(view: Any) -> None:
     for label, text in (
         ("description", view.description),
         ("details", view.details),
-        ("test strategy", view.test_strategy),
+        ("test strategy", view.testStrategy),
     ):
         if text:
             console.print(f"\n[bold]{label}[/]\n{_escape(text)}")
     for sub in view.subtasks:
-        console.print(f"  - {sub.id} [{sub.status}] {_escape(sub.title)}")
+        console.print(_escape(f"  - {sub.id} [{sub.status}] {sub.title}"))
 
 
 @tasks_app.command("next")

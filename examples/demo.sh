@@ -69,4 +69,30 @@ $vibehq migrate rollback --last -w "$demo"
 step "11. Batch run over every STAGING folder, two worker processes, with reports"
 $vibehq batch examples/STAGING --manifest manifests/staging-template.yaml --workers 2 -w "$demo"
 
+step "12. The task plan: apply the Option 2 update to the real 35-task plan, then emit it"
+mkdir -p "$demo/.taskmaster/tasks"
+cp tests/fixtures/taskmaster/tasks.before-option2.json "$demo/.taskmaster/tasks/tasks.json"
+tasks() { $vibehq tasks "$@" -w "$demo" --actor auto; }
+tasks epic create --title "Epic: Implement Core Analytics API" --merge 9,10,11
+tasks epic create --title "Epic: Implement Ops & Integrations API" --merge 12,13,14,15
+tasks add --title "Epic: Implement Option 2 Migration Automation" --priority high \
+  --dependencies 1,3,19,21 --description "Create a new manifest-driven Python script \
+(migrate_staging.py) that automates file copying and import-path fixing, triggers the \
+standardized AI refactoring (D1-to-RPC) by calling the AIProviderOps RPC entrypoint \
+(Task 19/21), and runs automated validation (tsc and lint) upon completion."
+epic=$($vibehq tasks list -w "$demo" --json | .venv/bin/python -c \
+  'import json,sys; print(max(int(t["id"]) for t in json.load(sys.stdin)))')
+tasks deprecate 34 --by "$epic"
+tasks update 24 --description "A goal of the 'Implement Option 2' epic: the migration script \
+points factories at @shared/contracts."
+tasks dep add 24 "$epic"
+tasks update 25 --description \
+  "This task is now the primary goal of the 'Implement Option 2' automation script."
+tasks dep add 25 "$epic"
+$vibehq tasks deps validate -w "$demo"
+$vibehq tasks next -w "$demo"
+echo "-- the equivalent task-master commands:"
+$vibehq tasks emit-commands -w "$demo"
+$vibehq tasks render --markdown "$demo/PLAN.md" -w "$demo"
+
 printf '\nDemo workspace left in %s (ledger: %s/.vibehq/ledger.sqlite)\n' "$demo" "$demo"

@@ -111,6 +111,11 @@ def test_read_commands(cli: Any, ws: Path, plan: Path) -> None:
     assert shown["title"] == "Implement comprehensive unit test suite"
     nxt = cli("tasks", "next", "-w", ws, "--json").json()
     assert nxt is not None and nxt["status"] in ("pending", "in-progress")
+    human = cli("tasks", "show", "3", "-w", ws)
+    assert human.code == 0 and "#3 Patch Manager Python Script Implementation" in human.out
+    assert "test strategy" in human.out and "3.1 [done]" in human.out
+    assert cli("tasks", "next", "-w", ws).code == 0
+    assert "Patch Manager" in cli("tasks", "list", "-w", ws).out
 
 
 @pytest.mark.parametrize(
