@@ -9,9 +9,9 @@ from pathlib import Path
 from engine.plan import ops
 from engine.plan.document import load_tasks
 from engine.plan.render import render_markdown
+from tests.conftest import TASKS_FIXTURE
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = REPO_ROOT.parent / "shared" / "fixtures" / "taskmaster" / "tasks.before-option2.json"
+FIXTURE = TASKS_FIXTURE
 
 
 def test_renders_the_real_plan_after_an_epic(tmp_path: Path) -> None:
