@@ -17,20 +17,19 @@ Ids follow task-master's conventions:
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
 import stat
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.errors import BadInput, LockTimeout
+from engine.errors import BadInput
+from engine.filelock import exclusive_lock
 
 __all__ = [
     "DONE",
@@ -64,7 +63,6 @@ DONE = "done"
 Ref = tuple[int, int | None]
 
 _ID = re.compile(r"(\d+)(?:\.(\d+))?")
-_LOCK_POLL_S = 0.01
 
 
 class PlanError(BadInput):
@@ -402,34 +400,10 @@ def editing(
     if not path.is_file():
         raise PlanError(f"tasks file not found: {path}")
     lock_path = path.with_name(path.name + ".lock")
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise PlanError(f"cannot create the lock file {lock_path}: {exc.strerror or exc}") from None
-    try:
-        _acquire(fd, lock_path, lock_timeout_s)
-        try:
-            tf = load_tasks(path, tag=tag)
-            before = dump_tasks(tf)
-            yield tf
-            after = dump_tasks(tf)
-            if after != before:
-                _write_atomic(tf.path, after)
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
-
-
-def _acquire(fd: int, lock_path: Path, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                raise LockTimeout(
-                    f"another process held {lock_path} for over {timeout_s:g}s"
-                ) from None
-            time.sleep(_LOCK_POLL_S)
+    with exclusive_lock(lock_path, lock_timeout_s):
+        tf = load_tasks(path, tag=tag)
+        before = dump_tasks(tf)
+        yield tf
+        after = dump_tasks(tf)
+        if after != before:
+            _write_atomic(tf.path, after)
