@@ -18,18 +18,15 @@ Ids follow task-master's conventions:
 from __future__ import annotations
 
 import json
-import os
 import re
-import stat
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.errors import BadInput
-from engine.filelock import exclusive_lock
+from engine.filelock import exclusive_lock, write_atomic
 
 __all__ = [
     "DONE",
@@ -348,43 +345,7 @@ def dump_tasks(tf: TasksFile) -> bytes:
 
 def save_tasks(tf: TasksFile) -> None:
     """Write the whole file atomically: a reader sees the old file or the new one, never half."""
-    _write_atomic(tf.path, dump_tasks(tf))
-
-
-def _write_atomic(path: Path, payload: bytes) -> None:
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        mode = 0o644
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp creates 0600; the file keeps the permissions it had.
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    # The rename is only durable once the folder entry is; some filesystems refuse the fsync.
-    try:
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        return
-    finally:
-        os.close(dir_fd)
+    write_atomic(tf.path, dump_tasks(tf))
 
 
 @contextmanager
@@ -406,4 +367,4 @@ def editing(
         yield tf
         after = dump_tasks(tf)
         if after != before:
-            _write_atomic(tf.path, after)
+            write_atomic(tf.path, after)

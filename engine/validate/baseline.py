@@ -16,9 +16,7 @@ Baselines live in `<workspace>/.vibehq/baseline/<tool>.json`.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from engine.errors import BadInput, CheckFailed
+from engine.filelock import write_atomic
 from engine.patch.validation import BatchValidator, Finding, ValidationResult
 from engine.workspace import STATE_DIR, Workspace
 
@@ -139,7 +138,7 @@ def record_baseline(ws: Workspace, results: Sequence[ValidationResult]) -> Path:
                 for f in ordered
             ],
         )
-        _write_atomic(paths[tool], baseline.model_dump_json(indent=1) + "\n")
+        write_atomic(paths[tool], baseline.model_dump_json(indent=1) + "\n")
     return folder
 
 
@@ -291,14 +290,3 @@ def _position(finding: Finding) -> tuple[str, int, int, str, str]:
         finding.code or "",
         finding.message,
     )
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise

@@ -26,6 +26,7 @@ from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 from engine.errors import ToolchainMissing
+from engine.filelock import write_atomic
 from engine.patch.validation import Finding, Severity, ValidationResult
 from engine.validate.toolchain import output_tail, require_tool, run_tool
 from engine.workspace import STATE_DIR, resolve_inside
@@ -182,7 +183,7 @@ class TscBuildInfo:
         if data is None:
             return
         _rebase(data, from_root=run_root, to_root=self.workspace_root, rel_dir=self._rel_dir)
-        _write_atomic(self.path, json.dumps(data, separators=(",", ":")))
+        write_atomic(self.path, json.dumps(data, separators=(",", ":")))
 
     @property
     def _rel_dir(self) -> Path:
@@ -243,17 +244,6 @@ def _rebase(data: dict[str, Any], *, from_root: Path, to_root: Path, rel_dir: Pa
     roots = program.get("root")
     if isinstance(roots, list):
         program["root"] = [move(r) if isinstance(r, str) else r for r in roots]
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
 
 
 class TscValidator:
