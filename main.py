@@ -82,8 +82,14 @@ tasks_app.add_typer(dep_app, name="dep")
 tasks_app.add_typer(deps_app, name="deps")
 tasks_app.add_typer(subtask_app, name="subtask")
 tasks_app.add_typer(epic_app, name="epic")
+refactor_app = typer.Typer(
+    help="D1/SQLite-to-RPC refactor of a migrated folder: recipes first, needs-model for the rest.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(patch_app, name="patch")
 app.add_typer(migrate_app, name="migrate")
+app.add_typer(refactor_app, name="refactor")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(agents_app, name="agents")
 app.add_typer(queue_app, name="queue")
@@ -1133,6 +1139,111 @@ def tasks_render(
         _emit_json({"ok": True, "path": str(markdown), "bytes": len(text.encode())})
         return
     _console().print(f"wrote {markdown}")
+
+
+FolderArg = Annotated[str, typer.Argument(help="The migrated folder, e.g. apps/sqlite-demo.")]
+RpcManifestOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--manifest",
+        help="Manifest whose `rpc` section names the entrypoint and "
+        "binding (default: conventions from the folder name).",
+    ),
+]
+
+
+def _refactor_plan(ws: Workspace, folder: str, manifest: Path | None) -> tuple[Any, Any]:
+    from engine.refactor.pipeline import plan_refactor, target_for
+
+    loaded = _load_manifest(manifest, None) if manifest is not None else None
+    rpc = loaded.manifest.rpc if loaded is not None else None
+    owner = None if loaded is None or loaded.manifest.owner is None else str(loaded.manifest.owner)
+    folder = ws.relative(ws.resolve(folder))
+    return plan_refactor(ws, target_for(folder, rpc), task_id=owner), owner
+
+
+@refactor_app.command("plan")
+@guarded
+def refactor_plan(
+    folder: FolderArg,
+    manifest: RpcManifestOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show every SQL site, the recipe chosen or why it needs a model, and the diffs."""
+    ws, _ = _open(workspace)
+    plan, _owner = _refactor_plan(ws, folder, manifest)
+    if as_json:
+        _emit_json({"ok": True, "share": plan.share(), **plan.model_dump(mode="json")})
+        return
+    _print_refactor(plan)
+
+
+@refactor_app.command("apply")
+@guarded
+def refactor_apply(
+    folder: FolderArg,
+    manifest: RpcManifestOpt = None,
+    validate: Annotated[
+        bool, typer.Option("--validate/--no-validate", help="One tsc run over both batches.")
+    ] = True,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Apply the recipes' two batches (orchestrator, then worker) after one validation of
+    both on a staging copy; on failure nothing is applied and a remediation task is added."""
+    from engine.refactor.pipeline import apply_refactor
+
+    ws, settings = _open(workspace)
+    plan, owner = _refactor_plan(ws, folder, manifest)
+    tasks_path = _tasks_path(ws, settings, None)
+    outcome = apply_refactor(
+        ws,
+        plan,
+        settings,
+        validator=_batch_validator(ws, settings) if validate else None,
+        tasks_path=tasks_path,
+        epic_id=owner,
+    )
+    if as_json:
+        _emit_json({"ok": True, "share": plan.share(), **outcome.model_dump(mode="json")})
+        return
+    _print_refactor(plan, diffs=False)
+    for label, result in (("orchestrator", outcome.orchestrator), ("worker", outcome.worker)):
+        if result is not None:
+            _console().print(
+                f"{label}: {result.status} batch {result.batch_id} ({len(result.files)} files)"
+            )
+    if outcome.validation is not None:
+        _console().print(f"validation: {_escape(outcome.validation.summary)}")
+    _console().print(f"[bold]{outcome.status}[/]")
+
+
+def _print_refactor(plan: Any, *, diffs: bool = True) -> None:
+    from rich.table import Table
+
+    console = _console()
+    table = Table("site", "call", "kind", "recipe / method", "needs a model because")
+    for d in plan.decisions:
+        site = d.site
+        table.add_row(
+            f"{site.file}:{site.start_line}",
+            site.call,
+            site.kind,
+            f"{d.recipe or '-'} / {d.method or '-'}",
+            _escape(d.reason or ""),
+        )
+    console.print(table)
+    share = plan.share()
+    console.print(
+        f"{share['sites']} sites: {share['recipes']} rewritten by recipes, "
+        f"{share['needs_model']} need a model; {len(plan.methods)} RPC methods on "
+        f"{plan.target.class_name} via {plan.target.binding}"
+    )
+    if plan.dropped:
+        console.print("dropped (the orchestrator's D1 owns these): " + "; ".join(plan.dropped))
+    if diffs and plan.diff:
+        _print_diff(plan.diff)
 
 
 ReportView = Literal["logs", "stats", "trends"]

@@ -126,6 +126,10 @@ def _chain_prefixes(outer: Node) -> list[tuple[str, Node]]:
         if callee is None:
             return []
         callee = _unwrap(callee)
+        if callee.type == "await_expression" and callee.named_child_count == 1:
+            # tree-sitter reads `await a.b<T>()` as `(await a.b)<T>()`: the await belongs
+            # to the whole call, which is the node that gets replaced.
+            callee = _unwrap(callee.named_children[0])
         if callee.type != "member_expression":
             break
         links.append((_text(callee.child_by_field_name("property")), node))
@@ -364,14 +368,27 @@ def _site_args(item: _Site, recipe: Recipe, call: Node) -> list[Node] | str:
     return nodes
 
 
+def _awaited(call: Node) -> Node | None:
+    """The node that awaits `call`: its parent `await`, or the call itself when tree-sitter
+    read `await a.b<T>()` as `(await a.b)<T>()`; None when nothing awaits it."""
+    parent = call.parent
+    if parent is not None and parent.type == "await_expression":
+        return parent
+    function = call.child_by_field_name("function")
+    if function is not None and _unwrap(function).type == "await_expression":
+        return call
+    return None
+
+
 def _usage_reason(recipe: Recipe, returns: str, call: Node) -> str | None:
     """Result-shape parity: uses of the old result the RPC result does not support."""
     parent = call.parent
     if recipe.name == "d1-prepare-bind":
-        if parent is None or parent.type != "await_expression":
+        awaited = _awaited(call)
+        if awaited is None:
             return "the D1 promise is not awaited where it is made"
         if returns == "result" and (
-            parent.parent is None or parent.parent.type != "expression_statement"
+            awaited.parent is None or awaited.parent.type != "expression_statement"
         ):
             return "the D1 run() result (meta) is used, and the RPC result has another shape"
         return None
@@ -390,7 +407,7 @@ def _replacement(item: _Site, env: str, args: list[Node], call: Node, binding: s
     invocation = f"{env}.{binding}.{item.method.name}({', '.join(_text(a) for a in args)})"
     recipe = item.recipe
     if recipe is not None and recipe.name == "d1-prepare-bind":
-        awaited = call.parent
+        awaited = _awaited(call)
         assert awaited is not None
         if item.method.returns == "rows":
             wrapped = f"{{ results: await {invocation} }}"
@@ -398,6 +415,8 @@ def _replacement(item: _Site, env: str, args: list[Node], call: Node, binding: s
             if holder is not None and holder.type in ("member_expression", "call_expression"):
                 wrapped = f"({wrapped})"
             return _Edit(awaited.start_byte, awaited.end_byte, wrapped)
+        if awaited is call:
+            return _Edit(call.start_byte, call.end_byte, f"await {invocation}")
         return _Edit(call.start_byte, call.end_byte, invocation)
     parent = call.parent
     if parent is not None and parent.type in ("member_expression", "call_expression"):

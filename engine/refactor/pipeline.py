@@ -1,0 +1,229 @@
+"""The D1-to-RPC refactor of one migrated folder, end to end:
+
+    SQL sites -> recipes (worker batch) + RPC methods (orchestrator batch)
+      -> both batches on ONE staging copy -> one validator run
+      -> apply orchestrator then worker (the first is rolled back if the second fails)
+      or, if validation fails, nothing applied and a remediation task in tasks.json.
+
+Sites no recipe can prove safe become `needs-model` work items with their exact context.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from engine.errors import BadInput, ValidationFailed
+from engine.ledger.events import LedgerEvent
+from engine.ledger.store import Ledger
+from engine.migrate.manifest import RpcSpec
+from engine.migrate.tsparse import is_source
+from engine.patch.apply import BatchResult, apply_batch, rollback_batch
+from engine.patch.diff import unified_diff
+from engine.patch.models import PatchBatch
+from engine.patch.plan import plan_batch
+from engine.patch.staging import staging_copy
+from engine.patch.validation import BatchValidator, Finding, ValidationResult
+from engine.refactor.models import RpcMethod, RpcTarget, WorkItem
+from engine.refactor.orchestrator import orchestrator_batch
+from engine.refactor.worker import SiteDecision, refactor_worker, worker_batch
+from engine.settings import Settings
+from engine.workspace import Workspace
+
+_SKIP_DIRS = frozenset({"node_modules", ".git", ".vibehq", "dist", "build"})
+
+
+class RefactorPlan(BaseModel):
+    target: RpcTarget
+    methods: list[RpcMethod] = Field(default_factory=list)
+    ddl: list[str] = Field(default_factory=list)
+    dropped: list[str] = Field(default_factory=list)
+    decisions: list[SiteDecision] = Field(default_factory=list)
+    work_items: list[WorkItem] = Field(default_factory=list)
+    orchestrator: PatchBatch | None = None
+    worker: PatchBatch | None = None
+    diff: str = ""
+
+    def share(self) -> dict[str, int]:
+        """Sites rewritten by recipes, handed to a model, and moved or dropped (DDL, PRAGMA)."""
+        by_recipe = sum(1 for d in self.decisions if d.recipe is not None)
+        return {
+            "sites": len(self.decisions),
+            "recipes": by_recipe,
+            "needs_model": len(self.work_items),
+        }
+
+
+class RefactorOutcome(BaseModel):
+    plan: RefactorPlan
+    status: str = Field(description="applied | unchanged | rejected")
+    orchestrator: BatchResult | None = None
+    worker: BatchResult | None = None
+    validation: ValidationResult | None = None
+    remediation_task: str | None = None
+
+
+class RefactorRejected(ValidationFailed):
+    def __init__(self, message: str, result: ValidationResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+def pascal(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", name) if part)
+
+
+def target_for(folder: str, rpc: RpcSpec | None) -> RpcTarget:
+    """The RPC target of a folder: the manifest's `rpc` section, or conventions from its name."""
+    base = pascal(Path(folder).name) or "Worker"
+    if rpc is not None:
+        class_name = rpc.class_name
+        return RpcTarget(
+            folder=folder,
+            entrypoint_path=rpc.entrypoint.replace("{Name}", base),
+            class_name=class_name.replace("{Name}", base),
+            binding=rpc.binding,
+            wrangler=rpc.wrangler,
+            migrations_dir=rpc.migrations_dir,
+        )
+    snake = re.sub(r"[^A-Za-z0-9]+", "_", Path(folder).name).strip("_").upper()
+    return RpcTarget(
+        folder=folder,
+        entrypoint_path=f"orchestrator/worker/entrypoints/{base}Ops.ts",
+        class_name=f"{base}Ops",
+        binding=f"ORCHESTRATOR_{snake}",
+        wrangler="@shared/base/wrangler.base.jsonc",
+    )
+
+
+def folder_sources(ws: Workspace, folder: str) -> dict[str, bytes]:
+    root = ws.resolve(folder)
+    if not root.is_dir():
+        raise BadInput(f"folder {folder!r} is not in the workspace")
+    found: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        rel_parts = path.relative_to(root).parts
+        if any(p in _SKIP_DIRS for p in rel_parts) or not path.is_file() or path.is_symlink():
+            continue
+        if is_source(path.name) and not path.name.endswith(".d.ts"):
+            found[ws.relative(path)] = path.read_bytes()
+    return found
+
+
+def plan_refactor(ws: Workspace, target: RpcTarget, *, task_id: str | None = None) -> RefactorPlan:
+    files = folder_sources(ws, target.folder)
+    result = refactor_worker(ws.root, target, files)
+    migration = re.sub(r"[^a-z0-9]+", "_", Path(target.folder).name.lower()).strip("_")
+    orch = orchestrator_batch(
+        ws.root, target, result.methods, result.ddl, migration_name=migration, task_id=task_id
+    )
+    worker = worker_batch(result, task_id=task_id)
+    plan = RefactorPlan(
+        target=target,
+        methods=result.methods,
+        ddl=result.ddl,
+        dropped=result.dropped,
+        decisions=result.decisions,
+        work_items=result.work_items,
+        orchestrator=orch,
+        worker=worker,
+    )
+    plan.diff = "".join(_diff(ws, batch) for batch in (orch, worker) if batch is not None)
+    return plan
+
+
+def _diff(ws: Workspace, batch: PatchBatch) -> str:
+    return "".join(unified_diff(f.path, f.old, f.new) for f in plan_batch(ws, batch).changed)
+
+
+def _changes(ws: Workspace, batches: list[PatchBatch]) -> dict[str, bytes | None]:
+    changes: dict[str, bytes | None] = {}
+    for batch in batches:
+        for change in plan_batch(ws, batch).changed:
+            changes[ws.relative(change.abs_path)] = change.new
+    return changes
+
+
+def apply_refactor(
+    ws: Workspace,
+    plan: RefactorPlan,
+    settings: Settings,
+    *,
+    validator: BatchValidator | None,
+    tasks_path: Path | None = None,
+    epic_id: str | None = None,
+) -> RefactorOutcome:
+    batches = [b for b in (plan.orchestrator, plan.worker) if b is not None]
+    _record_work_items(ws, plan)
+    if not batches:
+        return RefactorOutcome(plan=plan, status="unchanged")
+    validation = None
+    if validator is not None:
+        changes = _changes(ws, batches)
+        with staging_copy(ws.root, changes) as staged:
+            validation = validator.validate(staged, sorted(changes))
+        if not validation.ok:
+            task = _remediation_task(ws, plan, validation.findings, tasks_path, epic_id)
+            raise RefactorRejected(
+                f"the refactor of {plan.target.folder} does not type-check "
+                f"({validation.summary}); nothing was applied"
+                + (f"; remediation task {task} added" if task else ""),
+                validation,
+            )
+    orchestrator = apply_batch(ws, plan.orchestrator, settings) if plan.orchestrator else None
+    try:
+        worker = apply_batch(ws, plan.worker, settings) if plan.worker else None
+    except Exception:
+        if orchestrator is not None and orchestrator.status == "applied":
+            rollback_batch(ws, orchestrator.batch_id, settings)
+        raise
+    return RefactorOutcome(
+        plan=plan, status="applied", orchestrator=orchestrator, worker=worker, validation=validation
+    )
+
+
+def _record_work_items(ws: Workspace, plan: RefactorPlan) -> None:
+    if not plan.work_items:
+        return
+    ws.ensure_state_dir()
+    with Ledger.open(ws.ledger_path) as ledger:
+        for item in plan.work_items:
+            ledger.record(
+                LedgerEvent(
+                    kind="needs_model", subject=item.id, payload=json.loads(item.model_dump_json())
+                )
+            )
+
+
+def _remediation_task(
+    ws: Workspace,
+    plan: RefactorPlan,
+    findings: list[Finding],
+    tasks_path: Path | None,
+    epic_id: str | None,
+) -> str | None:
+    """Seed step 7: a failed refactor becomes a remediation subtask under the folder's epic."""
+    if tasks_path is None or epic_id is None or not tasks_path.is_file():
+        return None
+    from engine.plan.document import editing
+    from engine.plan.history import record_change
+    from engine.plan.ops import add_subtask
+
+    shown = "\n".join(
+        f"- {f.file}:{f.line}:{f.column} {f.code or ''} {f.message}" for f in findings[:30]
+    )
+    with editing(tasks_path) as tf:
+        change = add_subtask(
+            tf,
+            epic_id,
+            title=f"Remediate the D1-to-RPC refactor of {plan.target.folder}",
+            description=f"{len(findings)} new type errors after the recipes' batches; "
+            "nothing was applied.",
+            details=f"tsc findings on the staging copy:\n{shown}",
+        )
+    with Ledger.open(ws.ledger_path) as ledger:
+        record_change(ledger, change, actor="vibehq-refactor", path=tasks_path)
+    return change.ids[0] if change.ids else None
