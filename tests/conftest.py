@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,3 +100,19 @@ def batch_file(tmp_path: Path, patches: list[dict[str, Any]], **fields: Any) -> 
     path = tmp_path / f"batch-{len(list(tmp_path.glob('batch-*.json')))}.json"
     path.write_text(json.dumps({"requester": "test", **fields, "patches": patches}))
     return path
+
+
+def copy_example(dest: Path, *, require_tsc: bool = True) -> Path:
+    """A copy of examples/workspace at `dest`, its node_modules a symlink to the real one.
+
+    With `require_tsc`, the test is skipped (with the fix) when `make setup` has not run."""
+    source = EXAMPLES / "workspace"
+    modules = source / "node_modules"
+    if require_tsc and not (modules / ".bin" / "tsc").exists():
+        pytest.skip("examples/workspace/node_modules is missing: run `make setup`")
+    shutil.copytree(
+        source, dest, ignore=shutil.ignore_patterns("node_modules", ".vibehq"), symlinks=True
+    )
+    if modules.is_dir():
+        (dest / "node_modules").symlink_to(modules, target_is_directory=True)
+    return dest

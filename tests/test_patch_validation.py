@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from engine.patch.models import PatchBatch
 from engine.patch.validation import Finding, ValidationResult
 from engine.settings import Settings
 from engine.workspace import Workspace
-from tests.conftest import EXAMPLES, snapshot, write
+from tests.conftest import EXAMPLES, copy_example, snapshot, write
 
 
 class RecordingValidator:
@@ -97,13 +96,7 @@ def test_validate_without_tsc_is_a_clear_bad_input(cli: Any, ws: Path, tmp_path:
 
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
-    source = EXAMPLES / "workspace"
-    if not (source / "node_modules" / ".bin" / "tsc").exists():
-        pytest.skip("examples/workspace/node_modules is missing: run `make setup`")
-    root = tmp_path / "example"
-    shutil.copytree(source, root, ignore=shutil.ignore_patterns("node_modules"))
-    (root / "node_modules").symlink_to(source / "node_modules")
-    return root
+    return copy_example(tmp_path / "example")
 
 
 @pytest.mark.integration

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import EXAMPLES, TASKS_FIXTURE, snapshot, write
+from tests.conftest import TASKS_FIXTURE, copy_example, snapshot, write
 
 WORKER = """interface Env {
   DB: D1Database;
@@ -39,11 +39,7 @@ export async function removeNote(env: Env, id: number): Promise<void> {
 
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
-    source = EXAMPLES / "workspace"
-    root = tmp_path / "example"
-    shutil.copytree(source, root, ignore=shutil.ignore_patterns("node_modules", ".vibehq"))
-    if (source / "node_modules").is_dir():
-        (root / "node_modules").symlink_to(source / "node_modules")
+    root = copy_example(tmp_path / "example", require_tsc=False)
     write(root, "apps/notes/src/index.ts", WORKER)
     return root
 

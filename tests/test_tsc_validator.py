@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from engine.errors import ToolchainMissing, UnsafePath
 from engine.patch.staging import staging_copy
 from engine.patch.validation import BatchValidator
 from engine.validate.tsc import TscValidator, parse_tsc_output
+from tests.conftest import copy_example
 
 EXAMPLE_WORKSPACE = Path(__file__).resolve().parent.parent / "examples" / "workspace"
 PATCH_TS = "orchestrator/worker/entrypoints/patch.ts"
@@ -193,18 +193,7 @@ def test_runs_tsc_with_the_project_flags_in_the_staging_root(tmp_path: Path) -> 
 
 @pytest.fixture
 def example_workspace(tmp_path: Path) -> Path:
-    modules = EXAMPLE_WORKSPACE / "node_modules"
-    if not (modules / ".bin" / "tsc").exists():
-        pytest.skip(
-            "examples/workspace/node_modules is missing: "
-            "run `npm install --no-audit --no-fund` in examples/workspace"
-        )
-    root = tmp_path / "workspace"
-    shutil.copytree(
-        EXAMPLE_WORKSPACE, root, ignore=shutil.ignore_patterns("node_modules"), symlinks=True
-    )
-    (root / "node_modules").symlink_to(modules, target_is_directory=True)
-    return root
+    return copy_example(tmp_path / "workspace")
 
 
 @pytest.mark.integration

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ import pytest
 
 from engine.ledger.store import Ledger
 from engine.validate.quarantine import record_check
-from tests.conftest import EXAMPLES, write
+from tests.conftest import copy_example, write
 
 
 def test_missing_toolchain_is_one_line_exit_2(cli: Any, ws: Path) -> None:
@@ -22,13 +21,7 @@ def test_missing_toolchain_is_one_line_exit_2(cli: Any, ws: Path) -> None:
 
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
-    source = EXAMPLES / "workspace"
-    if not (source / "node_modules" / ".bin" / "tsc").exists():
-        pytest.skip("examples/workspace/node_modules is missing: run `make setup`")
-    root = tmp_path / "example"
-    shutil.copytree(source, root, ignore=shutil.ignore_patterns("node_modules", ".vibehq"))
-    (root / "node_modules").symlink_to(source / "node_modules")
-    return root
+    return copy_example(tmp_path / "example")
 
 
 @pytest.mark.integration

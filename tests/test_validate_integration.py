@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from engine.patch.staging import staging_copy
 from engine.validate.baseline import load_baseline
 from engine.validate.run import make_batch_validator, validate_workspace
 from engine.workspace import Workspace
+from tests.conftest import copy_example
 
 pytestmark = pytest.mark.integration
 
@@ -27,17 +27,7 @@ BUILDINFO = Path(".vibehq") / "tsc" / "tsconfig.tsbuildinfo"
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
     """A copy of examples/workspace whose logger app already has two type errors."""
-    modules = EXAMPLE_WORKSPACE / "node_modules"
-    if not (modules / ".bin" / "tsc").exists():
-        pytest.skip(
-            "examples/workspace/node_modules is missing: "
-            "run `make setup` (or `npm ci` in examples/workspace)"
-        )
-    root = tmp_path / "workspace"
-    shutil.copytree(
-        EXAMPLE_WORKSPACE, root, ignore=shutil.ignore_patterns("node_modules"), symlinks=True
-    )
-    (root / "node_modules").symlink_to(modules, target_is_directory=True)
+    root = copy_example(tmp_path / "workspace")
     logger = root / LOGGER
     logger.write_text(logger.read_text() + OLD_TYPE_ERROR + OLD_NAME_ERROR)
     return Workspace.open(root)

@@ -16,7 +16,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from engine.patch.validation import Finding, Severity, ValidationResult
-from engine.validate.toolchain import output_tail, require_tool, run_tool
+from engine.validate.toolchain import output_tail, relative_posix, require_tool, run_tool
 
 __all__ = [
     "ESLINT_CONFIGS",
@@ -60,7 +60,7 @@ def parse_eslint_json(text: str, root: Path) -> list[Finding]:
         raise ValueError("an ESLint JSON report is a list of file results")
     findings: list[Finding] = []
     for result in report:
-        file = _relative(str(result["filePath"]), root)
+        file = relative_posix(str(result["filePath"]), root)
         for message in result.get("messages", []):
             finding = _finding(file, message)
             if finding is not None:
@@ -86,16 +86,6 @@ def _finding(file: str, message: dict[str, Any]) -> Finding | None:
 
 def _int_or_none(value: object) -> int | None:
     return value if isinstance(value, int) else None
-
-
-def _relative(name: str, root: Path) -> str:
-    path = PurePath(name)
-    if path.is_absolute():
-        try:
-            return path.relative_to(root).as_posix()
-        except ValueError:
-            return path.as_posix()
-    return path.as_posix()
 
 
 class EslintValidator:

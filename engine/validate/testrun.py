@@ -19,12 +19,12 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any, Literal
 
 from engine.errors import ToolchainMissing
 from engine.patch.validation import Finding, ValidationResult
-from engine.validate.toolchain import find_tool, output_tail, run_tool
+from engine.validate.toolchain import find_tool, output_tail, relative_posix, run_tool
 
 __all__ = ["TestRunner", "parse_vitest_json"]
 
@@ -49,7 +49,7 @@ def parse_vitest_json(text: str, root: Path) -> list[Finding]:
     findings: list[Finding] = []
     for suite in report["testResults"]:
         name = str(suite.get("name", ""))
-        file = _relative(name, root)
+        file = relative_posix(name, root)
         failed = [a for a in suite.get("assertionResults", []) if a.get("status") == "failed"]
         for assertion in failed:
             findings.append(_failed_test(assertion, name, file, prefix))
@@ -85,16 +85,6 @@ def _location(
 def _first_line(message: str, prefix: str) -> str:
     lines = message.strip().splitlines()
     return (lines[0] if lines else message).replace(prefix, "").strip()
-
-
-def _relative(name: str, root: Path) -> str:
-    path = PurePath(name)
-    if path.is_absolute():
-        try:
-            return path.relative_to(root).as_posix()
-        except ValueError:
-            return path.as_posix()
-    return path.as_posix()
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from engine.errors import ToolchainMissing
 
@@ -107,3 +107,15 @@ def output_tail(output: str) -> str:
 
 def _decode(data: bytes | None) -> str:
     return "" if data is None else data.decode("utf-8", errors="replace")
+
+
+def relative_posix(name: str, root: Path | None) -> str:
+    """A tool's file name as a workspace-relative POSIX path when it lies under `root`, so
+    findings read the same from the workspace and from a staging copy."""
+    path = PurePath(name)
+    if root is not None and path.is_absolute():
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            return path.as_posix()
+    return path.as_posix()

@@ -22,13 +22,13 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path, PurePath, PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from engine.errors import ToolchainMissing
 from engine.filelock import write_atomic
 from engine.patch.validation import Finding, Severity, ValidationResult
-from engine.validate.toolchain import output_tail, require_tool, run_tool
+from engine.validate.toolchain import output_tail, relative_posix, require_tool, run_tool
 from engine.workspace import STATE_DIR, resolve_inside
 
 __all__ = ["TscBuildInfo", "TscValidator", "parse_tsc_output"]
@@ -80,7 +80,7 @@ def _parse_head(line: str, root: Path | None, prefix: str | None) -> Finding | N
     if located is not None:
         return Finding(
             tool=TOOL,
-            file=_relative(located["file"], root),
+            file=relative_posix(located["file"], root),
             line=int(located["line"]),
             column=int(located["column"]),
             code=located["code"],
@@ -100,16 +100,6 @@ def _parse_head(line: str, root: Path | None, prefix: str | None) -> Finding | N
 
 def _strip_root(message: str, prefix: str | None) -> str:
     return message if prefix is None else message.replace(prefix, "")
-
-
-def _relative(name: str, root: Path | None) -> str:
-    path = PurePath(name)
-    if root is not None and path.is_absolute():
-        try:
-            return path.relative_to(root).as_posix()
-        except ValueError:
-            return path.as_posix()
-    return path.as_posix()
 
 
 class TscBuildInfo:
