@@ -43,7 +43,34 @@ BASE_IMPORT = "@shared/base/BaseWorkerEntrypoint"
 ENV_MODULE = "orchestrator/worker/types"
 SQL_VALUE_TYPE = "export type SqlValue = string | number | boolean | null;"
 ROW_TYPE = "export type Row = Record<string, SqlValue>;"
-RESULT_TYPE = "{ changes: number; lastInsertRowid: number }"
+# A write's result in every shape a worker may have read it in: bun:sqlite's `Changes`,
+# a Durable Object cursor's `rowsWritten` and D1's `run()` meta. One type for all three lets
+# the worker keep its property reads as they are.
+WRITE_RESULT_TYPE = (
+    "export interface WriteResult {\n"
+    "  changes: number;\n"
+    "  lastInsertRowid: number;\n"
+    "  rowsWritten: number;\n"
+    "  meta: { changes: number; last_row_id: number; rows_written: number };\n"
+    "}"
+)
+# The property paths of a WriteResult, which the worker rewrite accepts as result uses.
+WRITE_RESULT_PATHS = frozenset(
+    {
+        ("changes",),
+        ("lastInsertRowid",),
+        ("rowsWritten",),
+        ("meta",),
+        ("meta", "changes"),
+        ("meta", "last_row_id"),
+        ("meta", "rows_written"),
+    }
+)
+_SHARED_TYPES = (
+    ("SqlValue", SQL_VALUE_TYPE),
+    ("Row", ROW_TYPE),
+    ("WriteResult", WRITE_RESULT_TYPE),
+)
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 _MIGRATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -114,6 +141,15 @@ _INHERITED = frozenset(
 )
 
 
+def ts_return(method: RpcMethod) -> str:
+    """The TypeScript return type of the RPC method."""
+    if method.returns == "rows":
+        return "Promise<Row[]>"
+    if method.returns == "row":
+        return "Promise<Row | null>"
+    return "Promise<WriteResult>"
+
+
 def render_method(method: RpcMethod) -> str:
     """One class member, indented for a class body, with a JSDoc naming the sites it replaces."""
     _check_method(method)
@@ -122,20 +158,24 @@ def render_method(method: RpcMethod) -> str:
     # JSON string literals are valid JS string literals: quotes, backslashes, newlines and
     # U+2028/U+2029 all come out escaped, and nothing is interpolated.
     statement = f"this.env.DB.prepare({json.dumps(method.sql)}){bind}"
+    signature = ts_return(method)
     if method.returns == "rows":
-        signature = "Promise<Row[]>"
         body = [
             f"const {{ results }} = await {statement}.all<Row>();",
             "return results;",
         ]
     elif method.returns == "row":
-        signature = "Promise<Row | null>"
         body = [f"return await {statement}.first<Row>();"]
     else:
-        signature = f"Promise<{RESULT_TYPE}>"
         body = [
             f"const {{ meta }} = await {statement}.run();",
-            "return { changes: meta.changes, lastInsertRowid: meta.last_row_id };",
+            "const { changes, last_row_id, rows_written } = meta;",
+            "return {",
+            "  changes,",
+            "  lastInsertRowid: last_row_id,",
+            "  rowsWritten: rows_written,",
+            "  meta: { changes, last_row_id, rows_written },",
+            "};",
         ]
     lines = [
         f"  /** {_jsdoc_text(method)} */",
@@ -154,8 +194,7 @@ def render_entrypoint(target: RpcTarget, methods: Sequence[RpcMethod]) -> str:
         f'import {{ BaseWorkerEntrypoint }} from "{BASE_IMPORT}";\n',
         f'import type {{ Env }} from "{_relative_import(target.entrypoint_path, ENV_MODULE)}";\n',
         "\n",
-        f"{SQL_VALUE_TYPE}\n",
-        f"{ROW_TYPE}\n",
+        *(f"{decl}\n" for _, decl in _SHARED_TYPES),
         "\n",
         "/**\n",
         f" * RPC entrypoint behind the {_comment_safe(target.binding)} service binding.\n",
@@ -262,11 +301,7 @@ def _entrypoint_ops(work: _Work, target: RpcTarget, methods: list[RpcMethod]) ->
             f"{path} needs exactly one {RPC_METHODS_MARKER!r} line in class "
             f"{target.class_name} to add methods at"
         )
-    types = [
-        decl
-        for name, decl in (("SqlValue", SQL_VALUE_TYPE), ("Row", ROW_TYPE))
-        if not _declares_type(text, name)
-    ]
+    types = [decl for name, decl in _SHARED_TYPES if not _declares_type(text, name)]
     if types:
         # A line number is safe here: the batch pins the file's sha256.
         work.edit(

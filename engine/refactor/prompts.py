@@ -29,6 +29,7 @@ from engine.migrate.models import SqlSite
 from engine.patch.models import OP_NAMES, PatchBatch
 from engine.patch.validation import Finding
 from engine.refactor.models import RpcMethod, RpcTarget, WorkItem
+from engine.refactor.orchestrator import ts_return
 
 __all__ = [
     "ANSWER_FORMAT",
@@ -332,14 +333,6 @@ def _target_text(target: RpcTarget) -> str:
     )
 
 
-def _ts_return(method: RpcMethod) -> str:
-    if method.returns == "rows":
-        return "Promise<Row[]>"
-    if method.returns == "row":
-        return "Promise<Row | null>"
-    return "Promise<{ changes: number; lastInsertRowid: number }>"
-
-
 def _methods_text(methods: Sequence[RpcMethod], *, suggested: Collection[str]) -> str:
     if not methods:
         return "(none yet)"
@@ -347,7 +340,7 @@ def _methods_text(methods: Sequence[RpcMethod], *, suggested: Collection[str]) -
     for method in methods:
         params = ", ".join(f"{p.name}: {p.ts_type}" for p in method.params)
         mark = "  <- planned for this site" if method.name in suggested else ""
-        lines = [f"- `{method.name}({params}): {_ts_return(method)}`{mark}"]
+        lines = [f"- `{method.name}({params}): {ts_return(method)}`{mark}"]
         lines.append(f"  - SQL ({method.kind}): `{_one_line(method.sql)}`")
         tables = _tables(method.tables_read, method.tables_written)
         if tables:

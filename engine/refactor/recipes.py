@@ -86,6 +86,11 @@ REASON_TRANSACTION = (
     "a transaction spans several statements; one RPC call per statement would break atomicity"
 )
 REASON_ESCAPES = "the Database is passed around as a value, so its other users are unknown"
+REASON_CATALOG = (
+    "the SQL reads SQLite's own catalog, which describes the worker's local file, not the "
+    "orchestrator's D1"
+)
+_CATALOG_TABLES = frozenset({"sqlite_master", "sqlite_schema", "sqlite_sequence", "sqlite_stat1"})
 
 _TRANSACTION_WORDS = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "END")
 
@@ -103,6 +108,9 @@ def _decide(site: SqlSite) -> Recipe | str:
         return REASON_PREPARED
     if site.statement is None or "${" in site.statement:
         return REASON_NO_TEXT
+    tables = {t.lower() for t in (*site.tables_read, *site.tables_written)}
+    if tables & _CATALOG_TABLES or site.statement.lower().find("sqlite_master") >= 0:
+        return REASON_CATALOG
     if site.kind == "ddl":
         return _BY_NAME["ddl-to-migration"]
     if site.kind == "pragma":

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+from engine.errors import BadInput
 from engine.migrate.models import SqlSite
 from engine.migrate.sqlfinder import find_sql_sites
 from engine.migrate.tsparse import parse
@@ -29,6 +30,7 @@ from engine.refactor.methods import (
     plan_methods,
 )
 from engine.refactor.models import RpcMethod, RpcTarget, WorkItem
+from engine.refactor.orchestrator import WRITE_RESULT_PATHS
 from engine.refactor.recipes import (
     REASON_ESCAPES,
     REASON_PREPARED,
@@ -76,6 +78,8 @@ _CLASSES = frozenset({"class_declaration", "class", "abstract_class_declaration"
 _WRAPPERS = frozenset({"parenthesized_expression", "non_null_expression"})
 _ENV_BASES = ("DurableObject", "WorkerEntrypoint", "WorkflowEntrypoint")
 _PREPARING = frozenset({"query", "prepare"})
+# Members called on the database (or a statement) itself, not on an Env that holds one.
+_DATABASE_CALLS = _PREPARING | {"exec", "run", "get", "all", "values", "transaction", "sql"}
 
 
 def _text(node: Node | None) -> str:
@@ -194,6 +198,7 @@ def _apply(source: bytes, edits: list[_Edit]) -> bytes:
         if kept and edit.start < kept[-1].end and edit.end > edit.start:
             continue
         kept.append(edit)
+    kept = _close_gaps(source, kept)
     out = bytearray()
     cursor = 0
     for edit in kept:
@@ -203,6 +208,30 @@ def _apply(source: bytes, edits: list[_Edit]) -> bytes:
         cursor = edit.end
     out += source[cursor:]
     return bytes(out)
+
+
+def _close_gaps(source: bytes, kept: list[_Edit]) -> list[_Edit]:
+    """Merge touching whole-line removals, and take one blank line with a removal that sits
+    between two blank lines, so removed declarations leave no double gap behind."""
+    merged: list[_Edit] = []
+    for edit in kept:
+        last = merged[-1] if merged else None
+        if last is not None and not last.text and not edit.text and last.end == edit.start:
+            merged[-1] = _Edit(last.start, edit.end, "")
+        else:
+            merged.append(edit)
+    closed = []
+    for edit in merged:
+        whole_lines = (
+            not edit.text
+            and edit.end > edit.start
+            and (edit.start == 0 or source[edit.start - 1 : edit.start] == b"\n")
+        )
+        blank_before = edit.start >= 2 and source[edit.start - 2 : edit.start] == b"\n\n"
+        if whole_lines and blank_before and source[edit.end : edit.end + 1] == b"\n":
+            edit = _Edit(edit.start, edit.end + 1, "")
+        closed.append(edit)
+    return closed
 
 
 # --------------------------------------------------------------------------- per-file scan
@@ -334,6 +363,10 @@ class _Plan:
     files: dict[str, _File]
     edits: dict[str, list[_Edit]] = field(default_factory=lambda: defaultdict(list))
     injected: set[tuple[str, int]] = field(default_factory=set)
+    # Files that reach the binding through `import { env } from "cloudflare:workers"`.
+    module_env: set[str] = field(default_factory=set)
+    # Whether any site reaches the binding through the worker's own Env (a parameter, this.env).
+    worker_env: bool = False
 
 
 def _site_args(item: _Site, recipe: Recipe, call: Node) -> list[Node] | str:
@@ -380,6 +413,121 @@ def _awaited(call: Node) -> Node | None:
     return None
 
 
+def _same(a: Node | None, b: Node) -> bool:
+    return a is not None and (a.start_byte, a.end_byte, a.type) == (
+        b.start_byte,
+        b.end_byte,
+        b.type,
+    )
+
+
+def _outermost(value: Node) -> Node:
+    """`value` with the parentheses and non-null assertions around it."""
+    while value.parent is not None and value.parent.type in _WRAPPERS:
+        value = value.parent
+    return value
+
+
+def _member_path(value: Node) -> tuple[str, ...]:
+    """The property names read off `value`: `value.meta.changes` gives ("meta", "changes")."""
+    path: list[str] = []
+    node = _outermost(value)
+    while (
+        node.parent is not None
+        and node.parent.type == "member_expression"
+        and _same(node.parent.child_by_field_name("object"), node)
+    ):
+        path.append(_text(node.parent.child_by_field_name("property")))
+        node = _outermost(node.parent)
+    return tuple(path)
+
+
+def _reads_write_result(path: tuple[str, ...], prefix: tuple[str, ...] = ()) -> bool:
+    """True when `prefix + path` reads one number of a WriteResult (and nothing else)."""
+    full = prefix + path
+    if not full or full == ("meta",):
+        return False
+    return full[:2] in WRITE_RESULT_PATHS or full[:1] in WRITE_RESULT_PATHS - {("meta",)}
+
+
+def _name_reads(scope: Node, name: str, after: int) -> list[Node]:
+    return [
+        n
+        for n in _walk(scope)
+        if n.type == "identifier" and n.start_byte >= after and _text(n) == name
+    ]
+
+
+def _result_uses_ok(value: Node) -> bool:
+    """Whether every use of a write's result reads a number the RPC WriteResult carries:
+    `x.meta.last_row_id`, `const { meta } = x` then `meta.changes`, `x.rowsWritten`..."""
+    path = _member_path(value)
+    if path:
+        return _reads_write_result(path)
+    holder = _outermost(value).parent
+    if holder is None or holder.type != "variable_declarator":
+        return False
+    scope = _enclosing_function(holder) or holder
+    while scope.parent is not None and scope.type not in _FUNCTIONS:
+        scope = scope.parent
+    pattern = holder.child_by_field_name("name")
+    if pattern is None:
+        return False
+    if pattern.type == "identifier":
+        reads = _name_reads(scope, _text(pattern), holder.end_byte)
+        return all(_reads_write_result(_member_path(r)) for r in reads)
+    if pattern.type != "object_pattern":
+        return False
+    for part in pattern.named_children:
+        if part.type != "shorthand_property_identifier_pattern":
+            return False
+        prefix = (_text(part),)
+        if prefix not in WRITE_RESULT_PATHS:
+            return False
+        reads = _name_reads(scope, prefix[0], holder.end_byte)
+        if prefix == ("meta",) and not all(
+            _reads_write_result(_member_path(r), prefix) for r in reads
+        ):
+            return False
+    return True
+
+
+def _receiver(call: Node) -> Node:
+    """The object the SQL chain starts from: `db` in `db.query(...).all()`."""
+    node = _unwrap(call)
+    while True:
+        if node.type == "call_expression":
+            inner = node.child_by_field_name("function")
+        elif node.type == "member_expression":
+            inner = node.child_by_field_name("object")
+        elif node.type == "await_expression" and node.named_child_count:
+            inner = node.named_children[0]
+        else:
+            return node
+        if inner is None:
+            return node
+        node = _unwrap(inner)
+
+
+def _parameter_receiver(call: Node) -> str | None:
+    """The parameter name when the chain starts from a function's parameter (a Database or
+    statement handed in by the caller), else None."""
+    receiver = _receiver(call)
+    holder = _outermost(receiver).parent
+    if receiver.type != "identifier" or holder is None or holder.type != "member_expression":
+        return None
+    if _text(holder.child_by_field_name("property")) not in _DATABASE_CALLS:
+        # `env.DB.prepare(...)`: the parameter is the Env, and the binding hangs off it.
+        return None
+    name = _text(receiver)
+    for ancestor in _ancestors(call):
+        if ancestor.type == "statement_block" and _declares(ancestor, name, call.start_byte):
+            return None
+        if ancestor.type in _FUNCTIONS and name in (n for n, _ in _param_names(ancestor)):
+            return name
+    return None
+
+
 def _usage_reason(recipe: Recipe, returns: str, call: Node) -> str | None:
     """Result-shape parity: uses of the old result the RPC result does not support."""
     parent = call.parent
@@ -387,41 +535,96 @@ def _usage_reason(recipe: Recipe, returns: str, call: Node) -> str | None:
         awaited = _awaited(call)
         if awaited is None:
             return "the D1 promise is not awaited where it is made"
-        if returns == "result" and (
-            awaited.parent is None or awaited.parent.type != "expression_statement"
-        ):
-            return "the D1 run() result (meta) is used, and the RPC result has another shape"
+        used = awaited.parent is not None and awaited.parent.type != "expression_statement"
+        if returns == "result" and used and not _result_uses_ok(awaited):
+            return (
+                "the D1 run() result is used beyond meta.changes, meta.last_row_id and "
+                "meta.rows_written, which the RPC result carries"
+            )
         return None
     if recipe.name == "do-sql-exec" and call.type == "call_expression":
         shape = _chain_prefixes(call)[-1][0]
         if shape.endswith(".exec"):
             if returns == "rows" and (parent is None or parent.type != "for_in_statement"):
                 return "the cursor is used as more than an iteration over its rows"
-            if returns == "result" and (parent is None or parent.type != "expression_statement"):
-                return "the cursor of a write is used, and the RPC result has another shape"
+            used = parent is not None and parent.type != "expression_statement"
+            if returns == "result" and used and not _result_uses_ok(call):
+                return (
+                    "the cursor of a write is used beyond rowsWritten, which the RPC result carries"
+                )
     return None
+
+
+# Places where `a as T` needs no parentheses around it.
+_LOOSE_HOLDERS = frozenset(
+    {
+        "variable_declarator",
+        "return_statement",
+        "arguments",
+        "parenthesized_expression",
+        "pair",
+        "array",
+        "arrow_function",
+        "expression_statement",
+        "as_expression",
+    }
+)
+
+
+def _row_type(call: Node) -> str | None:
+    """The row type the old call was given (`first<NoteRow>()`, `exec<LineRow>(...)`)."""
+    found = None
+    for _, node in _chain_prefixes(call):
+        type_args = node.child_by_field_name("type_arguments")
+        if type_args is not None and type_args.named_child_count == 1:
+            found = _text(type_args.named_children[0])
+    return found
+
+
+def _cast(item: _Site, call: Node) -> str:
+    """` as unknown as T[]` (or `T | null`) when the old call named its row type: the RPC
+    method returns plain rows, and the worker keeps reading them as it did."""
+    assert item.method is not None
+    holder = _outermost(call).parent
+    if holder is not None and holder.type == "as_expression" and item.method.returns != "result":
+        # The worker casts the rows itself (`.all() as LogRow[]`); the RPC rows are plain
+        # records, so the cast goes through unknown first.
+        return " as unknown"
+    row = _row_type(call)
+    if row is None or item.method.returns == "result":
+        return ""
+    if item.method.returns == "rows":
+        return f" as unknown as {row}[]"
+    if call.type == "call_expression" and _chain_prefixes(call)[-1][0].endswith(".one"):
+        # `.one()` threw when there was no row; the worker never checked for null.
+        return f" as unknown as {row}"
+    return f" as unknown as {row} | null"
+
+
+def _value(target: Node, text: str, cast: bool) -> str:
+    holder = _outermost(target).parent
+    tight = holder is not None and holder.type in ("member_expression", "call_expression")
+    if tight or (cast and holder is not None and holder.type not in _LOOSE_HOLDERS):
+        return f"({text})"
+    return text
 
 
 def _replacement(item: _Site, env: str, args: list[Node], call: Node, binding: str) -> _Edit:
     assert item.method is not None
     invocation = f"{env}.{binding}.{item.method.name}({', '.join(_text(a) for a in args)})"
+    cast = _cast(item, call)
+    awaited_value = f"(await {invocation}){cast}" if cast else f"await {invocation}"
     recipe = item.recipe
     if recipe is not None and recipe.name == "d1-prepare-bind":
         awaited = _awaited(call)
         assert awaited is not None
         if item.method.returns == "rows":
-            wrapped = f"{{ results: await {invocation} }}"
-            holder = awaited.parent
-            if holder is not None and holder.type in ("member_expression", "call_expression"):
-                wrapped = f"({wrapped})"
+            wrapped = _value(awaited, f"{{ results: {awaited_value} }}", False)
             return _Edit(awaited.start_byte, awaited.end_byte, wrapped)
-        if awaited is call:
-            return _Edit(call.start_byte, call.end_byte, f"await {invocation}")
+        if cast or awaited is call:
+            return _Edit(awaited.start_byte, awaited.end_byte, _value(awaited, awaited_value, cast))
         return _Edit(call.start_byte, call.end_byte, invocation)
-    parent = call.parent
-    if parent is not None and parent.type in ("member_expression", "call_expression"):
-        return _Edit(call.start_byte, call.end_byte, f"(await {invocation})")
-    return _Edit(call.start_byte, call.end_byte, f"await {invocation}")
+    return _Edit(call.start_byte, call.end_byte, _value(call, awaited_value, bool(cast)))
 
 
 @dataclass
@@ -865,7 +1068,11 @@ def _drop_unused_driver_imports(source: bytes, path: str) -> bytes:
                 clause.start_byte, clause.end_byte, "{ " + ", ".join(_text(s) for s in keep) + " }"
             )
         )
-    return _apply(source, edits) if edits else source
+    if not edits:
+        return source
+    updated = _apply(source, edits)
+    # A dropped first import leaves the blank line that separated it from the code.
+    return updated.lstrip(b"\n") if not source.startswith(b"\n") else updated
 
 
 # --------------------------------------------------------------------------- work items
@@ -955,8 +1162,10 @@ def refactor_worker(ws_root: Path, target: RpcTarget, files: Mapping[str, bytes]
     for path in rewritten_paths:
         updated = _apply(texts[path], plan.edits[path])
         texts[path] = _drop_unused_driver_imports(updated, path)
-    if rewritten_paths:
+    if plan.worker_env:
         _add_env_binding(texts, target, rewritten_paths)
+    if plan.module_env:
+        _add_module_env(texts, target, plan.module_env)
 
     decisions = [
         SiteDecision(
@@ -987,6 +1196,7 @@ def _plan_group(plan: _Plan, items: list[_Site]) -> None:
     blocker = next((i for i in items if i.reason not in (None, REASON_PREPARED)), None)
     if blocker is None:
         injected = set(plan.injected)
+        module_env, worker_env = set(plan.module_env), plan.worker_env
         outcome = _group_edits(plan, items)
         if isinstance(outcome, dict):
             for item in items:
@@ -1001,6 +1211,7 @@ def _plan_group(plan: _Plan, items: list[_Site]) -> None:
                 plan.edits[path].extend(edits)
             return
         plan.injected = injected
+        plan.module_env, plan.worker_env = module_env, worker_env
         blocker = outcome
     scope = _scope(items)
     for item in items:
@@ -1038,12 +1249,27 @@ def _group_edits(plan: _Plan, items: list[_Site]) -> dict[str, list[_Edit]] | _S
         usage = _usage_reason(recipe, item.method.returns, item.node)
         if usage is not None:
             return stop(item, usage)
+        handed_in = _parameter_receiver(item.node)
+        if handed_in is not None:
+            return stop(
+                item,
+                f"the database arrives as parameter `{handed_in}`, so the callers that pass it "
+                "and its other uses must change too",
+            )
         env = _env_expression(item.node)
         if env is None:
             env_or_reason = _inject_env(plan, item, by_file)
             if env_or_reason.startswith("!"):
-                return stop(item, env_or_reason[1:])
-            env = env_or_reason
+                blocked = _module_env_blocker(item.file)
+                if blocked is not None:
+                    return stop(item, f"{env_or_reason[1:]}, and {blocked}")
+                plan.module_env.add(item.file.path)
+                env = MODULE_ENV
+            else:
+                env = env_or_reason
+                plan.worker_env = True
+        else:
+            plan.worker_env = True
         edits.append(_replacement(item, env, args, item.node, binding))
         if recipe.name != "d1-prepare-bind":
             flow = _propagate(plan, item.file.path, item.node)
@@ -1059,6 +1285,51 @@ def _group_edits(plan: _Plan, items: list[_Site]) -> dict[str, list[_Edit]] | _S
         return stop(culprit, removals)
     by_file[items[0].file.path].extend(edits + removals)
     return dict(by_file)
+
+
+# Workers expose the bindings at module scope too (`import { env } from "cloudflare:workers"`),
+# typed by the global `Cloudflare.Env`: the seed's own before/after example reads them so.
+MODULE_ENV = "env"
+MODULE_ENV_IMPORT = 'import { env } from "cloudflare:workers";\n'
+MODULE_ENV_FILE = "cloudflare-env.d.ts"
+
+
+def _module_env_blocker(file: _File) -> str | None:
+    """Why the file cannot read the module-scope `env`, or None when it can."""
+    for node in _walk(file.root):
+        if node.type in ("identifier", "shorthand_property_identifier_pattern") and (
+            _text(node) == MODULE_ENV
+        ):
+            return f"the name `{MODULE_ENV}` is already used in {file.path}"
+    return None
+
+
+def _module_env_declaration(target: RpcTarget, path: str) -> str:
+    return (
+        '// Bindings read through `import { env } from "cloudflare:workers"` (vibehq D1-to-RPC).\n'
+        f"{_import_line(target.class_name, path, target.entrypoint_path)}\n"
+        "declare global {\n"
+        "  namespace Cloudflare {\n"
+        "    interface Env {\n"
+        + "".join(f"    {line}\n" for line in _binding_member(target, path, True).splitlines())
+        + "    }\n"
+        "  }\n"
+        "}\n"
+    )
+
+
+def _add_module_env(texts: dict[str, bytes], target: RpcTarget, users: set[str]) -> None:
+    """Import the module-scope `env` where it is read, and declare the binding on
+    `Cloudflare.Env` in one declaration file beside the first such file."""
+    for path in sorted(users):
+        texts[path] = _insert_import(texts[path], MODULE_ENV_IMPORT)
+    declaration = posixpath.join(posixpath.dirname(min(users)), MODULE_ENV_FILE)
+    existing = texts.get(declaration)
+    if existing is not None and f"{target.binding}:".encode() in existing:
+        return
+    if existing is not None:
+        raise BadInput(f"{declaration} exists and does not declare {target.binding}; add it there")
+    texts[declaration] = _module_env_declaration(target, declaration).encode()
 
 
 def _inject_env(plan: _Plan, item: _Site, by_file: dict[str, list[_Edit]]) -> str:

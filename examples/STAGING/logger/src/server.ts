@@ -30,9 +30,8 @@ async function handle(request: Request): Promise<Response> {
   return Response.json({ error: "not found" }, { status: 404 });
 }
 
-Bun.serve({
-  port: Number(process.env.PORT ?? "8787"),
-  async fetch(request) {
+export default {
+  async fetch(request: Request): Promise<Response> {
     try {
       return await handle(request);
     } catch (error) {
@@ -40,4 +39,4 @@ Bun.serve({
       return Response.json({ error: "internal error" }, { status: 500 });
     }
   },
-});
+} satisfies ExportedHandler;
