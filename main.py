@@ -423,6 +423,14 @@ def migrate_apply(
     validate: Annotated[
         bool, typer.Option("--validate", help="Type-check each folder's batch first.")
     ] = False,
+    refactor: Annotated[
+        bool,
+        typer.Option(
+            "--refactor",
+            help="Then run the D1-to-RPC refactor on every migrated folder with SQL sites "
+            "(one tsc check per folder against the baseline; recorded first if missing).",
+        ),
+    ] = False,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -432,11 +440,16 @@ def migrate_apply(
     ws, settings = _open(workspace)
     policy = _conflict_policy(on_conflict)
     validator = _batch_validator(ws, settings) if validate else None
-    record, result = apply_migration(
-        ws, _load_manifest(manifest, base), settings, on_conflict=policy, validator=validator
-    )
+    loaded = _load_manifest(manifest, base)
+    record, result = apply_migration(ws, loaded, settings, on_conflict=policy, validator=validator)
+    refactored = _refactor_migrated(ws, settings, loaded, result.plan) if refactor else []
     if as_json:
-        _emit_json({"ok": True, **record.model_dump(mode="json")})
+        payload = {"ok": True, **record.model_dump(mode="json")}
+        if refactor:
+            payload["refactor"] = [r.model_dump(mode="json") for r in refactored]
+        _emit_json(payload)
+        if any(r.status == "rejected" for r in refactored):
+            raise typer.Exit(1)
         return
     _print_plan(result.plan, details=False)
     console = _console()
@@ -459,6 +472,38 @@ def migrate_apply(
             f"[bold]applied[/] run {record.run_id}: {record.written} files written; "
             f"undo with `vibehq migrate rollback {record.run_id}`"
         )
+    for done in refactored:
+        share = done.share
+        console.print(
+            f"refactor {done.folder}: {done.status}, {share['recipes']}/{share['sites']} SQL "
+            f"sites by recipes, {share['needs_model']} need a model"
+            + (f" ({_escape(done.error)})" if done.error else "")
+        )
+    if any(r.status == "rejected" for r in refactored):
+        raise typer.Exit(1)
+
+
+def _refactor_migrated(ws: Workspace, settings: Settings, loaded: Any, plan: Any) -> list[Any]:
+    from engine.refactor.pipeline import refactor_folders
+    from engine.validate.baseline import load_baseline
+    from engine.validate.run import validate_workspace
+
+    folders = [f.dest_root for f in plan.folders if f.sql_sites]
+    if not folders:
+        return []
+    if load_baseline(ws, "tsc") is None:
+        # "No new errors" needs a before: the migrated tree, as it is now, is that before.
+        validate_workspace(ws, tools=("tsc",), record=True, settings=settings)
+    owner = getattr(loaded.manifest, "owner", None)
+    return refactor_folders(
+        ws,
+        folders,
+        settings,
+        rpc=getattr(loaded.manifest, "rpc", None),
+        validator=_batch_validator(ws, settings),
+        tasks_path=_tasks_path(ws, settings, None),
+        epic_id=None if owner is None else str(owner),
+    )
 
 
 @migrate_app.command("rollback")

@@ -11,6 +11,7 @@ from engine.migrate.sqlfinder import find_sql_sites
 from engine.refactor.methods import ddl_statements, dropped_pragmas, plan_methods, sql_params
 from engine.refactor.models import RpcTarget
 from engine.refactor.recipes import (
+    REASON_CATALOG,
     REASON_ESCAPES,
     REASON_NO_TEXT,
     REASON_TRANSACTION,
@@ -153,9 +154,20 @@ def test_choose_recipe_and_reasons() -> None:
 # --------------------------------------------------------------------------- rewrites
 
 
-@pytest.mark.parametrize(
-    "case", ["bun-prepared", "bun-inline", "do-sql", "d1", "ddl-pragma", "propagation"]
+RECIPE_CASES = (
+    "bun-prepared",
+    "bun-inline",
+    "do-sql",
+    "d1",
+    "ddl-pragma",
+    "propagation",
+    "d1-meta",
+    "do-rows-written",
+    "module-env",
 )
+
+
+@pytest.mark.parametrize("case", RECIPE_CASES)
 def test_recipe_output_matches_expected_text(case: str) -> None:
     result = _run(case)
     assert result.rewritten == _expected(case)
@@ -212,6 +224,9 @@ def test_async_propagates_across_files() -> None:
         ("harm-sync", 9, "a getter cannot be async"),
         ("harm-sync", 19, "a callback of map() must return synchronously"),
         ("harm-escape", 5, REASON_ESCAPES),
+        ("harm-param", 4, "the database arrives as parameter `db`"),
+        ("harm-catalog", 6, REASON_CATALOG),
+        ("harm-meta", 6, "the D1 run() result is used beyond meta.changes"),
     ],
 )
 def test_do_no_harm_goes_to_needs_model(case: str, line: int, reason: str) -> None:
@@ -232,7 +247,7 @@ def test_work_item_context_has_numbered_surrounding_lines() -> None:
 
 
 def test_second_cycle_changes_nothing() -> None:
-    for case in ("bun-prepared", "bun-inline", "do-sql", "d1", "ddl-pragma", "propagation"):
+    for case in RECIPE_CASES:
         inputs = _inputs(case)
         first = refactor_worker(Path("/ws"), TARGET, inputs)
         second_input = inputs | {path: text.encode() for path, text in first.rewritten.items()}
@@ -244,6 +259,43 @@ def test_second_cycle_changes_nothing() -> None:
 def test_two_runs_are_byte_identical() -> None:
     for case in sorted(path.name for path in FIXTURES.iterdir()):
         assert _run(case).model_dump_json() == _run(case).model_dump_json()
+
+
+def test_write_results_keep_the_reads_the_worker_makes() -> None:
+    notes = _run("d1-meta").rewritten[f"{FOLDER}/notes.ts"]
+    assert "const result = await env.ORCHESTRATOR_DEMO.insertNote(title);" in notes
+    assert "return result.meta.last_row_id;" in notes
+    assert "const { meta } = await env.ORCHESTRATOR_DEMO.updateNoteTitleById(title, id);" in notes
+    queue = _run("do-rows-written").rewritten[f"{FOLDER}/queue.ts"]
+    assert "return (await this.env.ORCHESTRATOR_DEMO.deleteJob()).rowsWritten;" in queue
+
+
+def test_named_row_types_survive_as_casts() -> None:
+    notes = _run("d1-meta").rewritten[f"{FOLDER}/notes.ts"]
+    assert "(await env.ORCHESTRATOR_DEMO.getNoteById(id)) as unknown as NoteRow | null" in notes
+    assert "(await env.ORCHESTRATOR_DEMO.listNotes()) as unknown as NoteRow[]" in notes
+
+
+def test_module_scope_code_reads_the_binding_from_cloudflare_workers() -> None:
+    result = _run("module-env")
+    storage = result.rewritten[f"{FOLDER}/storage.ts"]
+    assert storage.startswith('import { env } from "cloudflare:workers";\n')
+    assert "bun:sqlite" not in storage and "new Database" not in storage
+    declaration = result.rewritten[f"{FOLDER}/cloudflare-env.d.ts"]
+    assert "namespace Cloudflare" in declaration
+    assert "ORCHESTRATOR_DEMO: Service<DemoOps>;" in declaration
+    # No site reads the worker's own Env, so no Env type is invented for it.
+    assert f"{FOLDER}/types.ts" not in result.rewritten
+
+
+def test_module_scope_env_is_refused_when_the_name_is_taken() -> None:
+    inputs = _inputs("module-env")
+    storage = inputs[f"{FOLDER}/storage.ts"].replace(
+        b"export interface LogRow", b"const env = process.env;\n\nexport interface LogRow"
+    )
+    result = refactor_worker(Path("/ws"), TARGET, inputs | {f"{FOLDER}/storage.ts": storage})
+    assert result.rewritten == {}
+    assert any("the name `env` is already used" in w.reason for w in result.work_items)
 
 
 def test_worker_batch_overwrites_each_rewritten_file() -> None:

@@ -227,3 +227,47 @@ def _remediation_task(
     with Ledger.open(ws.ledger_path) as ledger:
         record_change(ledger, change, actor="vibehq-refactor", path=tasks_path)
     return change.ids[0] if change.ids else None
+
+
+class FolderRefactor(BaseModel):
+    """What `migrate apply --refactor` did to one migrated folder."""
+
+    folder: str
+    share: dict[str, int]
+    status: str = Field(description="applied | unchanged | rejected")
+    error: str | None = None
+    outcome: RefactorOutcome | None = None
+
+
+def refactor_folders(
+    ws: Workspace,
+    folders: list[str],
+    settings: Settings,
+    *,
+    rpc: RpcSpec | None,
+    validator: BatchValidator | None,
+    tasks_path: Path | None = None,
+    epic_id: str | None = None,
+) -> list[FolderRefactor]:
+    """Refactor each folder in turn. A folder whose batches do not type-check is rejected on
+    its own (nothing of it applied, a remediation task added); the others go on."""
+    done: list[FolderRefactor] = []
+    for folder in folders:
+        plan = plan_refactor(ws, target_for(folder, rpc), task_id=epic_id)
+        try:
+            outcome = apply_refactor(
+                ws, plan, settings, validator=validator, tasks_path=tasks_path, epic_id=epic_id
+            )
+        except RefactorRejected as rejected:
+            done.append(
+                FolderRefactor(
+                    folder=folder, share=plan.share(), status="rejected", error=rejected.message
+                )
+            )
+            continue
+        done.append(
+            FolderRefactor(
+                folder=folder, share=plan.share(), status=outcome.status, outcome=outcome
+            )
+        )
+    return done

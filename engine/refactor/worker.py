@@ -622,7 +622,9 @@ def _replacement(item: _Site, env: str, args: list[Node], call: Node, binding: s
             wrapped = _value(awaited, f"{{ results: {awaited_value} }}", False)
             return _Edit(awaited.start_byte, awaited.end_byte, wrapped)
         if cast or awaited is call:
-            return _Edit(awaited.start_byte, awaited.end_byte, _value(awaited, awaited_value, bool(cast)))
+            return _Edit(
+                awaited.start_byte, awaited.end_byte, _value(awaited, awaited_value, bool(cast))
+            )
         return _Edit(call.start_byte, call.end_byte, invocation)
     return _Edit(call.start_byte, call.end_byte, _value(call, awaited_value, bool(cast)))
 
