@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the bundled example, on a fresh copy of examples/workspace: preview, validate
 # and apply PatchBatches, refuse one that breaks types, report, roll back; then plan, apply
-# and roll back the pilot migration, and batch-migrate every STAGING folder.
+# and roll back the pilot migration, batch-migrate every STAGING folder, refactor their SQL
+# into orchestrator RPC calls, and keep the task plan true.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,6 +69,16 @@ $vibehq migrate rollback --last -w "$demo"
 
 step "11. Batch run over every STAGING folder, two worker processes, with reports"
 $vibehq batch examples/STAGING --manifest manifests/staging-template.yaml --workers 2 -w "$demo"
+
+step "11b. D1-to-RPC: recipes move the SQL of four workers behind orchestrator RPC (tsc-checked)"
+# The migrated tree is the "before": only errors a refactor introduces may fail it.
+$vibehq validate --baseline -w "$demo"
+for folder in d1-notes logger task-queue terminal-demo; do
+  $vibehq refactor apply "apps/$folder" -w "$demo"
+done
+
+step "11c. Shapes no recipe can prove safe become needs-model work items, with their reasons"
+$vibehq refactor apply apps/unsafe-cases -w "$demo"
 
 step "12. The task plan: apply the Option 2 update to the real 35-task plan, then emit it"
 mkdir -p "$demo/.taskmaster/tasks"
