@@ -74,9 +74,9 @@ def evaluate(
         if passed:
             return AutoApprove(rule="import_only", confidence=IMPORT_ONLY_CONFIDENCE, detail=detail)
         misses.append(PolicyReason(rule="import_only", detail=detail))
-    else:
+    elif payload.kind == "plan_change":
         misses.append(
-            PolicyReason(rule=payload.kind, detail="a plan change passes only as a recurring case")
+            PolicyReason(rule="plan_change", detail="a plan change passes only as a recurring case")
         )
     passed, confidence, detail = _recurring(signature, history, settings)
     if passed:

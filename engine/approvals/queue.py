@@ -54,7 +54,8 @@ POLICY_DECIDER = "policy"
 SUBMITTED_EVENT = "approval_submitted"
 DECIDED_EVENT = "approval_decided"
 
-_COLUMNS = (
+# Columns stored as they are in the model; the rest are JSON, flags or the decision.
+_PLAIN_COLUMNS = (
     "id",
     "kind",
     "state",
@@ -66,6 +67,9 @@ _COLUMNS = (
     "signature",
     "created_at",
     "expires_at",
+)
+_COLUMNS = (
+    *_PLAIN_COLUMNS,
     "payload",
     "original_payload",
     "verdict",
@@ -336,7 +340,6 @@ def approve(
         by=by,
         reason=reason,
         payload_json=new_payload.model_dump_json(),
-        expected_payload=current.payload.model_dump_json(),
         now=now,
     )
 
@@ -429,7 +432,6 @@ def _decide(
     by: str,
     reason: str,
     payload_json: str | None = None,
-    expected_payload: str | None = None,
     now: str | None = None,
 ) -> ApprovalItem:
     at = _now(now)
@@ -441,9 +443,6 @@ def _decide(
         if item.state == "pending" and _is_due(item, at):
             return False, _expire(conn, item, at)
         if item.state != "pending":
-            return False, item
-        if expected_payload is not None and item.payload.model_dump_json() != expected_payload:
-            # Reviewed against a payload that another edit replaced meanwhile.
             return False, item
         decision = Decision(state=state, by=by, at=at, reason=reason)
         return True, _record_decision(conn, item, decision, payload_json=payload_json)
@@ -563,7 +562,7 @@ def _item(row: Sequence[Any]) -> ApprovalItem:
     original = data["original_payload"]
     return ApprovalItem.model_validate(
         {
-            **{k: data[k] for k in _COLUMNS[:11]},
+            **{k: data[k] for k in _PLAIN_COLUMNS},
             "payload": json.loads(data["payload"]),
             "original_payload": None if original is None else json.loads(original),
             "verdict": json.loads(data["verdict"]),
