@@ -61,6 +61,11 @@ queue_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
+approvals_app = typer.Typer(
+    help="The approval queue: what waits for a human, what the policy passed, who decided.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 tasks_app = typer.Typer(
     help="The task plan: task-master tasks.json, read and changed exactly and safely.",
     no_args_is_help=True,
@@ -93,6 +98,7 @@ app.add_typer(refactor_app, name="refactor")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(agents_app, name="agents")
 app.add_typer(queue_app, name="queue")
+app.add_typer(approvals_app, name="approvals")
 app.add_typer(report_app, name="report")
 
 WorkspaceOpt = Annotated[
@@ -670,6 +676,400 @@ def queue_list(
             i.status,
         )
     _console().print(table if items else "the specialist queue is empty")
+
+
+ItemArg = Annotated[int, typer.Argument(help="Approval item id (from `vibehq approvals list`).")]
+ByOpt = Annotated[
+    str | None,
+    typer.Option("--by", help="Who decides (recorded in the ledger). Default: your user name."),
+]
+ValidateOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--validate/--no-validate",
+        help="Run the validator (tsc, eslint) on a staging copy when checking a batch. "
+        "Default: [patch] validate in vibehq.toml.",
+        show_default=False,
+    ),
+]
+
+
+def _approver(by: str | None) -> str:
+    import getpass
+
+    return by if by is not None else getpass.getuser()
+
+
+def _reviewer(
+    ws: Workspace, settings: Settings, validate: bool | None, block_root: Path | None
+) -> Any:
+    from engine.approvals.review import batch_reviewer
+
+    wanted = validate if validate is not None else settings.patch.validate_batches
+    validator = _batch_validator(ws, settings) if wanted else None
+    return batch_reviewer(ws, settings, validator=validator, block_root=block_root)
+
+
+@approvals_app.command("submit")
+@guarded
+def approvals_submit(
+    batch_file: Annotated[Path, typer.Argument(help="PatchBatch JSON file to queue.")],
+    run: Annotated[str | None, typer.Option("--run", help="Flow run that waits on it.")] = None,
+    step: Annotated[str | None, typer.Option("--step", help="Step of that run.")] = None,
+    signature: Annotated[
+        str | None, typer.Option("--signature", help="Recurring case it belongs to.")
+    ] = None,
+    expires_in: Annotated[
+        str | None, typer.Option("--expires-in", help="Lifetime, e.g. 30m, 4h, 2d.")
+    ] = None,
+    validate: ValidateOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Review a PatchBatch (gate checks, dry run) and queue it; the policy may pass it at once.
+
+    Nothing in the workspace changes: an approved batch is applied by `approvals apply`."""
+    from engine.approvals.models import ApprovalRequest
+    from engine.approvals.queue import submit
+    from engine.approvals.review import batch_title
+    from engine.ledger.store import Ledger
+    from engine.patch.loader import load_batch_file
+
+    ws, settings = _open(workspace)
+    batch = load_batch_file(batch_file)
+    payload = _reviewer(ws, settings, validate, batch_file.resolve().parent)(batch)
+    request = ApprovalRequest(
+        payload=payload,
+        title=batch_title(payload.batch, payload),
+        requester=batch.requester,
+        run_id=run,
+        step=step,
+        signature=signature,
+        expires_at=None if expires_in is None else _expires_at(expires_in),
+    )
+    ws.ensure_state_dir()
+    with Ledger.open(ws.ledger_path) as ledger:
+        item = submit(ledger, request, settings.approvals)
+    if as_json:
+        _emit_json({"ok": True, **item.model_dump(mode="json")})
+        return
+    _console().print(f"item {item.id}: {_item_state(item)}")
+    _print_verdict(item)
+
+
+def _expires_at(text: str) -> str:
+    import re
+    from datetime import UTC, datetime, timedelta
+
+    from engine.errors import BadInput
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([mhd])\s*", text)
+    if match is None:
+        raise BadInput(f"--expires-in {text!r}: give a number and m, h or d (e.g. 30m, 4h, 2d)")
+    unit = {"m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+    amount = float(match.group(1))
+    if amount <= 0:
+        raise BadInput(f"--expires-in {text!r}: must be more than zero")
+    return (datetime.now(UTC) + timedelta(**{unit: amount})).isoformat()
+
+
+@approvals_app.command("list")
+@guarded
+def approvals_list(
+    state: Annotated[
+        str | None, typer.Option("--state", help="pending | approved | rejected | expired")
+    ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", help="patch_batch | needs_model | plan_change | quarantine_release"),
+    ] = None,
+    run: Annotated[str | None, typer.Option("--run", help="Only this flow run.")] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The approval queue, oldest first (items past their expiry are marked expired)."""
+    from engine.approvals.queue import list_items
+    from engine.ledger.store import Ledger
+
+    ws, _ = _open(workspace)
+    with Ledger.open(ws.ledger_path) as ledger:
+        items = list_items(ledger, state=state, kind=kind, run_id=run)
+    if as_json:
+        _emit_json([i.model_dump(mode="json") for i in items])
+        return
+    from rich.table import Table
+
+    table = Table("id", "kind", "state", "title", "run", "created", "decided by", "rule")
+    for i in items:
+        decision = i.decision
+        table.add_row(
+            str(i.id),
+            i.kind,
+            _item_state(i),
+            _escape(i.title),
+            _escape(" / ".join(p for p in (i.run_id, i.step) if p)),
+            i.created_at[:19],
+            _escape(decision.by) if decision else "",
+            (decision.rule or "") if decision else "",
+        )
+    _console().print(table if items else "no approval items")
+
+
+@approvals_app.command("show")
+@guarded
+def approvals_show(
+    item_id: ItemArg, workspace: WorkspaceOpt = None, as_json: JsonOpt = False
+) -> None:
+    """One item: its decision or the policy's reasons, and what it is (a batch's diff in
+    colour, with its quality and validation results; a work item's context)."""
+    from engine.approvals.queue import get_item
+    from engine.ledger.store import Ledger
+
+    ws, _ = _open(workspace)
+    with Ledger.open(ws.ledger_path) as ledger:
+        item = get_item(ledger, item_id)
+    if as_json:
+        _emit_json(item.model_dump(mode="json"))
+        return
+    _print_item(item)
+
+
+@approvals_app.command("approve")
+@guarded
+def approvals_approve(
+    item_id: Annotated[
+        int | None, typer.Argument(help="Item to approve (or use --all-safe).", show_default=False)
+    ] = None,
+    all_safe: Annotated[
+        bool, typer.Option("--all-safe", help="Approve every pending item the policy passes.")
+    ] = False,
+    by: ByOpt = None,
+    edit: Annotated[
+        Path | None,
+        typer.Option(
+            "--edit",
+            help="An edited PatchBatch (JSON) to approve instead; for a needs_model item, the "
+            "answer. It is checked by the gate again first.",
+        ),
+    ] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+    validate: ValidateOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Approve one pending item, or with --all-safe every one the policy marks safe.
+
+    Approving writes no file: the flow holding the item's resume token applies an approved
+    batch (or run `vibehq approvals apply ID`)."""
+    from engine.approvals.queue import approve, approve_all_safe
+    from engine.errors import BadInput
+    from engine.ledger.store import Ledger
+    from engine.patch.loader import load_batch_file
+
+    if all_safe == (item_id is not None):
+        raise BadInput("give one item id, or --all-safe")
+    if all_safe and edit is not None:
+        raise BadInput("--edit approves one item; it cannot go with --all-safe")
+    ws, settings = _open(workspace)
+    who = _approver(by)
+    if all_safe:
+        with Ledger.open(ws.ledger_path) as ledger:
+            result = approve_all_safe(ledger, settings.approvals, by=who)
+        if as_json:
+            _emit_json({"ok": True, **result.model_dump(mode="json")})
+            return
+        for item in result.approved:
+            decision = item.decision
+            assert decision is not None
+            _console().print(
+                f"approved item {item.id} ({_escape(item.title)}): rule {decision.rule}, "
+                f"confidence {decision.confidence}"
+            )
+        _console().print(f"{len(result.approved)} approved; {len(result.left)} still need a human")
+        return
+    assert item_id is not None
+    edited = None
+    review = None
+    if edit is not None:
+        edited = load_batch_file(edit)
+        review = _reviewer(ws, settings, validate, edit.resolve().parent)
+    with Ledger.open(ws.ledger_path) as ledger:
+        item = approve(ledger, item_id, by=who, reason=reason, edit=edited, review=review)
+    if as_json:
+        _emit_json({"ok": True, **item.model_dump(mode="json")})
+        return
+    note = " with an edited batch" if item.edited else ""
+    _console().print(f"approved item {item.id}{note}: {_escape(item.title)}")
+
+
+@approvals_app.command("reject")
+@guarded
+def approvals_reject(
+    item_id: ItemArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why (required, recorded).")],
+    by: ByOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reject a pending item; the flow waiting on it sees the reason."""
+    from engine.approvals.queue import reject
+    from engine.ledger.store import Ledger
+
+    ws, _ = _open(workspace)
+    with Ledger.open(ws.ledger_path) as ledger:
+        item = reject(ledger, item_id, by=_approver(by), reason=reason)
+    if as_json:
+        _emit_json({"ok": True, **item.model_dump(mode="json")})
+        return
+    _console().print(f"rejected item {item.id}: {_escape(item.title)}")
+
+
+@approvals_app.command("apply")
+@guarded
+def approvals_apply(
+    item_id: ItemArg,
+    validate: ValidateOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Apply an approved item's batch through the gate, once: exactly the approved diff, or
+    nothing (a file changed since the review is a conflict)."""
+    from engine.approvals.apply import apply_approved
+
+    ws, settings = _open(workspace)
+    wanted = validate if validate is not None else settings.patch.validate_batches
+    validator = _batch_validator(ws, settings) if wanted else None
+    gated = apply_approved(ws, item_id, settings, validator=validator)
+    if as_json:
+        _emit_json(
+            {
+                "ok": True,
+                **gated.batch.model_dump(mode="json"),
+                "quality": gated.quality.model_dump(mode="json"),
+            }
+        )
+        return
+    _print_batch(gated.batch)
+
+
+def _item_state(item: Any) -> str:
+    colour = {"pending": "yellow", "approved": "green", "rejected": "red"}.get(item.state, "dim")
+    auto = " (auto)" if item.decision is not None and item.decision.auto else ""
+    return f"[{colour}]{item.state}[/]{auto}"
+
+
+def _print_verdict(item: Any) -> None:
+    console = _console()
+    verdict = item.verdict
+    if verdict.verdict == "auto":
+        console.print(
+            f"policy: auto-pass by rule {verdict.rule} (confidence {verdict.confidence}): "
+            f"{_escape(verdict.detail)}"
+        )
+        return
+    console.print("policy: needs a human")
+    for r in verdict.reasons:
+        console.print(f"  - {r.rule}: {_escape(r.detail)}")
+
+
+def _print_item(item: Any) -> None:
+    console = _console()
+    console.print(f"[bold]item {item.id}[/] {item.kind} {_item_state(item)}: {_escape(item.title)}")
+    facts = [
+        ("requester", item.requester),
+        ("run", item.run_id),
+        ("step", item.step),
+        ("signature", item.signature),
+        ("created", item.created_at),
+        ("expires", item.expires_at),
+    ]
+    for name, value in facts:
+        if value:
+            console.print(f"{name}: {_escape(value)}")
+    decision = item.decision
+    if decision is not None:
+        how = (
+            f" by rule {decision.rule} (confidence {decision.confidence})" if decision.auto else ""
+        )
+        edited = " with an edited batch" if item.edited else ""
+        console.print(
+            f"decision: {decision.state} by {_escape(decision.by)} at {decision.at}{how}{edited}"
+            + (f": {_escape(decision.reason)}" if decision.reason else "")
+        )
+    _print_verdict(item)
+    payload = item.payload
+    if payload.kind == "patch_batch":
+        _print_batch_payload(payload)
+    elif payload.kind == "needs_model":
+        work = payload.work_item
+        console.print(
+            f"work item {_escape(work.id)}: {_escape(work.file)}:{work.start_line}-"
+            f"{work.end_line}: {_escape(work.reason)}"
+        )
+        if payload.allowed_files:
+            console.print("allowed files: " + _escape(", ".join(payload.allowed_files)))
+        _print_code(work.context, "typescript")
+        if payload.prompt:
+            console.print("[bold]prompt:[/]")
+            console.print(_escape(payload.prompt))
+        if payload.answer is not None:
+            console.print("[bold]answer:[/]")
+            _print_batch_payload(payload.answer)
+    elif payload.kind == "plan_change":
+        change = payload.change
+        console.print(
+            f"plan change: {change.op} {', '.join(change.ids)}: {_escape(change.summary)}"
+        )
+        if change.fields:
+            console.print(_escape(json.dumps(change.fields, indent=2, default=str)))
+        for command in change.commands:
+            console.print(f"  $ {_escape(command)}")
+    else:
+        console.print(
+            f"release agent {_escape(payload.agent)}, quarantined since "
+            f"{payload.quarantined_since or '?'}: {_escape(payload.quarantine_reason or '')}"
+        )
+
+
+def _print_batch_payload(payload: Any) -> None:
+    from rich.table import Table
+
+    console = _console()
+    table = Table("action", "file", "+", "-", "import-only", box=None, pad_edge=False)
+    for f in payload.files:
+        table.add_row(
+            f.action,
+            _escape(f.path),
+            str(f.lines_added),
+            str(f.lines_removed),
+            "yes" if f.import_only else "no",
+        )
+    if payload.files:
+        console.print(table)
+    violations = payload.quality.violations
+    counts = ", ".join(f"{n} {k}" for k, n in payload.quality.counts.items() if n)
+    console.print(f"quality: {len(violations)} violations" + (f" ({counts})" if counts else ""))
+    _print_violations(violations, stderr=False)
+    validation = payload.validation
+    if validation is None:
+        console.print("validation: not run")
+    else:
+        mark = "[green]passed[/]" if validation.ok else "[red]failed[/]"
+        console.print(f"validation: {validation.validator} {mark} {_escape(validation.summary)}")
+    if payload.refused:
+        console.print(f"[red]refused by the gate:[/] {_escape(payload.refused)}")
+    if payload.diff:
+        _print_diff(payload.diff)
+
+
+def _print_code(text: str, lexer: str) -> None:
+    console = _console()
+    if console.is_terminal:
+        from rich.syntax import Syntax
+
+        console.print(Syntax(text, lexer, theme="ansi_dark", background_color="default"))
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 TasksFileOpt = Annotated[
@@ -1501,7 +1901,8 @@ def _print_batch_summary(summary: Any) -> None:
 
 
 def _print_diff(diff: str) -> None:
-    if sys.stdout.isatty():
+    # A terminal (or FORCE_COLOR) gets colour; a pipe gets the plain diff, fit for `git apply`.
+    if _console().is_terminal:
         from rich.syntax import Syntax
 
         _console().print(Syntax(diff, "diff", theme="ansi_dark", background_color="default"))

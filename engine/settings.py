@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -47,6 +47,36 @@ class PlanSettings(BaseModel):
     tag: str | None = Field(None, description="task-master tag; default: the current one")
 
 
+class ApprovalSettings(BaseModel):
+    """`[approvals]`: what auto-passes the approval queue and what waits for a human."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    auto_pass_import_only_max_lines: int = Field(
+        40,
+        ge=0,
+        description="a batch that changes only import declarations, in at most this many "
+        "changed lines (added + removed, as in its diff), auto-passes; 0 turns the rule off",
+    )
+    human_paths: list[str] = Field(
+        default_factory=lambda: ["orchestrator/**", "**/wrangler.toml", "**/wrangler.json*"],
+        description="globs (`**` spans folders): a batch touching one always needs a human",
+    )
+    auto_confidence_min: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="a recurring case is answered automatically when the confidence from its "
+        "past human decisions is at least this",
+    )
+    recurring_min_decisions: int = Field(
+        3, ge=1, description="human decisions on a signature before the recurring rule answers"
+    )
+    expires_after_h: float | None = Field(
+        None, gt=0, description="default lifetime of a pending item, in hours; none: no expiry"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VIBEHQ_", env_nested_delimiter="__", extra="forbid", populate_by_name=True
@@ -61,6 +91,7 @@ class Settings(BaseSettings):
     webhook: WebhookSettings = WebhookSettings()
     triggers: TriggerSettings = TriggerSettings()
     plan: PlanSettings = PlanSettings()
+    approvals: ApprovalSettings = ApprovalSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -26,7 +26,7 @@ sys.stderr.write(json.dumps(sorted(sys.modules)))
 """
 
 
-@pytest.mark.parametrize("kind", ["help", "dry-run", "list"])
+@pytest.mark.parametrize("kind", ["help", "dry-run", "list", "approvals"])
 def test_deterministic_commands_keep_the_agent_stack_out(
     ws: Path, tmp_path: Path, kind: str
 ) -> None:
@@ -42,6 +42,7 @@ def test_deterministic_commands_keep_the_agent_stack_out(
             str(ws),
         ],
         "list": ["patch", "list", "-w", str(ws)],
+        "approvals": ["approvals", "list", "-w", str(ws)],
     }[kind]
     proc = subprocess.run(
         [sys.executable, "-c", PROBE, *args], cwd=ROOT, capture_output=True, text=True, timeout=60

@@ -101,6 +101,42 @@ MIGRATIONS: tuple[str, ...] = (
         status TEXT NOT NULL DEFAULT 'open' CHECK (status = 'open' OR status = 'done')
     );
     """,
+    """
+    CREATE TABLE approvals (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (
+            kind = 'patch_batch' OR kind = 'needs_model' OR kind = 'plan_change'
+            OR kind = 'quarantine_release'
+        ),
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (
+            state = 'pending' OR state = 'approved' OR state = 'rejected' OR state = 'expired'
+        ),
+        title TEXT NOT NULL,
+        requester TEXT,
+        run_id TEXT,
+        step TEXT,
+        resume_token TEXT NOT NULL,
+        signature TEXT,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        payload TEXT NOT NULL CHECK (json_valid(payload)),
+        original_payload TEXT CHECK (original_payload IS NULL OR json_valid(original_payload)),
+        verdict TEXT NOT NULL CHECK (json_valid(verdict)),
+        decided_by TEXT,
+        decided_at TEXT,
+        reason TEXT,
+        auto INTEGER NOT NULL DEFAULT 0 CHECK (auto = 0 OR auto = 1),
+        rule TEXT,
+        confidence REAL CHECK (confidence IS NULL OR (confidence >= 0 AND confidence <= 1)),
+        edited INTEGER NOT NULL DEFAULT 0 CHECK (edited = 0 OR edited = 1),
+        CHECK ((state = 'pending') = (decided_at IS NULL AND decided_by IS NULL))
+    );
+    CREATE INDEX approvals_state ON approvals (state, id);
+    CREATE INDEX approvals_run ON approvals (run_id, id);
+    CREATE INDEX approvals_token ON approvals (resume_token);
+    CREATE INDEX approvals_signature ON approvals (kind, signature);
+    CREATE INDEX approvals_expiry ON approvals (expires_at) WHERE state = 'pending';
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

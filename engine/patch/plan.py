@@ -110,6 +110,24 @@ def plan_batch(ws: Workspace, batch: PatchBatch, *, block_root: Path | None = No
     return BatchPlan(batch, files)
 
 
+def inline_blocks(
+    ws: Workspace, batch: PatchBatch, *, block_root: Path | None = None
+) -> PatchBatch:
+    """The batch with each `blockFile` read into `block`: self-contained, so it can be stored
+    and applied later from anywhere. Reads exactly as `plan_batch` does."""
+    if all(op.block_file is None for op in batch.patches):
+        return batch
+    patches = [
+        op
+        if op.block_file is None
+        else op.model_copy(
+            update={"block": _block_text(ws, op, index, block_root), "block_file": None}
+        )
+        for index, op in enumerate(batch.patches)
+    ]
+    return batch.model_copy(update={"patches": patches})
+
+
 def _normalise(rel: str) -> str:
     parts = [p for p in rel.replace("\\", "/").split("/") if p not in ("", ".")]
     return "/".join(parts)
