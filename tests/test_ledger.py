@@ -250,7 +250,7 @@ def test_a_writer_held_up_past_the_busy_timeout_gets_lock_timeout(
         assert len(ledger.patch_events()) == 1
 
 
-def test_twenty_thousand_rows_in_one_call_are_fast(ledger: Ledger) -> None:
+def test_twenty_thousand_rows_in_one_call_all_land(ledger: Ledger) -> None:
     events = [
         PatchEvent(
             kind="applied" if i % 3 else "requested",
@@ -263,12 +263,12 @@ def test_twenty_thousand_rows_in_one_call_are_fast(ledger: Ledger) -> None:
         )
         for i in range(20_000)
     ]
-    started = time.perf_counter()
+    # Its speed is measured by bench/patch_apply.py, not asserted here.
     ledger.record_patch_events(events)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 0.5, f"20,000 rows took {elapsed:.3f}s"
     with ledger.reading() as conn:
         assert conn.execute("SELECT COUNT(*) FROM patch_events").fetchone()[0] == 20_000
+        batches = conn.execute("SELECT COUNT(DISTINCT batch_id) FROM patch_events").fetchone()[0]
+        assert batches == 2_000
 
 
 def test_generic_events_filter_and_keep_the_latest(ledger: Ledger) -> None:
