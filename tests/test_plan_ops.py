@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -655,8 +654,8 @@ def test_commands_name_a_tag_other_than_master(tmp_path: Path) -> None:
     ]
 
 
-def test_large_plan_operations_stay_fast(tmp_path: Path) -> None:
-    """2,000 tasks with 10,000 subtasks: a quadratic scan would take minutes, not seconds."""
+def test_large_plan_operations_stay_correct(tmp_path: Path) -> None:
+    """2,000 tasks with 10,000 subtasks (bench/plan.py measures the speed of the same ops)."""
     tasks = []
     for n in range(1, 2001):
         deps = [d for d in (n - 1, n - 7, n - 50) if d > 0]
@@ -668,19 +667,12 @@ def test_large_plan_operations_stay_fast(tmp_path: Path) -> None:
         )
     path = tmp_path / "tasks.json"
     path.write_text(json.dumps({"master": {"tasks": tasks}}, indent=2))
-    timings: dict[str, float] = {}
-
-    def timed(name: str, fn: Any) -> Any:
-        start = time.perf_counter()
-        result = fn()
-        timings[name] = time.perf_counter() - start
-        return result
-
-    tf = timed("load", lambda: load_tasks(path))
-    assert timed("next", lambda: ops.next_task(tf)).id == "100"
-    assert timed("validate", lambda: ops.validate_dependencies(tf)) == []
-    timed("set_status", lambda: ops.set_status(tf, ["100"], "done"))
-    timed("create_epic", lambda: ops.create_epic(tf, title="E", merge=["1999", "2000"]))
-    timed("save", lambda: save_tasks(tf))
-    slow = {name: round(s, 3) for name, s in timings.items() if s > 3.0}
-    assert not slow, f"too slow: {slow} (all: {timings})"
+    tf = load_tasks(path)
+    assert ops.next_task(tf).id == "100"
+    assert ops.validate_dependencies(tf) == []
+    ops.set_status(tf, ["100"], "done")
+    ops.create_epic(tf, title="E", merge=["1999", "2000"])
+    save_tasks(tf)
+    again = load_tasks(path)
+    assert ops.next_task(again).id == "101"
+    assert ops.validate_dependencies(again) == []
