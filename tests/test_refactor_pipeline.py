@@ -108,3 +108,37 @@ def test_failed_validation_applies_nothing_and_adds_a_remediation_task(
     added = subtasks_of_25(json.loads(tasks.read_text()))[len(subtasks_of_25(plan_before)) :]
     assert [s["title"] for s in added] == ["Remediate the D1-to-RPC refactor of apps/notes"]
     assert "TS" in added[0]["details"]
+
+
+def test_needs_model_sites_are_queued_for_approval_once(cli: Any, tmp_path: Path) -> None:
+    root = copy_example(tmp_path / "example", require_tsc=False)
+    source = Path(__file__).parent.parent / "examples" / "STAGING" / "unsafe-cases" / "src"
+    for path in sorted(source.glob("*.ts")):
+        write(root, f"apps/unsafe/src/{path.name}", path.read_text())
+    first = cli("refactor", "apply", "apps/unsafe", "-w", root, "--no-validate", "--json")
+    assert first.code == 0, first.out + first.err
+    assert first.json()["share"]["needs_model"] == 12
+
+    listed = cli("approvals", "list", "--kind", "needs_model", "-w", root, "--json")
+    assert listed.code == 0, listed.err
+    items = listed.json()
+    # One item per blocking site; the sites that only wait on it ride along with it.
+    blocking = {
+        (i["payload"]["work_item"]["file"], i["payload"]["work_item"]["start_line"]) for i in items
+    }
+    assert blocking == {
+        ("apps/unsafe/src/backup.ts", 5),
+        ("apps/unsafe/src/board.ts", 16),
+        ("apps/unsafe/src/importer.ts", 9),
+        ("apps/unsafe/src/search.ts", 15),
+        ("apps/unsafe/src/server.ts", 8),
+    }
+    assert all(i["state"] == "pending" for i in items)
+    search = next(i for i in items if i["payload"]["work_item"]["file"].endswith("search.ts"))
+    assert "built at run time" in search["payload"]["prompt"]
+    assert search["payload"]["allowed_files"][0] == "apps/unsafe/src/search.ts"
+
+    again = cli("refactor", "apply", "apps/unsafe", "-w", root, "--no-validate", "--json")
+    assert again.code == 0
+    relisted = cli("approvals", "list", "--kind", "needs_model", "-w", root, "--json").json()
+    assert len(relisted) == len(items)

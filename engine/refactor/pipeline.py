@@ -16,6 +16,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from engine.approvals.models import ApprovalRequest, NeedsModelPayload
+from engine.approvals.queue import list_items, submit
 from engine.errors import BadInput, ValidationFailed
 from engine.ledger.events import LedgerEvent
 from engine.ledger.store import Ledger
@@ -29,7 +31,13 @@ from engine.patch.staging import staging_copy
 from engine.patch.validation import BatchValidator, Finding, ValidationResult
 from engine.refactor.models import RpcMethod, RpcTarget, WorkItem
 from engine.refactor.orchestrator import orchestrator_batch
-from engine.refactor.worker import SiteDecision, refactor_worker, worker_batch
+from engine.refactor.prompts import render_work_item, work_item_files, workspace_conventions
+from engine.refactor.worker import (
+    GROUP_REASON_PREFIX,
+    SiteDecision,
+    refactor_worker,
+    worker_batch,
+)
 from engine.settings import Settings
 from engine.workspace import Workspace
 
@@ -157,7 +165,7 @@ def apply_refactor(
     epic_id: str | None = None,
 ) -> RefactorOutcome:
     batches = [b for b in (plan.orchestrator, plan.worker) if b is not None]
-    _record_work_items(ws, plan)
+    _record_work_items(ws, plan, settings)
     if not batches:
         return RefactorOutcome(plan=plan, status="unchanged")
     validation = None
@@ -185,17 +193,44 @@ def apply_refactor(
     )
 
 
-def _record_work_items(ws: Workspace, plan: RefactorPlan) -> None:
+def _record_work_items(ws: Workspace, plan: RefactorPlan, settings: Settings) -> None:
+    """Record every work item, and queue one `needs_model` approval per blocking site (its
+    group's other sites ride along: the answer may rewrite the whole file). A work item already
+    queued and not rejected is not queued again, so re-running the refactor adds nothing."""
     if not plan.work_items:
         return
     ws.ensure_state_dir()
+    conventions = workspace_conventions(ws.root)
     with Ledger.open(ws.ledger_path) as ledger:
+        queued = {
+            existing.payload.work_item.id
+            for existing in list_items(ledger, kind="needs_model")
+            if isinstance(existing.payload, NeedsModelPayload) and existing.state != "rejected"
+        }
         for item in plan.work_items:
             ledger.record(
                 LedgerEvent(
                     kind="needs_model", subject=item.id, payload=json.loads(item.model_dump_json())
                 )
             )
+            if item.id in queued or item.reason.startswith(GROUP_REASON_PREFIX):
+                continue
+            files = work_item_files(item, plan.target)
+            prompt = render_work_item(
+                item,
+                target=plan.target,
+                methods=plan.methods,
+                conventions=conventions,
+                allowed_files=files,
+            )
+            payload = NeedsModelPayload(work_item=item, prompt=prompt, allowed_files=files)
+            request = ApprovalRequest(
+                payload=payload,
+                title=f"D1-to-RPC: {item.file}:{item.start_line} needs a model ({item.reason})",
+                requester="codex-recipes",
+                signature="d1_to_rpc/worker_refactor",
+            )
+            submit(ledger, request, settings.approvals)
 
 
 def _remediation_task(

@@ -1219,9 +1219,13 @@ def _plan_group(plan: _Plan, items: list[_Site]) -> None:
     for item in items:
         if item is not blocker:
             item.reason = (
-                f"line {blocker.site.start_line} of the same {scope} needs a model "
+                f"{GROUP_REASON_PREFIX}{blocker.site.start_line} of the same {scope} needs a model "
                 f"({blocker.reason}), and a {scope} is rewritten whole or not at all"
             )
+
+
+# The reason of a site that only waits on another site of its class or file.
+GROUP_REASON_PREFIX = "line "
 
 
 def _scope(items: list[_Site]) -> str:
