@@ -30,7 +30,7 @@ from engine.scripted_model.reply import ToolCallSpec
 __all__ = ["PRESET_NAMES", "CannedReply", "PresetError", "build_preset"]
 
 BOARD = "apps/unsafe-cases/src/board.ts"
-ORDER_ID = "d1-to-rpc-apps-unsafe-cases-src-board.ts-16"
+ORDER_ID = "d1-to-rpc-apps-unsafe-cases-apps-unsafe-cases-src-board.ts-16"
 REQUESTER = "vibehq-refactor"
 # The getter of the work item, as it stands in the migrated file (lines 15-20).
 GETTER = (
@@ -44,7 +44,7 @@ GETTER = (
 )
 ASYNC_GETTER = (
     "  async openCount(): Promise<number> {\n"
-    "    const row = await this.env.ORCHESTRATOR_UNSAFE_CASES.countIssuesOpenByProject("
+    "    const row = await env.ORCHESTRATOR_UNSAFE_CASES.countIssuesByProject("
     "this.project);\n"
     "    return row?.total ?? 0;\n"
     "  }"
@@ -52,7 +52,7 @@ ASYNC_GETTER = (
 LAZY_GETTER = "  async openCount(): Promise<number> {\n    // ... rest of code unchanged\n  }"
 BROKEN_GETTER = (
     "  async openCount(): Promise<number> {\n"
-    "    const row = await this.env.ORCHESTRATOR_UNSAFE_CASES.countIssuesOpenByProject("
+    "    const row = await env.ORCHESTRATOR_UNSAFE_CASES.countIssuesByProject("
     "this.project;\n"
     "    if (row) {\n"
     "      return row.total;\n"
