@@ -219,8 +219,9 @@ def test_first_matching_unused_turn_wins_and_times_run_out(model_server: Any) ->
         ask(srv, "go now")
     message = caught.value.message
     assert "model 'm', last message (user): 'go now'" in message
-    assert "turn 1 'first' matches but was used 1 of 1 times" in message
-    assert "turn 2 'twice' matches but was used 2 of 2 times" in message
+    assert "turn 1 matches but was used 1 of 1 times" in message
+    assert "turn 2 matches but was used 2 of 2 times" in message
+    assert srv.requests[0].turn_label == "turn 1 'first'"
     assert srv.turn_uses() == [1, 2, 0]
     assert srv.requests[-1].outcome == "unmatched"
     assert srv.requests[-1].status == 404
@@ -605,8 +606,8 @@ def test_litellm_completion_reads_content_usage_and_served_model(
 def test_litellm_sees_each_fault_as_its_typed_error(litellm: Any, model_server: Any) -> None:
     srv = model_server(
         [
-            {"regex": "limit", "fault": "rate_limit", "retry_after": 1},
-            {"regex": "boom", "fault": "server_error"},
+            {"name": "rate-limit", "regex": "limit", "fault": "rate_limit", "retry_after": 1},
+            {"name": "rate-limit-500", "regex": "boom", "fault": "server_error"},
             {"regex": "slow", "fault": "stall", "seconds": 30, "content": "late"},
         ]
     )
@@ -618,7 +619,11 @@ def test_litellm_sees_each_fault_as_its_typed_error(litellm: Any, model_server: 
         llm(litellm, srv, "slow", timeout=0.3)
     with pytest.raises(litellm.NotFoundError, match="no script turn answers"):
         llm(litellm, srv, "anything")
-    assert [r.outcome for r in srv.requests] == ["rate_limit", "server_error", "stall", "unmatched"]
+    # LiteLLM reads "rate limit" anywhere in an error as a 429; turn names stay out of errors.
+    with pytest.raises(litellm.NotFoundError, match="turn 1 matches but was used 1 of 1"):
+        llm(litellm, srv, "limit")
+    outcomes = [r.outcome for r in srv.requests]
+    assert outcomes == ["rate_limit", "server_error", "stall", "unmatched", "unmatched"]
     srv.stop()
 
 

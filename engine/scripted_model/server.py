@@ -212,8 +212,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         turn = pick.turn
-        label = self.service.script.label(pick.index)
-        base |= {"turn": pick.index + 1, "turn_label": label}
+        base |= {"turn": pick.index + 1, "turn_label": self.service.script.label(pick.index)}
+        label = self.service.script.label(pick.index, named=False)
         if turn.fault == "rate_limit":
             retry = turn.retry_after if turn.retry_after is not None else 1.0
             headers = {
