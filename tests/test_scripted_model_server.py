@@ -10,6 +10,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -225,6 +226,30 @@ def test_first_matching_unused_turn_wins_and_times_run_out(model_server: Any) ->
     assert srv.turn_uses() == [1, 2, 0]
     assert srv.requests[-1].outcome == "unmatched"
     assert srv.requests[-1].status == 404
+
+
+def test_concurrent_requests_never_share_one_use_of_a_turn(model_server: Any) -> None:
+    srv = model_server([{"content": "ok", "times": 5}])
+    api = client(srv)
+
+    def call(_: int) -> str:
+        try:
+            api.chat.completions.create(model="m", messages=USER)
+        except openai.NotFoundError:
+            return "unmatched"
+        return "ok"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = sorted(pool.map(call, range(8)))
+    assert results == ["ok"] * 5 + ["unmatched"] * 3
+    assert sorted(r.seq for r in srv.requests) == list(range(1, 9))
+
+
+def test_a_fault_on_a_streamed_request_raises_before_any_chunk(model_server: Any) -> None:
+    srv = model_server([{"fault": "rate_limit", "retry_after": 0}])
+    with pytest.raises(openai.RateLimitError):
+        client(srv).chat.completions.create(model="m", messages=USER, stream=True)
+    assert srv.requests[0].stream is True
 
 
 def test_unmatched_request_gets_an_error_never_an_answer(model_server: Any) -> None:

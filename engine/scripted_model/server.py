@@ -24,6 +24,7 @@ import json
 import math
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -109,6 +110,12 @@ class _HTTPServer(ThreadingHTTPServer):
         self.service = service
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up (a timeout, a stream it stopped reading) is not a server fault.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 class _HTTPServer6(_HTTPServer):
     address_family = socket.AF_INET6
@@ -118,6 +125,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # An idle keep-alive connection is dropped after this; a stall waits on its own clock.
     timeout = 30
+    # Headers and body go out in separate writes; with Nagle on, each reply waits ~40 ms
+    # for the client's delayed ACK.
+    disable_nagle_algorithm = True
     server_version = "vibehq-scripted-model/1"
 
     @property
