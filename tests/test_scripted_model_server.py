@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import math
 import signal
@@ -435,6 +436,27 @@ def test_bad_requests_get_openai_shaped_errors(model_server: Any) -> None:
     )
     assert status == 200 and body["choices"][0]["message"]["content"] == "x"
     assert srv.requests[0].body == "{not json"
+
+
+def test_chunked_bodies_and_keep_alive_after_an_error(model_server: Any) -> None:
+    srv = model_server([{"content": "chunked ok"}])
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
+    try:
+        conn.request("POST", "/v1/nothing", body=b'{"a": 1}', headers={"Content-Type": "x"})
+        first = conn.getresponse()
+        assert (first.status, json.loads(first.read())["error"]["code"]) == (
+            404,
+            "unknown_endpoint",
+        )
+        payload = json.dumps({"model": "m", "messages": USER}).encode()
+        parts = iter([payload[:10], payload[10:]])
+        conn.request("POST", "/v1/chat/completions", body=parts, encode_chunked=True)
+        second = conn.getresponse()
+        assert second.status == 200
+        assert json.loads(second.read())["choices"][0]["message"]["content"] == "chunked ok"
+    finally:
+        conn.close()
+    assert srv.requests[1].body["messages"] == USER
 
 
 def test_requests_are_recorded_in_memory_and_in_the_jsonl_log(

@@ -174,12 +174,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         path = self._path()
-        if path not in _CHAT_PATHS and path not in _EMBEDDING_PATHS:
-            self._read_body()
-            self._unknown_endpoint()
-            return
+        # The body is read even for an unknown endpoint, so the connection can be kept alive.
         raw = self._read_body()
         if raw is None:
+            return
+        if path not in _CHAT_PATHS and path not in _EMBEDDING_PATHS:
+            self._unknown_endpoint()
             return
         try:
             body = json.loads(raw) if raw else None
