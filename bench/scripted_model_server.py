@@ -24,8 +24,8 @@ def measure(api: openai.OpenAI, count: int, *, stream: bool) -> tuple[float, flo
         t0 = time.perf_counter()
         messages = [{"role": "user", "content": f"request {i}: answer #hit"}]
         if stream:
-            for _ in api.chat.completions.create(model="m", messages=messages, stream=True):
-                pass
+            stream_chunks = api.chat.completions.create(model="m", messages=messages, stream=True)
+            assert sum(1 for _ in stream_chunks) > 1
         else:
             api.chat.completions.create(model="m", messages=messages)
         latencies.append(time.perf_counter() - t0)

@@ -504,8 +504,8 @@ def test_server_accepts_a_script_file_and_stops_cleanly(tmp_path: Path) -> None:
     with ScriptedModelServer(path) as srv:
         assert ask(srv, "hi").choices[0].message.content == "from a file"
         port = srv.port
-    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port)):
-        pass
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port)).close()
     with ScriptedModelServer("- content: same port\n", port=port) as again:
         assert ask(again, "hi").choices[0].message.content == "same port"
 

@@ -11,7 +11,7 @@ be checked. `ScriptedModelServer` is the test API:
 
     with ScriptedModelServer(Path("script.yaml")) as srv:
         client = openai.OpenAI(base_url=srv.base_url, api_key="x")
-        ...
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
         assert srv.requests[0].last_message["content"] == "hi"
 """
 
