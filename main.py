@@ -25,13 +25,7 @@ if TYPE_CHECKING:
     from engine.workspace import Workspace
 
 # Set before anything can import litellm or crewai: no price-map fetch, no telemetry.
-for _key, _value in {
-    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-    "CREWAI_DISABLE_TELEMETRY": "true",
-    "CREWAI_TRACING_ENABLED": "false",
-    "OTEL_SDK_DISABLED": "true",
-}.items():
-    os.environ.setdefault(_key, _value)
+import engine.offline_env  # noqa: E402, F401
 
 app = typer.Typer(
     name="vibehq",

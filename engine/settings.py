@@ -13,6 +13,7 @@ from pydantic_settings import (
 )
 
 from engine.errors import SettingsError
+from engine.route.config import RouteSettings
 
 SETTINGS_FILE = "vibehq.toml"
 
@@ -61,6 +62,7 @@ class Settings(BaseSettings):
     webhook: WebhookSettings = WebhookSettings()
     triggers: TriggerSettings = TriggerSettings()
     plan: PlanSettings = PlanSettings()
+    route: RouteSettings = RouteSettings()
 
     @classmethod
     def settings_customise_sources(
