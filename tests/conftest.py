@@ -116,3 +116,40 @@ def copy_example(dest: Path, *, require_tsc: bool = True) -> Path:
     if modules.is_dir():
         (dest / "node_modules").symlink_to(modules, target_is_directory=True)
     return dest
+
+
+# --------------------------------------------------------------------------- scripted model server
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests that import litellm or crewai directly (not through main) need these set first."""
+    import os
+
+    for key, value in {
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "CREWAI_DISABLE_TELEMETRY": "true",
+        "CREWAI_TRACING_ENABLED": "false",
+        "OTEL_SDK_DISABLED": "true",
+    }.items():
+        os.environ.setdefault(key, value)
+
+
+@pytest.fixture
+def model_server() -> Any:
+    """Factory: `model_server(script, log=None)` starts a scripted OpenAI-compatible server on
+    127.0.0.1 (a free port) and returns it; it is stopped after the test. `script` is a Path to
+    a YAML file, YAML text, a list of turn dicts, or a Script. Point clients at `srv.base_url`
+    (LiteLLM: `model="openai/<name>", api_base=srv.base_url, api_key="x"`); read what they
+    sent from `srv.requests`."""
+    from engine.scripted_model import ScriptedModelServer
+
+    started: list[ScriptedModelServer] = []
+
+    def start(script: Any, **options: Any) -> ScriptedModelServer:
+        server = ScriptedModelServer(script, **options).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in reversed(started):
+        server.stop()
