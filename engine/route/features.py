@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -126,7 +127,7 @@ _SIMPLE_SCAN = re.compile(
 
 SCAN_CHARS = 4000
 
-_SEQUENCE_WORDS = frozenset("then afterwards finally first second third".split())
+_SEQUENCE_WORDS = frozenset(["then", "afterwards", "finally", "first", "second", "third"])
 _SEQUENCE_PHRASES = frozenset(("after that", "and also"))
 _PHRASE_STARTS = frozenset(
     phrase.split()[0]
@@ -200,7 +201,7 @@ def text_features(text: str) -> TextFeatures:
     tokens = _TOKEN.findall(head.lower())
     # Counting runs in C; the Python loops below visit each distinct word or pair once.
     counts = Counter(tokens)
-    pairs = Counter(zip(tokens, tokens[1:], strict=False))
+    pairs = Counter(pairwise(tokens))
     domains: Counter[str] = Counter()
     sequence = sum(counts[word] for word in _SEQUENCE_WORDS)
     for word, count in counts.items():
