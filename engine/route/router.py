@@ -163,6 +163,10 @@ class ModelRouter:
         }
         if tools:
             call["tools"] = [dict(t) for t in tools]
+            # With tools, litellm 1.106 first imports its MCP-gateway handler, which needs a
+            # newer `mcp` than the one locked (ImportError: CacheableResult). These tools are
+            # plain functions, never MCP servers behind a LiteLLM proxy, so skip that path.
+            call["_skip_mcp_handler"] = True
         if agent:
             call["extra_headers"] = {**dict(params.get("extra_headers") or {}), AGENT_HEADER: agent}
         row = ModelCallRow(
