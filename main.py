@@ -1673,7 +1673,9 @@ def _print_explanation(report: dict[str, Any]) -> None:
         console.print(f"model chain ({' -> '.join(report['groups'])}):")
         for n, link in enumerate(report["chain"], start=1):
             base = f"  {link['apiBase']}" if link["apiBase"] else ""
-            console.print(f"  {n}. {link['deployment']} [{link['tier']}] {link['model']}{base}")
+            console.print(
+                _escape(f"  {n}. {link['deployment']} [{link['tier']}] {link['model']}{base}")
+            )
     else:
         console.print(f"[yellow]no model:[/] {_escape(report['noModel'])}")
 

@@ -61,8 +61,12 @@ def load_labelled(path: Path) -> list[LabelledExample]:
             continue
         try:
             examples.append(LabelledExample.model_validate(json.loads(line)))
-        except (json.JSONDecodeError, ValidationError) as exc:
-            raise BadInput(f"{path}:{n}: {exc}") from None
+        except json.JSONDecodeError as exc:
+            raise BadInput(f"{path}:{n}: invalid JSON: {exc.msg}") from None
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "(line)"
+            raise BadInput(f"{path}:{n}: {where}: {first['msg']}") from None
     return examples
 
 
