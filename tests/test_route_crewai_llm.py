@@ -140,3 +140,23 @@ def test_a_crewai_agent_runs_a_tool_then_answers(model_server: Any, tmp_path: Pa
     assert [r.turn for r in srv.requests] == [1, 2]
     rows = model_calls(agent.llm.router.ledger, "crew-run")
     assert [r.agent for r in rows] == ["Codex", "Codex"]
+
+
+def test_for_workspace_reads_route_settings_and_writes_the_workspace_ledger(
+    model_server: Any, ws: Path
+) -> None:
+    from agents.llm import RoutedLLM
+    from engine.settings import load_settings
+    from engine.workspace import Workspace
+
+    srv = model_server([{"content": "from the workspace model"}])
+    (ws / "vibehq.toml").write_text(
+        f'[[route.tiers.simple.deployments]]\nmodel = "openai/local"\napi_base = "{srv.base_url}"\n'
+    )
+    workspace = Workspace.open(ws)
+    llm = RoutedLLM.for_workspace(workspace, load_settings(ws), run_id="ws-run", agent="Auto")
+    assert llm.call("Fix the typo in the README.") == "from the workspace model"
+    with Ledger.open(workspace.ledger_path) as ledger:
+        [row] = model_calls(ledger, "ws-run")
+    assert (row.tier, row.deployment, row.agent) == ("simple", "simple-1", "Auto")
+    llm.router.close()

@@ -268,3 +268,16 @@ def test_a_missing_api_key_variable_is_named(
     with pytest.raises(ModelKeyMissing, match=r"\$VIBEHQ_TEST_ROUTE_KEY, which is not set"):
         ModelRouter(settings, ledger).complete(ASK, tier="standard")
     assert srv.requests == []
+
+
+def test_importing_the_engine_sets_the_offline_defaults_and_keeps_the_users() -> None:
+    probe = (
+        "import os, engine.route.router\n"
+        "print(os.environ['LITELLM_LOCAL_MODEL_COST_MAP'], os.environ['CREWAI_DISABLE_TELEMETRY'],"
+        " os.environ['CREWAI_TRACING_ENABLED'], os.environ['OTEL_SDK_DISABLED'])"
+    )
+    env = {"PATH": "/usr/bin:/bin", "OTEL_SDK_DISABLED": "false"}
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60, env=env
+    )
+    assert proc.stdout.split() == ["True", "true", "false", "false"], proc.stderr

@@ -91,6 +91,15 @@ class ModelRouter:
     ) -> ModelRouter:
         return cls(settings.route, Ledger.open(workspace.ledger_path), run_id=run_id)
 
+    def __enter__(self) -> ModelRouter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.ledger.close()
+
     # -- deciding ---------------------------------------------------------------------------
 
     def decide(
@@ -113,7 +122,9 @@ class ModelRouter:
         return run_spend(self.ledger, run_id or self.run_id)
 
     def check_budget(self, run_id: str | None = None) -> float:
-        """The USD left for the run; BudgetExhausted when nothing is left."""
+        """The USD left for the run; BudgetExhausted when nothing is left. The check is before
+        each call and a call's cost is known only after it, so the last call of a run may go
+        past the budget by up to one call's cost (as may calls running in parallel)."""
         run = run_id or self.run_id
         spent = run_spend(self.ledger, run)
         if spent >= self.route.budget_usd:
