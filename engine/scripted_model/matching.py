@@ -14,6 +14,7 @@ __all__ = ["Miss", "Pick", "RequestFacts", "TurnPicker", "message_text"]
 
 _SYSTEM_ROLES = frozenset({"system", "developer"})
 _PREVIEW = 120
+_SPENT_SHOWN = 3
 
 
 def message_text(content: Any) -> str:
@@ -115,16 +116,21 @@ class TurnPicker:
                     continue
                 self._used[index] += 1
                 return Pick(index, turn, self._used[index])
-        reason = (
-            "; ".join(
-                f"{self.script.label(i)} matches but was used {self._used[i]} of "
-                f"{self.script.turns[i].limit} times"
-                for i in spent
-            )
-            if spent
-            else "no turn's conditions hold"
-        )
-        return Miss(f"no script turn answers this request ({facts.describe()}): {reason}")
+            why = self._why(spent)
+        return Miss(f"no script turn answers this request ({facts.describe()}): {why}")
+
+    def _why(self, spent: Sequence[int]) -> str:
+        if not spent:
+            return "no turn's conditions hold"
+        # Numbers and lines, not names: see Script.label.
+        parts = [
+            f"{self.script.label(i, named=False)} matches but was used {self._used[i]} of "
+            f"{self.script.turns[i].limit} times"
+            for i in spent[:_SPENT_SHOWN]
+        ]
+        if len(spent) > _SPENT_SHOWN:
+            parts.append(f"{len(spent) - _SPENT_SHOWN} more spent turns match")
+        return "; ".join(parts)
 
     def uses(self) -> list[int]:
         with self._lock:

@@ -19,7 +19,10 @@ from engine.scripted_model.script import Turn
 
 __all__ = ["Completion", "error_body", "estimate_prompt_tokens", "estimate_tokens"]
 
+# A content chunk is a few words (at least 16 characters unless the text ends): finer than
+# a real model's lines, coarser than its tokens, so a long answer streams in tens of chunks.
 _WORDS = re.compile(r"\S+\s*|\s+")
+_CONTENT_CHUNK = 16
 _ARGUMENT_CHUNK = 24
 
 
@@ -134,7 +137,7 @@ class Completion:
         """The stream: role, content word by word, each tool call (name first, then its
         arguments in pieces), the finish reason, and the usage chunk when asked for."""
         yield self._chunk({"role": "assistant", "content": ""})
-        for piece in _WORDS.findall(self.content or ""):
+        for piece in _content_pieces(self.content or ""):
             yield self._chunk({"content": piece})
         for index, call in enumerate(self.calls):
             head = {
@@ -163,6 +166,19 @@ class Completion:
     def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
         return {**self._envelope(), "choices": [choice]}
+
+
+def _content_pieces(text: str) -> list[str]:
+    pieces: list[str] = []
+    current = ""
+    for word in _WORDS.findall(text):
+        current += word
+        if len(current) >= _CONTENT_CHUNK:
+            pieces.append(current)
+            current = ""
+    if current:
+        pieces.append(current)
+    return pieces
 
 
 def _pieces(text: str, size: int) -> Sequence[str]:

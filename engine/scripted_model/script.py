@@ -139,11 +139,13 @@ class Script(BaseModel):
     turns: list[Turn] = Field(default_factory=list)
     source: str = Field("<script>", exclude=True)
 
-    def label(self, index: int) -> str:
-        """`turn 3 'name' (line 12)`: how errors and recordings name a turn (1-based)."""
+    def label(self, index: int, *, named: bool = True) -> str:
+        """`turn 3 'name' (line 12)`: how recordings name a turn (1-based). Error texts sent to
+        clients leave the name out (`named=False`): LiteLLM reads any error that says "rate
+        limit" as a RateLimitError, so a turn named that way would change the error's type."""
         turn = self.turns[index]
         text = f"turn {index + 1}"
-        if turn.name:
+        if named and turn.name:
             text += f" {turn.name!r}"
         if turn.line is not None:
             text += f" (line {turn.line})"
@@ -222,7 +224,8 @@ def _turn_lines(node: yaml.Node | None) -> list[int | None]:
 
 
 def _first_error(exc: ValidationError, source: str, lines: Sequence[int | None]) -> str:
-    err = exc.errors()[0]
+    errors = exc.errors()
+    err = errors[0]
     loc = list(err["loc"])
     where = source
     if len(loc) >= 2 and loc[0] == "turns" and isinstance(loc[1], int):
@@ -230,15 +233,23 @@ def _first_error(exc: ValidationError, source: str, lines: Sequence[int | None])
         line = lines[index] if index < len(lines) else None
         where += f": turn {index + 1}" + (f" (line {line})" if line is not None else "")
         loc = loc[2:]
-    # A union's branch names (`int`, `literal['unlimited']`) say nothing to a script's author.
-    field = ".".join(str(part) for part in loc if not _is_branch(part))
+    field = _field(loc)
     message = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         message = "unknown key"
-    elif err["type"] == "literal_error" and loc and loc[0] == "fault":
+    elif field == "times":
+        message = "expected an integer of at least 1, or 'unlimited'"
+    elif err["type"] == "literal_error" and field == "fault":
         message = f"unknown fault {err['input']!r} (expected {', '.join(FAULTS)})"
-    extra = "" if len(exc.errors()) == 1 else f" (and {len(exc.errors()) - 1} more)"
+    # A union reports once per branch; count the places, not the branches.
+    places = {(*e["loc"][:2], _field(list(e["loc"][2:]))) for e in errors}
+    extra = "" if len(places) == 1 else f" (and {len(places) - 1} more)"
     return f"{where}: {field + ': ' if field else ''}{message}{extra}"
+
+
+def _field(loc: Sequence[Any]) -> str:
+    # A union's branch names (`int`, `literal['unlimited']`) say nothing to a script's author.
+    return ".".join(str(part) for part in loc if not _is_branch(part))
 
 
 def _is_branch(part: object) -> bool:
