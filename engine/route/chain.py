@@ -14,7 +14,7 @@ from engine.route.config import Deployment, RouteSettings, deployment_name
 from engine.route.errors import NoModelConfigured
 from engine.route.tiers import Tier
 
-__all__ = ["ChainLink", "ModelChain", "model_chain", "tier_order"]
+__all__ = ["ChainLink", "ModelChain", "model_chain", "tier_links", "tier_order"]
 
 
 @dataclass(frozen=True)
