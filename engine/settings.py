@@ -13,6 +13,7 @@ from pydantic_settings import (
 )
 
 from engine.errors import SettingsError
+from engine.route.config import RouteSettings
 
 SETTINGS_FILE = "vibehq.toml"
 
@@ -92,6 +93,7 @@ class Settings(BaseSettings):
     triggers: TriggerSettings = TriggerSettings()
     plan: PlanSettings = PlanSettings()
     approvals: ApprovalSettings = ApprovalSettings()
+    route: RouteSettings = RouteSettings()
 
     @classmethod
     def settings_customise_sources(

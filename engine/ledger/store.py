@@ -137,6 +137,36 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX approvals_signature ON approvals (kind, signature);
     CREATE INDEX approvals_expiry ON approvals (expires_at) WHERE state = 'pending';
     """,
+    # engine/route: one row per model call. `tier` is what the call asked for, `model_group`
+    # the LiteLLM group it was sent to; `deployment`/`served_tier`/`model` say who answered
+    # (from the response's hidden params, not the requested name) and `response_model` what
+    # the provider reported.
+    """
+    CREATE TABLE model_calls (
+        id INTEGER PRIMARY KEY,
+        ts TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        model_group TEXT NOT NULL,
+        deployment TEXT,
+        served_tier TEXT,
+        model TEXT,
+        response_model TEXT,
+        task_id TEXT,
+        agent TEXT,
+        score INTEGER CHECK (score IS NULL OR (score >= 1 AND score <= 10)),
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL NOT NULL DEFAULT 0 CHECK (cost_usd >= 0),
+        latency_ms REAL NOT NULL DEFAULT 0,
+        outcome TEXT NOT NULL CHECK (
+            outcome = 'ok' OR outcome = 'fallback' OR outcome = 'error'
+        ),
+        error TEXT
+    );
+    CREATE INDEX model_calls_run ON model_calls (run_id, id);
+    CREATE INDEX model_calls_ts ON model_calls (ts);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
