@@ -125,6 +125,7 @@ class MemoryHit(MemoryEntry):
 class AddResult(BaseModel):
     added: list[str] = Field(default_factory=list)
     existing: list[str] = Field(default_factory=list, description="already stored; unchanged")
+    removed: list[str] = Field(default_factory=list, description="stale entries replaced")
 
     @property
     def ids(self) -> list[str]:

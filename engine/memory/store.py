@@ -12,7 +12,7 @@ forget) do not build the embedder at all. Writes hold `.vibehq/memory.lock`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -49,23 +49,25 @@ _FIELDS = ("kind", "folder", "task_id", "source", "line_start", "line_end", "sec
 
 
 class MemoryStore:
-    """The workspace's memory. Build it with `MemoryStore.open`; the embedder is made on the
-    first call that needs vectors (add, search), from the settings unless one was given."""
+    """The workspace's memory. Nothing is opened or written until a call needs it: the chromadb
+    client starts on first use (reads of a store that does not exist yet find nothing and
+    create nothing), and the embedder is made on the first call that needs vectors (add,
+    search), from the settings unless one was given."""
 
     def __init__(
         self,
-        client: ClientAPI,
         ws: Workspace,
         settings: MemorySettings,
         *,
         embedder: Embedder | None = None,
         lock_timeout_s: float = 60.0,
     ) -> None:
-        self.client = client
         self.ws = ws
         self.settings = settings
+        self.path = ws.state_dir / MEMORY_DIR
         self.lock_timeout_s = lock_timeout_s
         self._embedder = embedder
+        self._client: ClientAPI | None = None
         self._function: Any = None
         self._collections: dict[Kind, Collection] = {}
 
@@ -78,17 +80,22 @@ class MemoryStore:
         embedder: Embedder | None = None,
         lock_timeout_s: float = 60.0,
     ) -> MemoryStore:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
+        return cls(ws, settings, embedder=embedder, lock_timeout_s=lock_timeout_s)
 
-        # Registers vibehq's embedding functions, which stored collections name in their config.
-        import engine.memory.embedding_function  # noqa: F401
+    @property
+    def client(self) -> ClientAPI:
+        if self._client is None:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
 
-        path = ws.ensure_state_dir() / MEMORY_DIR
-        client = chromadb.PersistentClient(
-            path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
-        )
-        return cls(client, ws, settings, embedder=embedder, lock_timeout_s=lock_timeout_s)
+            # Registers vibehq's embedding functions, which stored collections name.
+            import engine.memory.embedding_function  # noqa: F401
+
+            self.ws.ensure_state_dir()
+            self._client = chromadb.PersistentClient(
+                path=str(self.path), settings=ChromaSettings(anonymized_telemetry=False)
+            )
+        return self._client
 
     @property
     def embedder(self) -> Embedder:
@@ -138,6 +145,8 @@ class MemoryStore:
         found = self._collections.get(kind)
         if found is not None:
             return found
+        if self._client is None and not self.path.is_dir():
+            return None
         from chromadb.errors import NotFoundError
 
         try:
@@ -149,6 +158,7 @@ class MemoryStore:
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
+        self.ws.ensure_state_dir()
         with exclusive_lock(self.ws.state_dir / LOCK_FILE, self.lock_timeout_s):
             yield
 
@@ -176,35 +186,61 @@ class MemoryStore:
 
     def add_many(self, entries: Sequence[NewEntry]) -> AddResult:
         """Store the entries not stored yet; entries already there keep their `created`."""
+        if not entries:
+            return AddResult()
+        with self._writing():
+            return self._add(entries)
+
+    def replace(
+        self, kind: Kind, match: Mapping[str, str | int], entries: Sequence[NewEntry]
+    ) -> AddResult:
+        """Make the `kind` entries whose metadata matches `match` exactly `entries`: add the
+        new ones, keep the ones stored already, delete the rest (a re-ingested file's old
+        chunks, a re-seeded convention that no longer holds)."""
+        if not match:
+            raise BadInput("memory replace: an empty match would replace the whole collection")
+        strays = sorted({e.kind for e in entries} - {kind})
+        if strays:
+            raise BadInput(f"memory replace: entries of kind {', '.join(strays)} in {kind}")
+        with self._writing():
+            result = self._add(entries)
+            collection = self._stored(kind)
+            if collection is not None:
+                keep = set(result.ids)
+                matched = collection.get(where=_where(match), include=[])["ids"]
+                stale = [i for i in matched if i not in keep]
+                if stale:
+                    collection.delete(ids=stale)
+                    result.removed.extend(stale)
+            return result
+
+    def _add(self, entries: Sequence[NewEntry]) -> AddResult:
         result = AddResult()
         by_kind: dict[Kind, dict[str, NewEntry]] = {}
         for entry in entries:
             by_kind.setdefault(entry.kind, {}).setdefault(entry.entry_id, entry)
-        if not by_kind:
-            return result
-        with self._writing():
-            for kind, fresh in by_kind.items():
-                collection = self._collection(kind, create=True)
-                assert collection is not None
-                ids = list(fresh)
-                present = set(collection.get(ids=ids, include=[])["ids"])
-                todo = [i for i in ids if i not in present]
-                result.existing.extend(i for i in ids if i in present)
-                if not todo:
-                    continue
-                texts = [fresh[i].text for i in todo]
-                vectors = self.embedder.embed(texts)
-                created = utc_now()
-                metadatas = [_metadata(fresh[i], created) for i in todo]
-                step = self.client.get_max_batch_size()
-                for at in range(0, len(todo), step):
-                    collection.add(
-                        ids=todo[at : at + step],
-                        documents=texts[at : at + step],
-                        embeddings=list(vectors[at : at + step]),
-                        metadatas=metadatas[at : at + step],  # type: ignore[arg-type]
-                    )
-                result.added.extend(todo)
+        for kind, fresh in by_kind.items():
+            collection = self._collection(kind, create=True)
+            assert collection is not None
+            ids = list(fresh)
+            present = set(collection.get(ids=ids, include=[])["ids"])
+            todo = [i for i in ids if i not in present]
+            result.existing.extend(i for i in ids if i in present)
+            if not todo:
+                continue
+            texts = [fresh[i].text for i in todo]
+            vectors = self.embedder.embed(texts)
+            created = utc_now()
+            metadatas = [_metadata(fresh[i], created) for i in todo]
+            step = self.client.get_max_batch_size()
+            for at in range(0, len(todo), step):
+                collection.add(
+                    ids=todo[at : at + step],
+                    documents=texts[at : at + step],
+                    embeddings=list(vectors[at : at + step]),
+                    metadatas=metadatas[at : at + step],  # type: ignore[arg-type]
+                )
+            result.added.extend(todo)
         return result
 
     def forget(
@@ -220,12 +256,16 @@ class MemoryStore:
             raise BadInput("memory forget: give entry ids or filters (--folder/--task), not both")
         if not ids and not (folder or task_id):
             raise BadInput("memory forget: give entry ids, --folder or --task")
+        if self._client is None and not self.path.is_dir():
+            if ids:
+                raise UnknownMemory(f"no memory entry {ids[0]}: this workspace has no memory yet")
+            return []
         with self._writing():
             if ids:
                 return self._forget_ids(ids)
             removed: list[str] = []
-            where = _where(folder, task_id)
-            for k in (kind,) if kind else KINDS:
+            where = _where(_filters(folder, task_id))
+            for k in _kinds(kind):
                 collection = self._stored(k)
                 if collection is None:
                     continue
@@ -287,7 +327,7 @@ class MemoryStore:
         if not any(sizes):
             return []
         vector = self.embedder.embed([query])
-        where = _where(folder, task_id)
+        where = _where(_filters(folder, task_id))
         hits: list[MemoryHit] = []
         for collection, size in zip(collections, sizes, strict=True):
             if not size:
@@ -320,7 +360,7 @@ class MemoryStore:
         """Entries matching the filters, newest first."""
         if limit is not None and limit < 1:
             raise BadInput(f"memory list: the limit must be at least 1, not {limit}")
-        where = _where(folder, task_id)
+        where = _where(_filters(folder, task_id))
         entries: list[MemoryEntry] = []
         for k in _kinds(kind):
             collection = self._stored(k)
@@ -353,12 +393,17 @@ def _kinds(kind: Kind | None) -> Iterable[Kind]:
     return (kind,) if kind else KINDS
 
 
-def _where(folder: str | None, task_id: str | None) -> Where | None:
-    conditions: list[dict[str, Any]] = []
+def _filters(folder: str | None, task_id: str | None) -> dict[str, str | int]:
+    found: dict[str, str | int] = {}
     if folder:
-        conditions.append({"folder": folder.replace("\\", "/").strip("/")})
+        found["folder"] = folder.replace("\\", "/").strip("/")
     if task_id:
-        conditions.append({"task_id": task_id})
+        found["task_id"] = task_id
+    return found
+
+
+def _where(match: Mapping[str, str | int]) -> Where | None:
+    conditions: list[dict[str, Any]] = [{key: value} for key, value in match.items()]
     if not conditions:
         return None
     if len(conditions) == 1:
