@@ -150,6 +150,9 @@ def _session(files: ModelFiles) -> _Session:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        # Idle worker threads would spin between runs, taking CPU from the rest of the process
+        # (and from other processes on a small machine) for no gain on short batches.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             session = ort.InferenceSession(
                 str(files.model), sess_options=options, providers=["CPUExecutionProvider"]
