@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import threading
 import warnings
 from collections.abc import Iterator
@@ -360,38 +361,6 @@ def test_ingest_refuses_unsafe_paths_before_reading(ws: Path, tmp_path: Path) ->
 # -- seeding ---------------------------------------------------------------------------------------
 
 
-def test_seed_conventions_from_rules_and_entrypoints(
-    tmp_path: Path, embedder: LocalEmbedder
-) -> None:
-    from engine.memory.seed import seed_conventions
-    from engine.refactor.prompts import STANDARDIZATION_RULES
-
-    root = copy_example(tmp_path / "ws", require_tsc=False)
-    workspace = Workspace.open(root)
-    store = MemoryStore.open(workspace, MemorySettings(), embedder=embedder)
-    result = seed_conventions(store, workspace)
-    assert (
-        result.rules == STANDARDIZATION_RULES.count("\n") - STANDARDIZATION_RULES.count("\n  ") + 1
-    )
-    assert result.workspace >= 3
-    assert result.entrypoints is not None
-    assert {f.source for f in result.entrypoints.files} >= {
-        "orchestrator/worker/entrypoints/patch.ts",
-        "orchestrator/worker/entrypoints/logging.ts",
-    }
-
-    top = store.search("may a specialist worker bind its own D1 database?", k=1)[0]
-    assert top.text.startswith("Standardization rule 3:")
-    assert top.origin == "seed"
-    texts = [e.text for e in store.list(kind="convention", limit=None)]
-    assert any("`PatchOps` extends `BaseWorkerEntrypoint" in t for t in texts)
-    assert any(t.startswith("Standardization rule 1: REST APIs follow") for t in texts)
-
-    again = seed_conventions(store, workspace)
-    assert again.added == [] and again.removed == []
-    assert again.entrypoints is not None and again.entrypoints.added == 0
-
-
 # -- remote embedder -------------------------------------------------------------------------------
 
 
@@ -445,7 +414,7 @@ def embeddings_server() -> Iterator[str]:
     _EmbeddingsStub.seen = []
     _EmbeddingsStub.fail = False
     server = ThreadingHTTPServer(("127.0.0.1", 0), _EmbeddingsStub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/v1"
@@ -618,11 +587,43 @@ def test_cli_missing_model_is_a_clear_error_and_writes_nothing(
     assert snapshot(ws) == before
 
 
-def test_cli_ingest_and_seed_on_the_example_workspace(cli: Any, tmp_path: Path) -> None:
+def test_cli_seed_and_ingest_on_the_example_workspace(cli: Any, tmp_path: Path) -> None:
+    from engine.refactor.prompts import STANDARDIZATION_RULES
+
     root = copy_example(tmp_path / "ws", require_tsc=False)
     seeded = cli("memory", "seed", "-w", root, "--json")
     assert seeded.code == 0, seeded.err
-    assert seeded.json()["rules"] >= 4
+    result = seeded.json()
+    rules = re.findall(r"^\d+\. ", STANDARDIZATION_RULES, re.MULTILINE)
+    assert result["rules"] == len(rules) >= 4
+    assert result["workspace"] >= 3
+    assert {f["source"] for f in result["entrypoints"]["files"]} >= {
+        "orchestrator/worker/entrypoints/patch.ts",
+        "orchestrator/worker/entrypoints/logging.ts",
+    }
+    top = cli(
+        "memory",
+        "search",
+        "may a specialist worker bind its own D1 database?",
+        "-k",
+        "1",
+        "-w",
+        root,
+        "--json",
+    ).json()[0]
+    assert top["text"].startswith("Standardization rule 3:") and top["origin"] == "seed"
+    texts = [
+        e["text"]
+        for e in cli(
+            "memory", "list", "--kind", "convention", "--limit", "500", "-w", root, "--json"
+        ).json()
+    ]
+    assert any("`PatchOps` extends `BaseWorkerEntrypoint" in t for t in texts)
+    assert any(t.startswith("Standardization rule 1: REST APIs follow") for t in texts)
+    again = cli("memory", "seed", "-w", root, "--json").json()
+    assert again["added"] == [] and again["removed"] == []
+    assert again["entrypoints"]["files"][0]["added"] == 0
+
     ingested = cli(
         "memory",
         "ingest",
