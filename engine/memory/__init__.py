@@ -1,0 +1,1 @@
+"""Project memory: an offline embedder, chromadb collections, ingestion and seeding."""
