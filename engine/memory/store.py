@@ -224,23 +224,23 @@ class MemoryStore:
             assert collection is not None
             ids = list(fresh)
             present = set(collection.get(ids=ids, include=[])["ids"])
-            todo = [i for i in ids if i not in present]
+            missing = [i for i in ids if i not in present]
             result.existing.extend(i for i in ids if i in present)
-            if not todo:
+            if not missing:
                 continue
-            texts = [fresh[i].text for i in todo]
+            texts = [fresh[i].text for i in missing]
             vectors = self.embedder.embed(texts)
             created = utc_now()
-            metadatas = [_metadata(fresh[i], created) for i in todo]
+            metadatas = [_metadata(fresh[i], created) for i in missing]
             step = self.client.get_max_batch_size()
-            for at in range(0, len(todo), step):
+            for at in range(0, len(missing), step):
                 collection.add(
-                    ids=todo[at : at + step],
+                    ids=missing[at : at + step],
                     documents=texts[at : at + step],
                     embeddings=list(vectors[at : at + step]),
                     metadatas=metadatas[at : at + step],  # type: ignore[arg-type]
                 )
-            result.added.extend(todo)
+            result.added.extend(missing)
         return result
 
     def forget(
