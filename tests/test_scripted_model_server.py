@@ -19,8 +19,6 @@ import openai
 import pytest
 
 from engine.errors import BadInput
-from engine.migrate.models import SqlSite
-from engine.refactor.models import RpcTarget, WorkItem
 from engine.refactor.prompts import (
     AnswerRejected,
     parse_answer,
@@ -38,17 +36,11 @@ from engine.scripted_model import (
 )
 from engine.validate.quality import scan_text
 from tests.conftest import EXAMPLES, ROOT
+from tests.test_refactor_prompts import BOARD, TARGET
+from tests.test_refactor_prompts import ITEM as PROMPT_ITEM
 
 SCRIPTS = EXAMPLES / "model_scripts"
-BOARD = "apps/unsafe-cases/src/board.ts"
 BOARD_TEXT = (EXAMPLES / "STAGING" / "unsafe-cases" / "src" / "board.ts").read_text()
-TARGET = RpcTarget(
-    folder="apps/unsafe-cases",
-    entrypoint_path="orchestrator/worker/entrypoints/UnsafeCasesOps.ts",
-    class_name="UnsafeCasesOps",
-    binding="ORCHESTRATOR_UNSAFE_CASES",
-    wrangler="@shared/base/wrangler.base.jsonc",
-)
 ALLOWED = [BOARD, TARGET.entrypoint_path]
 USER = [{"role": "user", "content": "hi"}]
 
@@ -520,29 +512,9 @@ def _answer(srv: ScriptedModelServer, text: str) -> str:
 
 
 def test_codex_example_answers_the_real_work_item_with_a_valid_batch(model_server: Any) -> None:
-    site = SqlSite(
-        file=BOARD,
-        start_line=16,
-        end_line=18,
-        driver="bun:sqlite",
-        call="this.db.query().get",
-        statement="SELECT COUNT(*) AS total FROM issues WHERE project = ? AND state = 'open'",
-        kind="select",
-        tables_read=["issues"],
-        is_async=False,
-        function="openCount",
-        class_name="Board",
-    )
-    item = WorkItem(
-        id="apps/unsafe-cases:apps/unsafe-cases/src/board.ts:16",
-        folder="apps/unsafe-cases",
-        file=BOARD,
-        start_line=16,
-        end_line=18,
-        reason="no Env is reachable here",
-        site=site,
-        context="15 |   get openCount(): number {",
-        methods=["countIssuesByProject"],
+    # The prompt tests' work item, under the id the pipeline gives it (the script matches it).
+    item = PROMPT_ITEM.model_copy(
+        update={"id": "apps/unsafe-cases:apps/unsafe-cases/src/board.ts:16"}
     )
     prompt = render_work_item(item, target=TARGET, methods=[], conventions="")
     srv = model_server(SCRIPTS / "codex-d1-refactor.yaml")
