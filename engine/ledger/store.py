@@ -167,6 +167,37 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX model_calls_run ON model_calls (run_id, id);
     CREATE INDEX model_calls_ts ON model_calls (ts);
     """,
+    # engine/epic: one row per epic run, one per (run, folder, step). A step row is the
+    # resume point: a step `done` is never run again for that folder of that run. Folder `*`
+    # holds the run-wide steps (the report). `data` is the step's JSON result.
+    """
+    CREATE TABLE epic_runs (
+        run_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        source TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        options TEXT NOT NULL DEFAULT '{}',
+        status TEXT NOT NULL CHECK (
+            status IN ('running', 'paused', 'done', 'failed', 'interrupted')
+        ),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        summary TEXT
+    );
+    CREATE TABLE epic_steps (
+        run_id TEXT NOT NULL REFERENCES epic_runs (run_id),
+        folder TEXT NOT NULL,
+        step TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (
+            status IN ('running', 'done', 'waiting', 'failed', 'skipped')
+        ),
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        duration_ms REAL,
+        data TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (run_id, folder, step)
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
