@@ -70,6 +70,12 @@ class ApprovalSettings(BaseModel):
         description="a recurring case is answered automatically when the confidence from its "
         "past human decisions is at least this",
     )
+    auto_pass_recipes: bool = Field(
+        True,
+        description="a batch made by vibehq's own deterministic recipes (migration copy and "
+        "import rewrite, D1-to-RPC recipes) auto-passes when the validators ran and found no "
+        "new error and the quality monitor found nothing",
+    )
     recurring_min_decisions: int = Field(
         3, ge=1, description="human decisions on a signature before the recurring rule answers"
     )

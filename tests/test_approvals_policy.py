@@ -450,3 +450,55 @@ def test_diff_line_counts_match_the_unified_diff() -> None:
     assert diff_line_counts("a.ts", b"a\nb\nc\n", b"a\nB\nc\nd\n") == (2, 1)
     assert diff_line_counts("a.ts", None, b"a\nb") == (2, 0)
     assert diff_line_counts("a.ts", b"a\n", None) == (0, 1)
+
+
+# --- recipe -----------------------------------------------------------------------------------
+
+
+def _recipe_payload(ws: Path, *, ok: bool | None, recipe: str | None = "migrate copy") -> Any:
+    write(ws, "apps/x/src/b.ts", "export const b = 1;\n")
+    payload = review(
+        ws, {"op": "create", "file": "apps/x/src/c.ts", "block": "export const c = 2;"}
+    )
+    validation = (
+        None if ok is None else ValidationResult(validator="tsc", ok=ok, summary="tsc: 0 new")
+    )
+    return payload.model_copy(update={"recipe": recipe, "validation": validation})
+
+
+def test_recipe_batch_that_validated_clean_auto_passes(ws: Path) -> None:
+    verdict = evaluate(_recipe_payload(ws, ok=True), ApprovalSettings())
+    assert isinstance(verdict, AutoApprove)
+    assert (verdict.rule, verdict.confidence) == ("recipe", 1.0)
+    assert "migrate copy" in verdict.detail
+
+
+@pytest.mark.parametrize(
+    ("ok", "recipe", "settings", "why"),
+    [
+        (None, "migrate copy", ApprovalSettings(), "no validator ran"),
+        (False, "migrate copy", ApprovalSettings(), "tsc: 0 new"),
+        (True, "migrate copy", ApprovalSettings(auto_pass_recipes=False), "is off"),
+    ],
+)
+def test_recipe_rule_needs_a_clean_validation_and_the_setting(
+    ws: Path, ok: bool | None, recipe: str, settings: ApprovalSettings, why: str
+) -> None:
+    verdict = evaluate(_recipe_payload(ws, ok=ok, recipe=recipe), settings)
+    assert isinstance(verdict, NeedsHuman)
+    recipe_reason = next(r for r in verdict.reasons if r.rule == "recipe")
+    assert why in recipe_reason.detail
+
+
+def test_same_batch_without_the_engine_mark_is_not_a_recipe(ws: Path) -> None:
+    verdict = evaluate(_recipe_payload(ws, ok=True, recipe=None), ApprovalSettings())
+    assert isinstance(verdict, NeedsHuman)
+    assert "recipe" not in verdict.rules
+
+
+def test_recipe_batch_touching_a_human_path_still_waits(ws: Path) -> None:
+    payload = _recipe_payload(ws, ok=True)
+    settings = ApprovalSettings(human_paths=["apps/x/**"])
+    verdict = evaluate(payload, settings)
+    assert isinstance(verdict, NeedsHuman)
+    assert "human_path" in verdict.rules

@@ -49,6 +49,11 @@ class PatchBatchPayload(BaseModel):
         None, description="the validator's result on a staging copy; none when none ran"
     )
     refused: str | None = Field(None, description="why the gate refused the batch, if it did")
+    recipe: str | None = Field(
+        None,
+        description="set only by engine code for a batch its deterministic recipes produced "
+        "(never read from a submitted batch): what the `recipe` policy rule vouches for",
+    )
 
     @property
     def changed_lines(self) -> int:

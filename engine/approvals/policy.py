@@ -11,6 +11,9 @@ counts of past human decisions, so the same item always gets the same verdict. I
    - `human_path`: the batch touches a path matching `human_paths`;
    - `no_change`: the batch changes nothing, so there is nothing a rule could vouch for.
 2. If none fired, the auto-pass rules, first match wins:
+   - `recipe` (confidence 1.0): the batch is the output of vibehq's deterministic recipes
+     (the engine marks it; a submitted batch cannot), its validators ran with no new error,
+     and `auto_pass_recipes` is on;
    - `import_only` (confidence 1.0): every changed file changes import declarations only,
      in at most `auto_pass_import_only_max_lines` changed lines in all (the limit included);
    - `recurring`: the item has a signature with at least `recurring_min_decisions` human
@@ -40,6 +43,7 @@ from engine.migrate.globs import matcher
 from engine.settings import ApprovalSettings
 
 IMPORT_ONLY_CONFIDENCE = 1.0
+RECIPE_CONFIDENCE = 1.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,11 @@ def evaluate(
         return NeedsHuman(reasons=blocking)
     misses: list[PolicyReason] = []
     if isinstance(payload, PatchBatchPayload):
+        passed, detail = _recipe(payload, settings)
+        if passed:
+            return AutoApprove(rule="recipe", confidence=RECIPE_CONFIDENCE, detail=detail)
+        if payload.recipe is not None:
+            misses.append(PolicyReason(rule="recipe", detail=detail))
         passed, detail = _import_only(payload, settings)
         if passed:
             return AutoApprove(rule="import_only", confidence=IMPORT_ONLY_CONFIDENCE, detail=detail)
@@ -142,6 +151,18 @@ def _human_paths(payload: PatchBatchPayload, settings: ApprovalSettings) -> list
 
 def _normalise(path: str) -> str:
     return posixpath.normpath(path.replace("\\", "/")).lstrip("/")
+
+
+def _recipe(payload: PatchBatchPayload, settings: ApprovalSettings) -> tuple[bool, str]:
+    if payload.recipe is None:
+        return False, "not made by a recipe"
+    if not settings.auto_pass_recipes:
+        return False, "auto_pass_recipes is off"
+    if payload.validation is None:
+        return False, f"{payload.recipe}: no validator ran on it"
+    if not payload.validation.ok:
+        return False, f"{payload.recipe}: {payload.validation.summary}"
+    return True, f"{payload.recipe}, validated: {payload.validation.summary}"
 
 
 def _import_only(payload: PatchBatchPayload, settings: ApprovalSettings) -> tuple[bool, str]:

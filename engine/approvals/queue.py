@@ -123,9 +123,12 @@ def submit(
     settings: ApprovalSettings,
     *,
     now: str | None = None,
+    auto_pass: bool = True,
 ) -> ApprovalItem:
     """Queue `request`. The policy runs at once: an item it passes is stored approved (by
-    `policy`, with the rule and its confidence), anything else is stored pending."""
+    `policy`, with the rule and its confidence), anything else is stored pending. With
+    `auto_pass=False` (a run started with `--auto-approve none`) every item waits for a human;
+    the verdict is still stored, so the human sees what the policy would have done."""
     at = _now(now)
     expires_at = _expiry(request.expires_at, settings, at)
     payload_json = request.payload.model_dump_json()
@@ -134,7 +137,8 @@ def submit(
         token = _resume_token(conn, request)
         history = _history(conn, request.payload.kind, request.signature)
         verdict = evaluate(request.payload, settings, signature=request.signature, history=history)
-        auto = isinstance(verdict, AutoApprove)
+        passed = verdict if auto_pass and isinstance(verdict, AutoApprove) else None
+        auto = passed is not None
         cursor = conn.execute(
             "INSERT INTO approvals (kind, state, title, requester, run_id, step, resume_token,"
             " signature, created_at, expires_at, payload, verdict, decided_by, decided_at,"
@@ -155,10 +159,10 @@ def submit(
                 verdict.model_dump_json(),
                 POLICY_DECIDER if auto else None,
                 at if auto else None,
-                verdict.detail if isinstance(verdict, AutoApprove) else None,
+                None if passed is None else passed.detail,
                 int(auto),
-                verdict.rule if isinstance(verdict, AutoApprove) else None,
-                verdict.confidence if isinstance(verdict, AutoApprove) else None,
+                None if passed is None else passed.rule,
+                None if passed is None else passed.confidence,
             ),
         )
         item = _load(conn, int(cursor.lastrowid or 0))
