@@ -20,7 +20,7 @@ import json
 import posixpath
 import secrets
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -357,15 +357,23 @@ def reject(
 
 
 def approve_all_safe(
-    ledger: Ledger, settings: ApprovalSettings, *, by: str, now: str | None = None
+    ledger: Ledger,
+    settings: ApprovalSettings,
+    *,
+    by: str,
+    now: str | None = None,
+    only: Collection[int] | None = None,
 ) -> AllSafeResult:
-    """Approve every pending item the policy passes now, recording its rule and confidence.
+    """Approve every pending item (of `only`, if given) the policy passes now, recording its
+    rule and confidence.
 
     Each item is judged and decided in its own transaction, so one decided elsewhere in the
     meantime is skipped, not overwritten."""
     by = _who(by)
     result = AllSafeResult()
     for candidate in list_items(ledger, state="pending", now=now):
+        if only is not None and candidate.id not in only:
+            continue
         judge = functools.partial(
             _approve_if_safe,
             item_id=candidate.id,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine.ledger.events import utc_now
 
@@ -30,26 +30,38 @@ AutoApprove = Literal["safe", "none"]
 
 class EpicSpec(BaseModel):
     """An epic definition (manifests/demo-epic.yaml): which STAGING folders to move, with which
-    per-folder manifest template, under which epic task of tasks.json. Paths are relative to
-    the spec file's folder."""
+    per-folder manifest template, under which epic task of tasks.json; or one migration
+    manifest as a one-folder epic. Paths are relative to `base` (the spec file's folder)."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1)
     description: str | None = None
     epic: str | None = Field(None, description="the epic task id in tasks.json")
-    staging: str = Field(min_length=1, description="the STAGING folder")
-    template: str = Field(
-        min_length=1, description="manifest template with {folder}, {staging}, {name}"
+    staging: str | None = Field(None, min_length=1, description="the STAGING folder")
+    template: str | None = Field(
+        None, min_length=1, description="manifest template with {folder}, {staging}, {name}"
     )
+    manifest: str | None = Field(None, min_length=1, description="one migration manifest")
     folders: list[str] | None = Field(None, description="folders of STAGING; default all")
     tasks_file: str | None = Field(None, description="workspace-relative tasks.json")
+    base: str = Field("", description="absolute folder the relative paths start from")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> EpicSpec:
+        if self.manifest is None and (self.staging is None or self.template is None):
+            raise ValueError("give `staging` and `template`, or one `manifest`")
+        if self.manifest is not None and (self.staging is not None or self.template is not None):
+            raise ValueError("give either `manifest` or `staging` + `template`, not both")
+        return self
 
 
 class EpicOptions(BaseModel):
     auto_approve: AutoApprove = "safe"
     budget_usd: float | None = Field(None, ge=0)
     folders: str | None = Field(None, description="glob over folder names")
+    epic_task: str | None = Field(None, description="the epic task the run updates")
+    tasks_file: str | None = Field(None, description="workspace-relative tasks.json it updates")
 
 
 class StepRecord(BaseModel):

@@ -265,7 +265,17 @@ _OPTIONS_LINE = r'^\s*"compilerOptions"\s*:\s*\{\s*$'
 def _apply_tsconfig_paths(
     ws: Workspace, settings: Settings, run_id: str, loaded: LoadedManifest, plan: MigrationPlan
 ) -> FolderOutcome | None:
-    """Add the manifest's missing path aliases to the workspace tsconfig as one batch.
+    batch = tsconfig_paths_batch(ws, run_id, loaded, plan)
+    if batch is None:
+        return None
+    applied = apply_batch(ws, batch, settings)
+    return FolderOutcome(name=plan.tsconfig, batch_id=applied.batch_id, status="applied", written=1)
+
+
+def tsconfig_paths_batch(
+    ws: Workspace, run_id: str, loaded: LoadedManifest, plan: MigrationPlan
+) -> PatchBatch | None:
+    """The manifest's missing path aliases added to the workspace tsconfig, as one batch.
 
     The file is JSONC, so it is edited as text at an anchor, never re-serialised: comments
     and layout stay. Without a multi-line `"paths": {` or `"compilerOptions": {` line to
@@ -301,7 +311,7 @@ def _apply_tsconfig_paths(
         block="\n".join(lines),
         open_space=True,
     )
-    batch = PatchBatch(
+    return PatchBatch(
         batch_id=f"{run_id}.tsconfig",
         order_id=run_id,
         requester="migrator",
@@ -309,8 +319,6 @@ def _apply_tsconfig_paths(
         task_id=loaded.manifest.owner,
         patches=[op],
     )
-    applied = apply_batch(ws, batch, settings)
-    return FolderOutcome(name=plan.tsconfig, batch_id=applied.batch_id, status="applied", written=1)
 
 
 def _slug(name: str) -> str:

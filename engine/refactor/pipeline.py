@@ -165,7 +165,7 @@ def apply_refactor(
     epic_id: str | None = None,
 ) -> RefactorOutcome:
     batches = [b for b in (plan.orchestrator, plan.worker) if b is not None]
-    _record_work_items(ws, plan, settings)
+    record_work_items(ws, plan, settings)
     if not batches:
         return RefactorOutcome(plan=plan, status="unchanged")
     validation = None
@@ -193,13 +193,22 @@ def apply_refactor(
     )
 
 
-def _record_work_items(ws: Workspace, plan: RefactorPlan, settings: Settings) -> None:
+def record_work_items(
+    ws: Workspace,
+    plan: RefactorPlan,
+    settings: Settings,
+    *,
+    run_id: str | None = None,
+    step: str | None = None,
+) -> list[int]:
     """Record every work item, and queue one `needs_model` approval per blocking site (its
     group's other sites ride along: the answer may rewrite the whole file). A work item already
-    queued and not rejected is not queued again, so re-running the refactor adds nothing."""
+    queued and not rejected is not queued again, so re-running the refactor adds nothing.
+    Returns the ids of the items queued now, for the flow run `run_id` at `step` if given."""
     if not plan.work_items:
-        return
+        return []
     ws.ensure_state_dir()
+    added: list[int] = []
     conventions = workspace_conventions(ws.root)
     with Ledger.open(ws.ledger_path) as ledger:
         queued = {
@@ -228,9 +237,12 @@ def _record_work_items(ws: Workspace, plan: RefactorPlan, settings: Settings) ->
                 payload=payload,
                 title=f"D1-to-RPC: {item.file}:{item.start_line} needs a model ({item.reason})",
                 requester="codex-recipes",
+                run_id=run_id,
+                step=step,
                 signature="d1_to_rpc/worker_refactor",
             )
-            submit(ledger, request, settings.approvals)
+            added.append(submit(ledger, request, settings.approvals).id)
+    return added
 
 
 def _remediation_task(

@@ -1,0 +1,934 @@
+"""The epic's deterministic spine: every folder through plan, migrate, refactor, gate, approve,
+apply and the task plan, resumable step by step from the ledger.
+
+Folders go in order, and each one's change is computed in full before anything is written,
+on an overlay holding the changes of the run's earlier folders that passed their gate and
+are not applied yet. So a folder's change is pinned to the tree it will really meet: the
+earlier folders applied in order, then it. Nothing of a folder reaches the workspace unless
+its whole change (migration, recipes, and any model answers in it) type-checks with no new
+error and every approval item of it is approved.
+
+Model work is the one thing injected (`ModelAnswerer`, from crews/): without it every
+needs-model site stays an approval item that says what a model or a human must do.
+Resuming runs each folder from its first unfinished step; a step left running by a killed
+process runs again, and the apply step checks the ledger first, so nothing is applied twice.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from engine.approvals.apply import APPLIED_EVENT, apply_approved
+from engine.approvals.models import (
+    ApprovalItem,
+    ApprovalRequest,
+    NeedsModelPayload,
+    PatchBatchPayload,
+)
+from engine.approvals.queue import approve, approve_all_safe, get_item, list_items, subject, submit
+from engine.approvals.review import review_batch
+from engine.epic.changeset import Changeset, overlay
+from engine.epic.models import (
+    FOLDER_STEPS,
+    REPORT_STEP,
+    RUN_FOLDER,
+    EpicEvent,
+    EpicOptions,
+    EpicRun,
+    EpicSpec,
+    RunStatus,
+    StepRecord,
+    StepStatus,
+)
+from engine.epic.spec import FolderJob, folder_jobs
+from engine.epic.store import begin_step, create_run, finish_step, load_run, set_run_status
+from engine.errors import CheckFailed, VibehqError
+from engine.ledger.events import LedgerEvent
+from engine.ledger.store import Ledger
+from engine.migrate.planner import plan_migration
+from engine.migrate.runner import new_run_id, tsconfig_paths_batch
+from engine.patch.models import PatchBatch
+from engine.patch.validation import BatchValidator, ValidationResult
+from engine.refactor.pipeline import plan_refactor, record_work_items, target_for
+from engine.settings import Settings
+from engine.validate.quality import QualityReport, check_batch
+from engine.workspace import Workspace
+
+__all__ = ["EpicRunner", "EpicSummary", "ModelAnswer", "ModelAnswerer", "WaitingItem"]
+
+FOLDER_SIGNATURE = "epic/folder"
+RECIPE_LABEL = "migration copy, import rewrites and D1-to-RPC recipes"
+REQUESTER = "vibehq-epic"
+_SHOWN = 40
+
+
+class ModelAnswer(BaseModel):
+    """What the crew made of one needs-model item: the patch_batch proposals it queued."""
+
+    item_id: int
+    status: Literal["proposed", "no_answer", "failed"]
+    proposals: list[int] = Field(default_factory=list)
+    error: str | None = None
+
+
+class ModelAnswerer(Protocol):
+    def __call__(
+        self, overlay: Workspace, item: ApprovalItem, *, validator: BatchValidator | None
+    ) -> ModelAnswer:
+        """Answer `item` on `overlay` (the folder's change written in); never raise for model
+        trouble, report it in the answer."""
+
+
+class WaitingItem(BaseModel):
+    id: int
+    kind: str
+    folder: str
+    title: str
+    why: str
+
+
+class EpicSummary(BaseModel):
+    run_id: str
+    status: RunStatus
+    folders: dict[str, str] = Field(default_factory=dict, description="folder -> where it stands")
+    waiting: list[WaitingItem] = Field(default_factory=list)
+    failed: dict[str, str] = Field(default_factory=dict)
+    model_note: str | None = None
+    report: dict[str, str] | None = None
+    message: str = ""
+
+
+Emit = Callable[[EpicEvent], None]
+
+
+def _no_emit(event: EpicEvent) -> None:
+    del event
+
+
+@dataclass
+class _Outcome:
+    status: StepStatus
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class EpicRunner:
+    """Runs (or resumes) one epic run. Call `prepare`, `decide`, `apply`, `update_plan`,
+    `report` and `finish` in that order; each is a step of the epic flow."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        settings: Settings,
+        run: EpicRun,
+        *,
+        tasks_path: Path | None,
+        validator: BatchValidator | None,
+        answerer: ModelAnswerer | None = None,
+        emit: Emit | None = None,
+        reporter: Callable[[Workspace, str], dict[str, str]] | None = None,
+    ) -> None:
+        self.ws = ws
+        self.settings = settings
+        self.run = run
+        self.tasks_path = tasks_path
+        self.validator = validator
+        self.answerer = answerer
+        self.emit = emit or _no_emit
+        self.reporter = reporter
+        self.jobs = folder_jobs(run.spec, run.options.folders)
+
+    # -- creating and opening runs --------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        ws: Workspace,
+        settings: Settings,
+        spec: EpicSpec,
+        *,
+        source: str,
+        options: EpicOptions,
+        tasks_path: Path | None,
+        run_id: str | None = None,
+    ) -> EpicRun:
+        """Check everything a run needs, then record it. Bad input raises before anything."""
+        folder_jobs(spec, options.folders)
+        epic_task = _epic_task(ws, spec, tasks_path)
+        rel_tasks = None if tasks_path is None else _relative_or_absolute(ws, tasks_path)
+        options = options.model_copy(update={"epic_task": epic_task, "tasks_file": rel_tasks})
+        ws.ensure_state_dir()
+        with Ledger.open(ws.ledger_path) as ledger:
+            return create_run(
+                ledger, run_id or new_run_id("epic"), spec=spec, source=source, options=options
+            )
+
+    @staticmethod
+    def load(ws: Workspace, run_id: str) -> EpicRun:
+        with Ledger.open(ws.ledger_path) as ledger:
+            return load_run(ledger, run_id)
+
+    # -- the stages -------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Steps 1-4 per folder, in order: plan, migrate, refactor (recipes, then the crew for
+        each needs-model item), gate. Nothing is written to the workspace."""
+        self._set_status("running")
+        for index, job in enumerate(self.jobs):
+            # A folder whose gate waited on needs-model items looks for answers again.
+            redo = self._status(job, "gate") == "waiting"
+            steps: list[tuple[str, Callable[[FolderJob, int], _Outcome], bool]] = [
+                ("plan", self._plan, False),
+                ("migrate", self._migrate, False),
+                ("refactor", self._refactor, redo),
+                ("gate", self._gate, redo),
+            ]
+            for name, work, again in steps:
+                if not self._run_step(job, name, functools.partial(work, job, index), again=again):
+                    break
+
+    def decide(self) -> None:
+        """Step 5: queue each gated folder's change; the policy passes what it may."""
+        for job in self.jobs:
+            if self._status(job, "gate") == "done" and self._status(job, "apply") != "done":
+                self._run_step(job, "approve", functools.partial(self._approve, job), again=True)
+
+    def apply(self) -> None:
+        """Step 6: apply every approved folder, in order, each as one atomic batch."""
+        for job in self.jobs:
+            if self._status(job, "approve") == "done":
+                self._run_step(job, "apply", functools.partial(self._apply, job))
+
+    def update_plan(self) -> None:
+        """Step 7: the folder's subtask under the epic task, its status, remediation tasks."""
+        for job in self.jobs:
+            if self._status(job, "plan") is not None:
+                self._run_step(job, "tasks", functools.partial(self._tasks, job), again=True)
+
+    def report(self) -> dict[str, str] | None:
+        """Step 8: the delivery report of the run (Markdown, JSON, HTML)."""
+        if self.reporter is None:
+            return None
+        record = self._begin(RUN_FOLDER, REPORT_STEP)
+        try:
+            paths = self.reporter(self.ws, self.run.run_id)
+        except VibehqError as exc:
+            self._finish(record, "failed", {"error": exc.message})
+            return None
+        self._finish(record, "done", dict(paths))
+        return paths
+
+    def finish(self, report: dict[str, str] | None = None) -> EpicSummary:
+        """Where the run stands, and exactly what a model or a human must still do."""
+        run = self._reload()
+        summary = EpicSummary(run_id=run.run_id, status="done", report=report)
+        with Ledger.open(self.ws.ledger_path) as ledger:
+            items = list_items(ledger, run_id=run.run_id)
+            needs_model = [
+                i
+                for i in list_items(ledger, kind="needs_model", state="pending")
+                if i.id in self._work_item_ids()
+            ]
+        by_id = {i.id: i for i in [*items, *needs_model]}
+        for job in self.jobs:
+            summary.folders[job.name] = self._where(job)
+            failed = next(
+                (s for s in FOLDER_STEPS if self._status(job, s) == "failed"),
+                None,
+            )
+            if failed is not None:
+                record = run.step(job.name, failed)
+                error = (record.data.get("error") if record else None) or f"{failed} failed"
+                summary.failed[job.name] = f"{failed}: {error}"
+        for item in by_id.values():
+            if item.state != "pending":
+                continue
+            folder = _folder_of(item, self.jobs)
+            summary.waiting.append(
+                WaitingItem(
+                    id=item.id,
+                    kind=item.kind,
+                    folder=folder,
+                    title=item.title,
+                    why=_why(item),
+                )
+            )
+        summary.waiting.sort(key=lambda w: w.id)
+        if any(w.kind == "needs_model" for w in summary.waiting) and self.answerer is None:
+            summary.model_note = (
+                "no model is configured ([route.tiers] in vibehq.toml): needs-model items "
+                "wait for a model (configure one and `vibehq epic resume`) or a human "
+                "(`vibehq approvals approve ID --edit batch.json`)"
+            )
+        if summary.waiting:
+            summary.status = "paused"
+        elif summary.failed:
+            summary.status = "failed"
+        summary.message = _message(summary)
+        with Ledger.open(self.ws.ledger_path) as ledger:
+            set_run_status(
+                ledger,
+                run.run_id,
+                summary.status,
+                summary=json.loads(summary.model_dump_json()),
+            )
+        self.emit(
+            EpicEvent(run_id=run.run_id, kind="run", status=summary.status, message=summary.message)
+        )
+        return summary
+
+    # -- step bookkeeping -------------------------------------------------------------------------
+
+    def _run_step(
+        self, job: FolderJob, step: str, work: Callable[[], _Outcome], *, again: bool = False
+    ) -> bool:
+        """Run a step unless it is done (or `again` says to run it anyway); True when the
+        folder may go on to its next step."""
+        status = self._status(job, step)
+        if status == "done" and not again:
+            return True
+        if status == "failed" and not again:
+            return False
+        record = self._begin(job.name, step)
+        try:
+            outcome = work()
+        except VibehqError as exc:
+            outcome = _Outcome("failed", {"error": exc.message})
+        self._finish(record, outcome.status, outcome.data)
+        return outcome.status == "done"
+
+    def _begin(self, folder: str, step: str) -> StepRecord:
+        with Ledger.open(self.ws.ledger_path) as ledger:
+            record = begin_step(ledger, self.run.run_id, folder, step)
+        self.emit(
+            EpicEvent(
+                run_id=self.run.run_id, kind="step", folder=folder, step=step, status="running"
+            )
+        )
+        return record
+
+    def _finish(self, record: StepRecord, status: StepStatus, data: dict[str, Any]) -> None:
+        with Ledger.open(self.ws.ledger_path) as ledger:
+            done = finish_step(ledger, record, status, data)
+        self.run.steps = [
+            s for s in self.run.steps if (s.folder, s.step) != (record.folder, record.step)
+        ] + [done]
+        message = data.get("error") or data.get("why")
+        self.emit(
+            EpicEvent(
+                run_id=self.run.run_id,
+                kind="step",
+                folder=record.folder,
+                step=record.step,
+                status=status,
+                message=None if message is None else str(message),
+            )
+        )
+
+    def _status(self, job: FolderJob, step: str) -> str | None:
+        record = self.run.step(job.name, step)
+        return None if record is None else record.status
+
+    def _data(self, job: FolderJob, step: str) -> dict[str, Any]:
+        record = self.run.step(job.name, step)
+        return {} if record is None else record.data
+
+    def _reload(self) -> EpicRun:
+        self.run = self.load(self.ws, self.run.run_id)
+        return self.run
+
+    def _set_status(self, status: RunStatus) -> None:
+        with Ledger.open(self.ws.ledger_path) as ledger:
+            set_run_status(ledger, self.run.run_id, status)
+        self.emit(EpicEvent(run_id=self.run.run_id, kind="run", status=status))
+
+    # -- files of a folder ------------------------------------------------------------------------
+
+    def _dir(self, job: FolderJob) -> Path:
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "-", job.name).strip("-.") or "folder"
+        path = self.ws.runs_dir / self.run.run_id / "folders" / slug
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _changes(self, job: FolderJob, part: str) -> Changeset:
+        return Changeset.load(self._dir(job) / part)
+
+    def _save(self, job: FolderJob, part: str, changes: Changeset) -> None:
+        changes.save(self._dir(job) / part)
+
+    def _layers(self, index: int) -> list[Changeset]:
+        """The changes of the earlier folders that passed their gate and are not applied yet:
+        the tree this folder will meet when its turn to be applied comes."""
+        layers: list[Changeset] = []
+        for job in self.jobs[:index]:
+            if self._status(job, "gate") == "done" and self._status(job, "apply") != "done":
+                layers += [self._changes(job, "recipes"), self._changes(job, "model")]
+        return layers
+
+    @contextmanager
+    def _overlay(self, layers: Sequence[Changeset]) -> Iterator[Workspace]:
+        with overlay(self.ws, layers) as ovl:
+            yield ovl
+
+    # -- 1. plan ----------------------------------------------------------------------------------
+
+    def _plan(self, job: FolderJob, index: int) -> _Outcome:
+        with self._overlay(self._layers(index)) as ovl:
+            result = plan_migration(ovl, job.loaded)
+        plan = result.plan
+        totals = plan.totals()
+        (self._dir(job) / "plan.json").write_text(plan.model_dump_json(indent=1), encoding="utf-8")
+        data: dict[str, Any] = {
+            "dest": job.dest,
+            "files": totals["files"],
+            "rewrites": totals["rewrites"],
+            "unresolved": totals["unresolved"],
+            "sql_sites": totals["sql_sites"],
+            "sql_folders": [f.dest_root for f in plan.folders if f.sql_sites],
+        }
+        conflicts = [c.dest for f in plan.folders for c in f.conflicts]
+        if conflicts:
+            shown = ", ".join(conflicts[:5]) + (
+                f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else ""
+            )
+            data["error"] = f"{len(conflicts)} destination files exist with other content: {shown}"
+            return _Outcome("failed", data)
+        return _Outcome("done", data)
+
+    # -- 2. migrate -------------------------------------------------------------------------------
+
+    def _migrate(self, job: FolderJob, index: int) -> _Outcome:
+        changes = Changeset()
+        with self._overlay(self._layers(index)) as ovl:
+            result = plan_migration(ovl, job.loaded)
+            for folder in result.plan.folders:
+                for planned in folder.files:
+                    if planned.status == "identical":
+                        continue
+                    target = ovl.resolve(planned.dest)
+                    old = target.read_bytes() if target.is_file() else None
+                    changes.record(planned.dest, old, result.contents[planned.dest])
+            tsconfig = tsconfig_paths_batch(ovl, self.run.run_id, job.loaded, result.plan)
+            if tsconfig is not None:
+                changes.add_batch(ovl, tsconfig)
+        self._save(job, "recipes", changes)
+        return _Outcome("done", {"files": len(changes.paths), "changed": changes.paths[:_SHOWN]})
+
+    # -- 3. refactor ------------------------------------------------------------------------------
+
+    def _refactor(self, job: FolderJob, index: int) -> _Outcome:
+        layers = self._layers(index)
+        recipes = self._changes(job, "recipes")
+        facts_path = self._dir(job) / "refactor.json"
+        if not facts_path.is_file():
+            facts = self._run_recipes(job, layers, recipes)
+            facts_path.write_text(json.dumps(facts, indent=1), encoding="utf-8")
+        facts = json.loads(facts_path.read_text(encoding="utf-8"))
+        model, answers = self._model_work(job, [*layers, recipes], facts["items"])
+        self._save(job, "model", model)
+        return _Outcome("done", {**facts["share"], **answers})
+
+    def _run_recipes(
+        self, job: FolderJob, layers: list[Changeset], recipes: Changeset
+    ) -> dict[str, Any]:
+        share = {"sites": 0, "recipes": 0, "needs_model": 0, "methods": 0}
+        work_items: list[str] = []
+        items: list[int] = []
+        rpc = job.loaded.manifest.rpc
+        epic = self.run.options.epic_task
+        for dest in self._data(job, "plan").get("sql_folders", []):
+            with self._overlay([*layers, recipes]) as ovl:
+                plan = plan_refactor(ovl, target_for(dest, rpc), task_id=epic)
+                for batch in (plan.orchestrator, plan.worker):
+                    if batch is not None:
+                        recipes.add_batch(ovl, batch)
+            for key, value in plan.share().items():
+                share[key] += value
+            share["methods"] += len(plan.methods)
+            work_items += [w.id for w in plan.work_items]
+            items += record_work_items(
+                self.ws,
+                plan,
+                self.settings,
+                run_id=self.run.run_id,
+                step=f"refactor:{job.name}",
+            )
+        self._save(job, "recipes", recipes)
+        if work_items:
+            # Items queued by an earlier run for the same sites are this run's work too.
+            with Ledger.open(self.ws.ledger_path) as ledger:
+                for item in list_items(ledger, kind="needs_model"):
+                    payload = item.payload
+                    if (
+                        isinstance(payload, NeedsModelPayload)
+                        and payload.work_item.id in work_items
+                        and item.state != "rejected"
+                        and item.id not in items
+                    ):
+                        items.append(item.id)
+        return {"share": {**share, "work_items": work_items}, "items": sorted(items)}
+
+    def _model_work(
+        self, job: FolderJob, layers: list[Changeset], item_ids: list[int]
+    ) -> tuple[Changeset, dict[str, Any]]:
+        """The answers to the folder's needs-model items, as one more layer: a human's answer
+        (approve --edit) or the crew's live proposals; the crew is asked for the rest."""
+        model = Changeset()
+        proposals: list[int] = []
+        unanswered: list[int] = []
+        errors: list[str] = []
+        with self._overlay(layers) as ovl:
+            for item_id in item_ids:
+                with Ledger.open(self.ws.ledger_path) as ledger:
+                    item = get_item(ledger, item_id)
+                    live = _live_proposals(ledger, item_id)
+                if item.state == "rejected":
+                    continue
+                batches = _answer_batches(item, live)
+                if not batches and item.state == "pending" and self.answerer is not None:
+                    self.emit(
+                        EpicEvent(
+                            run_id=self.run.run_id,
+                            kind="message",
+                            folder=job.name,
+                            step="refactor",
+                            agent="Codex",
+                            message=f"asking the crew to answer item {item_id}",
+                        )
+                    )
+                    answer = self.answerer(ovl, item, validator=self.validator)
+                    if answer.error:
+                        errors.append(f"item {item_id}: {answer.error}")
+                    with Ledger.open(self.ws.ledger_path) as ledger:
+                        live = _live_proposals(ledger, item_id)
+                    batches = _answer_batches(item, live)
+                if not batches:
+                    unanswered.append(item_id)
+                    continue
+                proposals += [p.id for p in live]
+                for batch in batches:
+                    for path in model.add_batch(ovl, batch):
+                        _write_overlay(ovl, path, model.new[path])
+        data: dict[str, Any] = {
+            "items": item_ids,
+            "model_answers": len(item_ids) - len(unanswered),
+            "model_proposals": proposals,
+            "unanswered": unanswered,
+        }
+        if errors:
+            data["model_errors"] = errors[:_SHOWN]
+        if unanswered and self.answerer is None:
+            data["why"] = f"{len(unanswered)} needs-model items wait: no model is configured"
+        return model, data
+
+    # -- 4. gate ----------------------------------------------------------------------------------
+
+    def _gate(self, job: FolderJob, index: int) -> _Outcome:
+        layers = self._layers(index)
+        recipes, model = self._changes(job, "recipes"), self._changes(job, "model")
+        if not recipes and not model:
+            return _Outcome("done", {"ok": True, "unchanged": True, "violations": 0})
+        with self._overlay(layers) as before:
+            quality = check_batch(before, self._folder_batch(job, recipes))
+        critical = [v for v in quality.violations if v.severity == "critical"]
+        data: dict[str, Any] = {
+            "violations": len(quality.violations),
+            "critical": len(critical),
+            "quarantined": self._quarantined(job),
+        }
+        (self._dir(job) / "quality.json").write_text(quality.model_dump_json(), encoding="utf-8")
+        if critical:
+            first = critical[0]
+            data.update(
+                ok=False,
+                refused=f"{len(critical)} critical quality violations ({first.kind} at "
+                f"{first.file}:{first.line}: {first.message})",
+            )
+            data["error"] = data["refused"]
+            return _Outcome("failed", data)
+        validation = self._validate([*layers, recipes, model])
+        (self._dir(job) / "validation.json").write_text(
+            validation.model_dump_json(), encoding="utf-8"
+        )
+        new_errors = len(validation.findings)
+        data.update(ok=validation.ok, tsc_new_errors=new_errors, tsc_summary=validation.summary)
+        if validation.ok:
+            return _Outcome("done", data)
+        unanswered = self._data(job, "refactor").get("unanswered", [])
+        if unanswered:
+            data["why"] = (
+                f"{validation.summary}; {len(unanswered)} needs-model items "
+                f"({', '.join(f'#{i}' for i in unanswered)}) must be answered first"
+            )
+            return _Outcome("waiting", data)
+        data["error"] = f"the folder's change does not type-check: {validation.summary}"
+        return _Outcome("failed", data)
+
+    def _validate(self, layers: list[Changeset]) -> ValidationResult:
+        if self.validator is None:
+            return ValidationResult(validator="none", ok=True, summary="no validator configured")
+        with self._overlay(layers) as ovl:
+            changed = sorted({p for layer in layers for p in layer.paths})
+            return self.validator.validate(ovl.root, changed)
+
+    def _quarantined(self, job: FolderJob) -> list[str]:
+        with Ledger.open(self.ws.ledger_path) as ledger:
+            events = ledger.events(kind="proposal_refused", limit=200)
+        items = set(self._data(job, "refactor").get("items", []))
+        return sorted(
+            {
+                str(e.payload.get("agent"))
+                for e in events
+                if e.payload.get("quarantined") and e.payload.get("work_item") in items
+            }
+        )
+
+    # -- 5. approve -------------------------------------------------------------------------------
+
+    def _folder_batch(self, job: FolderJob, recipes: Changeset) -> PatchBatch:
+        dest = self._data(job, "plan").get("dest", job.dest)
+        return recipes.to_batch(
+            f"{self.run.run_id}.{self._dir(job).name}",
+            requester=REQUESTER,
+            reason=f"epic {self.run.name}: {job.name} -> {dest} ({RECIPE_LABEL})",
+            task_id=self.run.options.epic_task,
+        )
+
+    def _approve(self, job: FolderJob) -> _Outcome:
+        state_path = self._dir(job) / "approval.json"
+        state = json.loads(state_path.read_text()) if state_path.is_file() else {}
+        recipes = self._changes(job, "recipes")
+        auto = self.run.options.auto_approve == "safe"
+        with Ledger.open(self.ws.ledger_path) as ledger:
+            if "folder_item" not in state and recipes:
+                state["folder_item"] = self._submit_folder(ledger, job, recipes, auto)
+                state_path.write_text(json.dumps(state), encoding="utf-8")
+            proposals = self._data(job, "refactor").get("model_proposals", [])
+            if auto and proposals:
+                approve_all_safe(ledger, self.settings.approvals, by=REQUESTER, only=proposals)
+            ids = ([state["folder_item"]] if "folder_item" in state else []) + proposals
+            items = [get_item(ledger, i) for i in ids]
+        data: dict[str, Any] = {
+            "items": [_item_facts(i) for i in items],
+            "pending": sum(1 for i in items if i.state == "pending"),
+        }
+        rejected = [i for i in items if i.state in ("rejected", "expired")]
+        if rejected:
+            data["error"] = "; ".join(
+                f"item {i.id} {i.state}"
+                + (f" by {i.decision.by}: {i.decision.reason}" if i.decision else "")
+                for i in rejected
+            )
+            return _Outcome("failed", data)
+        if data["pending"]:
+            data["why"] = f"waiting for {data['pending']} approvals: " + ", ".join(
+                f"#{i.id}" for i in items if i.state == "pending"
+            )
+            return _Outcome("waiting", data)
+        return _Outcome("done", data)
+
+    def _submit_folder(self, ledger: Ledger, job: FolderJob, recipes: Changeset, auto: bool) -> int:
+        batch = self._folder_batch(job, recipes)
+        index = self.jobs.index(job)
+        with self._overlay(self._layers(index)) as before:
+            payload = review_batch(before, batch, self.settings)
+        validation_path = self._dir(job) / "validation.json"
+        validation = (
+            ValidationResult.model_validate_json(validation_path.read_bytes())
+            if validation_path.is_file()
+            else None
+        )
+        payload = payload.model_copy(
+            update={
+                "validation": validation,
+                "recipe": RECIPE_LABEL,
+                "quality": _stored_quality(self._dir(job)) or payload.quality,
+            }
+        )
+        request = ApprovalRequest(
+            payload=payload,
+            title=f"epic {self.run.run_id}: {job.name} -> {job.dest} "
+            f"({len(recipes.paths)} files, {RECIPE_LABEL})",
+            requester=REQUESTER,
+            run_id=self.run.run_id,
+            step=f"approve:{job.name}",
+            signature=FOLDER_SIGNATURE,
+        )
+        return submit(ledger, request, self.settings.approvals, auto_pass=auto).id
+
+    # -- 6. apply ---------------------------------------------------------------------------------
+
+    def _apply(self, job: FolderJob) -> _Outcome:
+        ids = [int(i["id"]) for i in self._data(job, "approve").get("items", [])]
+        index = self.jobs.index(job)
+        # An earlier folder this one was checked together with did not land: check again.
+        recheck = any(
+            self._status(j, "gate") == "done" and self._status(j, "apply") != "done"
+            for j in self.jobs[:index]
+        )
+        batches: list[str] = []
+        written = 0
+        for item_id in ids:
+            with Ledger.open(self.ws.ledger_path) as ledger:
+                done = ledger.events(kind=APPLIED_EVENT, subject=subject(item_id), limit=1)
+                item = get_item(ledger, item_id)
+            if done:
+                batches.append(str(done[0].payload.get("batch_id")))
+                continue
+            payload = item.payload
+            batch_id = payload.batch.batch_id if isinstance(payload, PatchBatchPayload) else None
+            if batch_id and self._already_applied(batch_id, item_id):
+                batches.append(batch_id)
+                continue
+            try:
+                result = apply_approved(
+                    self.ws,
+                    item_id,
+                    self.settings,
+                    validator=self.validator if recheck else None,
+                )
+            except CheckFailed as exc:
+                return _Outcome(
+                    "failed",
+                    {"batches": batches, "files_written": written, "error": exc.message},
+                )
+            batches.append(result.batch.batch_id)
+            written += sum(1 for f in result.batch.files if f.action != "unchanged")
+        self._close_answered(job)
+        return _Outcome("done", {"batches": batches, "files_written": written})
+
+    def _already_applied(self, batch_id: str, item_id: int) -> bool:
+        """A killed run may have applied the batch and died before recording it: the patch
+        ledger says so, and the approval is marked applied now instead of applying again."""
+        with Ledger.open(self.ws.ledger_path) as ledger:
+            applied = [e for e in ledger.patch_events(batch_id) if e.kind == "applied"]
+            if not applied:
+                return False
+            ledger.record(
+                LedgerEvent(
+                    kind=APPLIED_EVENT,
+                    subject=subject(item_id),
+                    payload={
+                        "id": item_id,
+                        "batch_id": batch_id,
+                        "status": "applied",
+                        "files": sorted({e.file for e in applied if e.file}),
+                        "run_id": self.run.run_id,
+                        "recovered": True,
+                    },
+                )
+            )
+        return True
+
+    def _close_answered(self, job: FolderJob) -> None:
+        """A needs-model item whose answer is now applied is decided: by whoever approved it."""
+        proposals = self._data(job, "refactor").get("model_proposals", [])
+        with Ledger.open(self.ws.ledger_path) as ledger:
+            for proposal_id in proposals:
+                proposal = get_item(ledger, proposal_id)
+                payload = proposal.payload
+                answers = getattr(payload, "answers", None)
+                if proposal.state != "approved" or answers is None:
+                    continue
+                item = get_item(ledger, int(answers))
+                if item.state == "pending":
+                    by = proposal.decision.by if proposal.decision else REQUESTER
+                    approve(
+                        ledger,
+                        item.id,
+                        by=by,
+                        reason=f"answered by item {proposal.id} ({proposal.requester}), applied",
+                    )
+
+    # -- 7. tasks ---------------------------------------------------------------------------------
+
+    def _tasks(self, job: FolderJob) -> _Outcome:
+        from engine.epic.plan_sync import sync_folder_task
+
+        epic = self.run.options.epic_task
+        if self.tasks_path is None or epic is None or not self.tasks_path.is_file():
+            return _Outcome("skipped", {"why": "no tasks.json or epic task to update"})
+        where = self._where(job)
+        failure = next(
+            (
+                self._data(job, s).get("error")
+                for s in FOLDER_STEPS
+                if self._status(job, s) == "failed"
+            ),
+            None,
+        )
+        validation_path = self._dir(job) / "validation.json"
+        findings = (
+            ValidationResult.model_validate_json(validation_path.read_bytes()).findings
+            if validation_path.is_file()
+            else []
+        )
+        data = sync_folder_task(
+            self.ws,
+            self.tasks_path,
+            epic,
+            folder=job.name,
+            dest=job.dest,
+            where=where,
+            failure=failure,
+            findings=findings,
+            open_items=self._open_items(job),
+        )
+        return _Outcome("done", data)
+
+    def _open_items(self, job: FolderJob) -> list[str]:
+        lines: list[str] = []
+        approve_data = self._data(job, "approve")
+        for facts in approve_data.get("items", []):
+            if facts.get("state") == "pending":
+                lines.append(f"approval #{facts['id']}: {facts.get('title', '')}")
+        with Ledger.open(self.ws.ledger_path) as ledger:
+            for item_id in self._data(job, "refactor").get("items", []):
+                item = get_item(ledger, item_id)
+                if item.state == "pending":
+                    lines.append(f"needs-model #{item.id}: {_why(item)}")
+        return lines
+
+    def _where(self, job: FolderJob) -> str:
+        """One word for where a folder stands: applied, unchanged, waiting, failed or a step."""
+        for step in FOLDER_STEPS:
+            status = self._status(job, step)
+            if status == "failed":
+                return "failed"
+            if status == "waiting":
+                return "waiting"
+        if self._status(job, "apply") == "done":
+            return "applied"
+        if self._data(job, "gate").get("unchanged"):
+            return "unchanged"
+        last = [s for s in FOLDER_STEPS if self._status(job, s) is not None]
+        return last[-1] if last else "not started"
+
+    def _work_item_ids(self) -> set[int]:
+        return {i for job in self.jobs for i in self._data(job, "refactor").get("items", [])}
+
+
+# -- helpers of one idea each: reading the queue for the runner ------------------------------------
+
+
+def _live_proposals(ledger: Ledger, item_id: int) -> list[ApprovalItem]:
+    """The crew's patch_batch proposals answering `item_id` that are still in play."""
+    return [
+        p
+        for p in list_items(ledger, kind="patch_batch")
+        if getattr(p.payload, "answers", None) == item_id
+        and p.state in ("pending", "approved")
+        and isinstance(p.payload, PatchBatchPayload)
+        and p.payload.refused is None
+    ]
+
+
+def _answer_batches(item: ApprovalItem, live: list[ApprovalItem]) -> list[PatchBatch]:
+    payload = item.payload
+    if isinstance(payload, NeedsModelPayload) and payload.answer is not None:
+        return [payload.answer.batch]
+    return [p.payload.batch for p in live if isinstance(p.payload, PatchBatchPayload)]
+
+
+def _write_overlay(ovl: Workspace, path: str, content: bytes | None) -> None:
+    target = ovl.resolve(path)
+    if content is None:
+        target.unlink(missing_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    target.write_bytes(content)
+
+
+def _stored_quality(folder: Path) -> QualityReport | None:
+    path = folder / "quality.json"
+    return QualityReport.model_validate_json(path.read_bytes()) if path.is_file() else None
+
+
+def _item_facts(item: ApprovalItem) -> dict[str, Any]:
+    decision = item.decision
+    return {
+        "id": item.id,
+        "kind": item.kind,
+        "state": item.state,
+        "title": item.title,
+        "requester": item.requester,
+        "decided_by": None if decision is None else decision.by,
+        "rule": None if decision is None else decision.rule,
+    }
+
+
+def _why(item: ApprovalItem) -> str:
+    payload = item.payload
+    if isinstance(payload, NeedsModelPayload):
+        w = payload.work_item
+        return f"{w.file}:{w.start_line} needs a model or a human: {w.reason}"
+    reasons = getattr(item.verdict, "reasons", None) or []
+    return "; ".join(f"{r.rule}: {r.detail}" for r in reasons[:3]) or item.title
+
+
+def _folder_of(item: ApprovalItem, jobs: Sequence[FolderJob]) -> str:
+    step = item.step or ""
+    if ":" in step:
+        return step.split(":", 1)[1]
+    payload = item.payload
+    if isinstance(payload, NeedsModelPayload):
+        for job in jobs:
+            if payload.work_item.file.startswith(job.dest.rstrip("/") + "/"):
+                return job.name
+    return "-"
+
+
+def _message(summary: EpicSummary) -> str:
+    applied = sum(1 for w in summary.folders.values() if w == "applied")
+    parts = [f"{applied}/{len(summary.folders)} folders applied"]
+    if summary.failed:
+        parts.append(f"{len(summary.failed)} failed")
+    if summary.waiting:
+        approvals = sum(1 for w in summary.waiting if w.kind != "needs_model")
+        needs = len(summary.waiting) - approvals
+        parts.append(
+            f"waiting for {len(summary.waiting)} approvals"
+            + (f" ({needs} need a model or a human)" if needs else "")
+            + f"; decide them, then `vibehq epic resume {summary.run_id}`"
+        )
+    return "; ".join(parts)
+
+
+def _epic_task(ws: Workspace, spec: EpicSpec, tasks_path: Path | None) -> str | None:
+    """The epic task the run updates: the spec's (it must exist), or one made for the run."""
+    if tasks_path is None or not tasks_path.is_file():
+        return spec.epic
+    from engine.plan.document import editing, find_task, load_tasks
+    from engine.plan.history import record_change
+    from engine.plan.ops import add_task
+
+    if spec.epic is not None:
+        find_task(load_tasks(tasks_path), spec.epic)
+        return spec.epic
+    with editing(tasks_path) as tf:
+        change = add_task(
+            tf,
+            title=f"Epic: {spec.name}",
+            description=spec.description or f"Migration epic {spec.name}",
+            priority="high",
+        )
+    ws.ensure_state_dir()
+    with Ledger.open(ws.ledger_path) as ledger:
+        record_change(ledger, change, actor=REQUESTER, path=tasks_path)
+    return change.ids[0]
+
+
+def _relative_or_absolute(ws: Workspace, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(ws.root.resolve()).as_posix()
+    except ValueError:
+        return str(path.resolve())
