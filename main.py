@@ -113,6 +113,12 @@ memory_app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(memory_app, name="memory")
+epic_run_app = typer.Typer(
+    help="The migration epic: every folder planned, migrated, refactored, gated, approved, "
+    "applied and tracked in tasks.json; pauses on approvals, resumes from the ledger.",
+    no_args_is_help=True,
+)
+app.add_typer(epic_run_app, name="epic")
 
 WorkspaceOpt = Annotated[
     Path | None,
@@ -2400,6 +2406,197 @@ def route_stats(
         console.print(f"{sum(r.calls for r in rows)} calls, ${cost:.4f}")
     if spent is not None:
         console.print(f"run {run}: spent ${spent:.4f} of its ${budget:.4f} budget")
+
+
+# Exit codes of `epic run`/`epic resume`: 0 done, 3 paused on approvals, 1 a folder failed.
+EPIC_PAUSED_EXIT = 3
+
+
+@epic_run_app.command("run")
+@guarded
+def epic_run(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="An epic spec (manifests/demo-epic.yaml), one migration manifest, or the id "
+            "of an epic task in tasks.json whose `epicSpec` field names its spec.",
+            show_default=False,
+        ),
+    ],
+    auto_approve: Annotated[
+        str,
+        typer.Option(
+            "--auto-approve",
+            help="safe: what the approval policy passes is approved at once; none: every "
+            "item waits for a human.",
+        ),
+    ] = "safe",
+    budget: Annotated[
+        float | None,
+        typer.Option("--budget", min=0, help="USD the run's model calls may spend."),
+    ] = None,
+    folders: Annotated[
+        str | None, typer.Option("--folders", help="Glob over the epic's folder names.")
+    ] = None,
+    epic: Annotated[
+        str | None, typer.Option("--epic", help="The epic task of tasks.json to update.")
+    ] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON event per line, then the summary.")
+    ] = False,
+) -> None:
+    """Run a migration epic end to end (exit 0 done, 3 paused on approvals, 1 a folder failed)."""
+    from engine.epic.models import EpicOptions
+    from engine.epic.spec import load_epic
+    from engine.errors import BadInput
+
+    if auto_approve not in ("safe", "none"):
+        raise BadInput(f"--auto-approve must be safe or none, not {auto_approve!r}")
+    ws, settings = _open(workspace)
+    tasks_path = _tasks_path(ws, settings, None)
+    spec, label = load_epic(source, ws, tasks_path)
+    if epic is not None:
+        spec = spec.model_copy(update={"epic": epic})
+    options = EpicOptions(
+        auto_approve=auto_approve,  # type: ignore[arg-type]
+        budget_usd=budget,
+        folders=folders,
+    )
+
+    def work(emit: Any) -> Any:
+        from crews.epic_flow import run_epic
+
+        return run_epic(
+            ws,
+            settings,
+            spec,
+            source=label,
+            options=options,
+            tasks_path=tasks_path if tasks_path.is_file() else None,
+            emit=emit,
+        )
+
+    _drive_epic(work, as_json)
+
+
+@epic_run_app.command("resume")
+@guarded
+def epic_resume(
+    run_id: Annotated[str, typer.Argument(help="The run to continue.", show_default=False)],
+    workspace: WorkspaceOpt = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON event per line, then the summary.")
+    ] = False,
+) -> None:
+    """Continue a paused or killed run from each folder's first unfinished step."""
+    from engine.epic.store import load_run
+    from engine.ledger.store import Ledger
+
+    ws, settings = _open(workspace)
+    with Ledger.open(ws.ledger_path) as ledger:
+        load_run(ledger, run_id)
+
+    def work(emit: Any) -> Any:
+        from crews.epic_flow import resume_epic
+
+        return resume_epic(ws, settings, run_id, emit=emit)
+
+    _drive_epic(work, as_json)
+
+
+def _drive_epic(work: Callable[[Any], Any], as_json: bool) -> None:
+    from crews.progress import JsonLines, ProgressView
+
+    if as_json:
+        summary = work(JsonLines().handle)
+        sys.stdout.write(json.dumps({"summary": summary.model_dump(mode="json")}) + "\n")
+    else:
+        with ProgressView(_console()) as view:
+            summary = work(view.handle)
+        _print_epic_summary(summary)
+    if summary.status == "paused":
+        raise typer.Exit(EPIC_PAUSED_EXIT)
+    if summary.status == "failed":
+        raise typer.Exit(1)
+
+
+def _print_epic_summary(summary: Any) -> None:
+    console = _console()
+    colour = {"done": "green", "paused": "yellow", "failed": "red"}.get(summary.status, "white")
+    console.print(
+        f"\n[bold {colour}]{summary.status}[/] run {summary.run_id}: {_escape(summary.message)}"
+    )
+    for folder, where in summary.folders.items():
+        extra = f" ({_escape(summary.failed[folder])})" if folder in summary.failed else ""
+        console.print(f"  {folder}: {where}{extra}")
+    if summary.waiting:
+        console.print("[bold]still to do[/] (a human decides with `vibehq approvals`):")
+        for item in summary.waiting:
+            console.print(f"  #{item.id} [{item.kind}] {item.folder}: {_escape(item.why)}")
+    if summary.model_note:
+        console.print(f"[yellow]needs a model:[/] {_escape(summary.model_note)}")
+    if summary.report:
+        for kind, path in summary.report.items():
+            console.print(f"delivery report ({kind}): {path}")
+
+
+@epic_run_app.command("status")
+@guarded
+def epic_status(
+    run_id: Annotated[
+        str | None, typer.Argument(help="A run; default: list the latest runs.")
+    ] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A run's folders x steps, what it waits for; or the latest runs."""
+    from engine.epic.models import FOLDER_STEPS
+    from engine.epic.store import list_runs, load_run
+    from engine.ledger.store import Ledger
+
+    ws, _ = _open(workspace)
+    with Ledger.open(ws.ledger_path) as ledger:
+        if run_id is None:
+            runs = list_runs(ledger)
+            if as_json:
+                _emit_json([r.model_dump(mode="json", exclude={"steps"}) for r in runs])
+                return
+            for r in runs:
+                _console().print(f"{r.run_id}  {r.status:<11} {r.created_at}  {_escape(r.name)}")
+            if not runs:
+                _console().print("no epic runs yet; start one with `vibehq epic run SPEC`")
+            return
+        run = load_run(ledger, run_id)
+    if as_json:
+        _emit_json(run.model_dump(mode="json"))
+        return
+    from rich.table import Table
+
+    marks = {
+        "done": "[green]done[/]",
+        "waiting": "[yellow]waiting[/]",
+        "failed": "[red]failed[/]",
+        "running": "[cyan]running[/]",
+        "skipped": "[dim]skipped[/]",
+    }
+    table = Table(title=f"{run.run_id}: {run.status}")
+    table.add_column("folder")
+    for step in FOLDER_STEPS:
+        table.add_column(step)
+    for folder in run.folders:
+        cells = []
+        for step in FOLDER_STEPS:
+            record = run.step(folder, step)
+            cells.append("" if record is None else marks.get(record.status, record.status))
+        table.add_row(folder, *cells)
+    console = _console()
+    console.print(table)
+    summary = run.summary or {}
+    if summary.get("message"):
+        console.print(_escape(str(summary["message"])))
+    for item in summary.get("waiting", []):
+        console.print(f"  #{item['id']} [{item['kind']}] {item['folder']}: {_escape(item['why'])}")
 
 
 def run() -> None:

@@ -31,6 +31,7 @@ from engine.approvals.apply import APPLIED_EVENT, apply_approved
 from engine.approvals.models import (
     ApprovalItem,
     ApprovalRequest,
+    AutoApprove,
     NeedsModelPayload,
     PatchBatchPayload,
 )
@@ -555,6 +556,10 @@ class EpicRunner:
             data["error"] = data["refused"]
             return _Outcome("failed", data)
         validation = self._validate([*layers, recipes, model])
+        if validation is None:
+            # Nothing checked it: the policy's recipe rule will not vouch for it either.
+            data.update(ok=True, tsc_new_errors=0, tsc_summary="no validator ran")
+            return _Outcome("done", data)
         (self._dir(job) / "validation.json").write_text(
             validation.model_dump_json(), encoding="utf-8"
         )
@@ -572,9 +577,9 @@ class EpicRunner:
         data["error"] = f"the folder's change does not type-check: {validation.summary}"
         return _Outcome("failed", data)
 
-    def _validate(self, layers: list[Changeset]) -> ValidationResult:
+    def _validate(self, layers: list[Changeset]) -> ValidationResult | None:
         if self.validator is None:
-            return ValidationResult(validator="none", ok=True, summary="no validator configured")
+            return None
         with self._overlay(layers) as ovl:
             changed = sorted({p for layer in layers for p in layer.paths})
             return self.validator.validate(ovl.root, changed)
@@ -871,7 +876,13 @@ def _why(item: ApprovalItem) -> str:
     if isinstance(payload, NeedsModelPayload):
         w = payload.work_item
         return f"{w.file}:{w.start_line} needs a model or a human: {w.reason}"
-    reasons = getattr(item.verdict, "reasons", None) or []
+    verdict = item.verdict
+    if isinstance(verdict, AutoApprove):
+        return (
+            f"the policy would pass it ({verdict.rule}: {verdict.detail}), but the run "
+            "leaves every decision to a human (--auto-approve none)"
+        )
+    reasons = getattr(verdict, "reasons", None) or []
     return "; ".join(f"{r.rule}: {r.detail}" for r in reasons[:3]) or item.title
 
 
