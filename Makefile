@@ -16,10 +16,11 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 VENV_STAMP := .venv/.vibehq-synced
 NPM_STAMP := examples/workspace/node_modules/.vibehq-installed
 
-.PHONY: help setup demo test test-fast lint bench clean
+.PHONY: help setup demo tour test test-fast lint bench clean
 
 help:
 	@echo "make demo       set up and run the main job on the bundled example"
+	@echo "make tour       set up and walk through the engines one command at a time"
 	@echo "make test       set up, lint, and run every test (integration included)"
 	@echo "make test-fast  the tests without the slow 'integration' ones"
 	@echo "make lint       ruff (lint + format check) and mypy on engine/"
@@ -45,6 +46,9 @@ setup: $(VENV_STAMP) $(NPM_STAMP)
 demo: setup
 	bash examples/demo.sh
 
+tour: setup
+	bash examples/tour.sh
+
 lint: $(VENV_STAMP)
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
@@ -66,4 +70,4 @@ bench: setup
 	for script in bench/*.py; do echo "== $$script"; $(UV) run --frozen python $$script || exit 1; done
 
 clean:
-	rm -rf .demo .venv .tools bench/.work examples/workspace/node_modules
+	rm -rf .demo .tour .venv .tools bench/.work examples/workspace/node_modules
