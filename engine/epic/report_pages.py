@@ -172,7 +172,7 @@ def _waiting_table(report: DeliveryReport) -> Table:
 
 
 def _approvals_table(report: DeliveryReport) -> Table:
-    head = ("id", "kind", "folder", "state", "decided by", "rule", "title")
+    head = ("id", "kind", "folder", "state", "decided by", "policy", "title")
     rows: list[list[object]] = [
         [
             a.id,
@@ -180,7 +180,7 @@ def _approvals_table(report: DeliveryReport) -> Table:
             a.folder,
             a.state,
             a.decided_by,
-            a.rule or ", ".join(a.policy_rules),
+            _policy(a.rule, a.policy_rules),
             a.title,
         ]
         for a in report.approvals
