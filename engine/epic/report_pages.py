@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from engine.epic.report import CallGroup, DeliveryReport, FolderReport, StepTotal
 
-__all__ = ["report_html", "report_markdown", "sites_chart", "steps_chart"]
+__all__ = ["duration_text", "report_html", "report_markdown", "sites_chart", "steps_chart"]
 
 # The per-folder chart's series: (field of FolderReport, label, colour).
 SITE_SERIES: tuple[tuple[str, str, str], ...] = (
@@ -33,7 +33,7 @@ _ROW_H = 22
 _BAR_H = 14
 
 
-def _seconds(ms: float | None) -> str:
+def duration_text(ms: float | None) -> str:
     """A duration people read: `840 ms`, `12.4 s`, `3 min 05 s`."""
     if ms is None:
         return "-"
@@ -94,7 +94,7 @@ def _options(report: DeliveryReport) -> str:
 
 def _summary_items(report: DeliveryReport) -> list[tuple[str, str]]:
     t = report.totals
-    wall = "" if t.wall_ms is None else f", {_seconds(t.wall_ms)} from start to last step"
+    wall = "" if t.wall_ms is None else f", {duration_text(t.wall_ms)} from start to last step"
     return [
         ("Folders", f"{t.folders_done} of {t.folders} done"),
         ("Files", f"{t.files} copied, {t.rewrites} imports rewritten, {t.unresolved} unresolved"),
@@ -115,7 +115,7 @@ def _summary_items(report: DeliveryReport) -> list[tuple[str, str]]:
             f"{t.violations} ({t.critical} critical); {_n(t.quarantines, 'quarantine')}",
         ),
         ("Patches", f"{_n(t.batches, 'batch')} applied, {_n(t.files_written, 'file')} written"),
-        ("Time", f"{_seconds(t.step_ms)} in steps{wall}"),
+        ("Time", f"{duration_text(t.step_ms)} in steps{wall}"),
     ]
 
 
@@ -135,7 +135,7 @@ def _folder_row(f: FolderReport) -> list[object]:
         f.pending,
         f.files_written,
         task,
-        _seconds(f.duration_ms),
+        duration_text(f.duration_ms),
     ]
 
 
@@ -221,7 +221,7 @@ def _batches_table(report: DeliveryReport) -> Table:
 def _steps_table(report: DeliveryReport) -> Table:
     head = ("step", "folders", "total", "longest")
     rows: list[list[object]] = [
-        [s.step, s.folders, _seconds(s.duration_ms), _seconds(s.max_ms)] for s in report.steps
+        [s.step, s.folders, duration_text(s.duration_ms), duration_text(s.max_ms)] for s in report.steps
     ]
     return head, rows
 
@@ -235,7 +235,7 @@ def _step_matrix(report: DeliveryReport) -> Table:
         row: list[object] = [f.folder]
         for step in steps:
             s = by_step.get(step)
-            row.append("-" if s is None else f"{s.status} {_seconds(s.duration_ms)}")
+            row.append("-" if s is None else f"{s.status} {duration_text(s.duration_ms)}")
         rows.append(row)
     return ("folder", *steps), rows
 
@@ -369,9 +369,9 @@ def steps_chart(steps: Sequence[StepTotal]) -> str:
             f'<text x="{_LABEL_W - 8}" y="{y + _BAR_H - 2}" text-anchor="end">{_e(s.step)}</text>'
             f'<rect class="bar step" x="{_LABEL_W}" y="{y}" width="{w:.2f}" height="{_BAR_H}" '
             f'fill="{_STEP_COLOUR}" data-step="{_e(s.step)}" data-value="{s.duration_ms}">'
-            f"<title>{_e(s.step)}: {_seconds(s.duration_ms)} s over {s.folders} folders</title>"
+            f"<title>{_e(s.step)}: {duration_text(s.duration_ms)} s over {s.folders} folders</title>"
             f'</rect><text x="{_LABEL_W + w + 6:.2f}" y="{y + _BAR_H - 2}">'
-            f"{_seconds(s.duration_ms)} s</text>"
+            f"{duration_text(s.duration_ms)} s</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
