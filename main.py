@@ -117,6 +117,7 @@ epic_run_app = typer.Typer(
     help="The migration epic: every folder planned, migrated, refactored, gated, approved, "
     "applied and tracked in tasks.json; pauses on approvals, resumes from the ledger.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(epic_run_app, name="epic")
 
@@ -2597,6 +2598,58 @@ def epic_status(
         console.print(_escape(str(summary["message"])))
     for item in summary.get("waiting", []):
         console.print(f"  #{item['id']} [{item['kind']}] {item['folder']}: {_escape(item['why'])}")
+
+
+@epic_run_app.command("report")
+@guarded
+def epic_report(
+    run_id: Annotated[str, typer.Argument(help="The epic run (see `vibehq epic status`).")],
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="md | json | html: also print that document to stdout.",
+            show_default=False,
+        ),
+    ] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the run's delivery report (Markdown, JSON, one self-contained HTML page with
+    charts) to .vibehq/runs/RUN/ from the ledger, and print where it went."""
+    from engine.epic.report import build_report, write_report
+    from engine.errors import BadInput
+
+    if fmt is not None and fmt not in ("md", "json", "html"):
+        raise BadInput(f"--format must be md, json or html, not {fmt!r}")
+    ws, _ = _open(workspace)
+    report = build_report(ws, run_id)
+    paths = write_report(ws, report)
+    chosen = {"md": paths.markdown, "json": paths.json_path, "html": paths.html}
+    if fmt is not None:
+        sys.stdout.write(chosen[fmt].read_text(encoding="utf-8"))
+        return
+    if as_json:
+        _emit_json(
+            {
+                "ok": True,
+                "run_id": report.run_id,
+                "status": report.status,
+                "headline": report.headline,
+                "waiting": len(report.waiting),
+                "next": report.next,
+                "markdown": str(paths.markdown),
+                "json": str(paths.json_path),
+                "html": str(paths.html),
+            }
+        )
+        return
+    console = _console()
+    console.print(_escape(report.headline))
+    for step in report.next:
+        console.print(f"  - {_escape(step)}")
+    for path in chosen.values():
+        console.print(str(path))
 
 
 def run() -> None:

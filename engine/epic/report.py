@@ -1,0 +1,836 @@
+"""The delivery report of one epic run, built from the ledger alone.
+
+Like the seed's delivery reports (one Markdown and one JSON document per order), one run gets
+`.vibehq/runs/<run>/delivery-report.{md,json,html}`: per folder and in total the files and SQL
+sites, the sites recipes handled and those that went to a model, the model calls with their
+tokens and cost per tier and per agent, every approval with who decided it, the violations and
+quarantines, the patches applied, the time per step, and what a model or a human must still do.
+
+Sources: `epic_runs`/`epic_steps` (the steps' `data`), `approvals` of the run, `model_calls`
+of the run, `agent_events` in the run's window and `patch_events` of the batches the apply
+steps list. Nothing else is read, so a report can be rebuilt at any time from the ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from engine.epic.models import FOLDER_STEPS, REPORT_STEP, RUN_FOLDER, EpicRun, StepRecord
+from engine.epic.store import load_run
+from engine.errors import BadInput
+from engine.filelock import write_atomic
+from engine.ledger.events import utc_now
+from engine.ledger.store import Ledger
+from engine.workspace import Workspace
+
+__all__ = [
+    "REPORT_NAME",
+    "AgentChecks",
+    "ApprovalLine",
+    "BatchLine",
+    "CallGroup",
+    "DeliveryReport",
+    "FailedStep",
+    "FolderReport",
+    "GuardEvent",
+    "ReportPaths",
+    "StepTime",
+    "StepTotal",
+    "Totals",
+    "WaitingItem",
+    "build_report",
+    "report_folder",
+    "write_report",
+]
+
+REPORT_NAME = "delivery-report"
+# The tiers in cost order; a tier outside these sorts after them, by name.
+_TIER_ORDER = ("simple", "standard", "complex", "reasoning")
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# Run states after which nothing more happens in the run's name.
+_CLOSED = ("done", "failed")
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+
+class StepTime(BaseModel):
+    step: str
+    status: str
+    duration_ms: float | None = None
+    error: str | None = None
+
+
+class FailedStep(BaseModel):
+    folder: str = Field(description="the folder, or `*` for a run-wide step")
+    step: str
+    error: str | None = None
+
+
+class FolderReport(BaseModel):
+    """One STAGING folder: what each step found, read from its step records."""
+
+    folder: str
+    dest: str | None = Field(None, description="where the folder went in the workspace")
+    status: str = Field(description="done | waiting | failed | running | pending")
+    files: int = 0
+    rewrites: int = Field(0, description="import rewrites")
+    unresolved: int = Field(0, description="imports left unresolved")
+    sql_sites: int = 0
+    sites: int = Field(0, description="SQL sites the refactor looked at")
+    recipe_sites: int = Field(0, description="sites a recipe rewrote")
+    model_sites: int = Field(0, description="sites no recipe could do: needs-model items")
+    other_sites: int = Field(
+        0, description="sites neither rewritten nor sent to a model (DDL moved, PRAGMA dropped)"
+    )
+    model_answers: int = Field(0, description="needs-model items a model answered")
+    methods: int = Field(0, description="RPC methods extracted")
+    gate_ok: bool | None = None
+    tsc_new_errors: int | None = None
+    violations: int = 0
+    critical: int = 0
+    quarantined: list[str] = Field(default_factory=list)
+    refused: str | None = None
+    approvals: int = 0
+    pending: int = 0
+    batches: list[str] = Field(default_factory=list)
+    files_written: int = 0
+    subtask: str | None = None
+    task_status: str | None = None
+    remediation: list[str] = Field(default_factory=list)
+    steps: list[StepTime] = Field(default_factory=list)
+    duration_ms: float = 0.0
+
+
+class CallGroup(BaseModel):
+    """Model calls of the run grouped by tier or by agent."""
+
+    name: str
+    calls: int
+    ok: int
+    fallback: int
+    errors: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
+class ApprovalLine(BaseModel):
+    id: int
+    kind: str
+    state: str
+    title: str
+    folder: str | None = None
+    step: str | None = None
+    requester: str | None = None
+    decided_by: str | None = Field(None, description="a person, `policy`, or `vibehq` (expiry)")
+    decided_at: str | None = None
+    auto: bool = False
+    rule: str | None = Field(None, description="the policy rule that passed it")
+    policy_rules: list[str] = Field(
+        default_factory=list, description="the rules that sent it to a human"
+    )
+    reason: str | None = None
+
+
+class GuardEvent(BaseModel):
+    """A quarantine, release or refusal of an agent in the run's window."""
+
+    ts: str
+    agent: str
+    kind: str
+    batch_id: str | None = None
+    violations: int = 0
+    critical: int = 0
+    reason: str | None = None
+    actor: str | None = None
+
+
+class AgentChecks(BaseModel):
+    agent: str
+    checks: int
+    with_violations: int
+    violations: int
+    critical: int
+    quarantines: int
+    releases: int
+    refusals: int
+
+
+class BatchLine(BaseModel):
+    batch_id: str
+    folder: str | None = None
+    status: str = Field(description="applied | failed | rolled_back | requested | unknown")
+    ops: int = 0
+    files: int = 0
+    lines_added: int = 0
+    lines_removed: int = 0
+    error: str | None = None
+
+
+class StepTotal(BaseModel):
+    step: str
+    folders: int
+    duration_ms: float
+    max_ms: float
+
+
+class WaitingItem(BaseModel):
+    """A pending approval: what must be decided, and by whom, for the run to go on."""
+
+    approval_id: int
+    kind: str
+    title: str
+    folder: str | None = None
+    file: str | None = None
+    start_line: int | None = None
+    end_line: int | None = None
+    location: str | None = Field(None, description="file:line or file:start-end")
+    reason: str | None = None
+    action: str
+
+
+class Totals(BaseModel):
+    folders: int = 0
+    folders_done: int = 0
+    files: int = 0
+    rewrites: int = 0
+    unresolved: int = 0
+    sql_sites: int = 0
+    sites: int = 0
+    recipe_sites: int = 0
+    model_sites: int = 0
+    model_answers: int = 0
+    methods: int = 0
+    files_written: int = 0
+    batches: int = 0
+    violations: int = 0
+    critical: int = 0
+    quarantines: int = 0
+    approvals: int = 0
+    pending: int = 0
+    model_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    step_ms: float = Field(0.0, description="the steps' durations added up")
+    wall_ms: float | None = Field(None, description="from the run's start to its last step")
+
+
+class DeliveryReport(BaseModel):
+    run_id: str
+    name: str
+    source: str
+    epic: str | None = None
+    staging: str
+    status: str
+    created_at: str
+    updated_at: str
+    generated_at: str = Field(default_factory=utc_now)
+    options: dict[str, Any] = Field(default_factory=dict)
+    headline: str = Field(description="one line: where the run stands")
+    totals: Totals
+    folders: list[FolderReport] = Field(default_factory=list)
+    tiers: list[CallGroup] = Field(default_factory=list)
+    agents: list[CallGroup] = Field(default_factory=list)
+    approvals: list[ApprovalLine] = Field(default_factory=list)
+    deciders: dict[str, int] = Field(
+        default_factory=dict, description="decided items per decider (`policy` for auto)"
+    )
+    agent_checks: list[AgentChecks] = Field(default_factory=list)
+    guard_events: list[GuardEvent] = Field(default_factory=list)
+    quarantined_now: list[str] = Field(
+        default_factory=list, description="agents still quarantined when the report was built"
+    )
+    batches: list[BatchLine] = Field(default_factory=list)
+    steps: list[StepTotal] = Field(default_factory=list)
+    failed_steps: list[FailedStep] = Field(default_factory=list)
+    waiting: list[WaitingItem] = Field(default_factory=list)
+    next: list[str] = Field(
+        default_factory=list, description="what a model or a human must still do, in order"
+    )
+
+
+class ReportPaths(BaseModel):
+    markdown: Path
+    json_path: Path
+    html: Path
+
+    def step_data(self, ws: Workspace) -> dict[str, str]:
+        """The `report` step's data: the three files, relative to the workspace."""
+        return {
+            "markdown": ws.relative(self.markdown),
+            "json": ws.relative(self.json_path),
+            "html": ws.relative(self.html),
+        }
+
+
+# --- building -----------------------------------------------------------------------------------
+
+
+def build_report(ws: Workspace, run_id: str) -> DeliveryReport:
+    """The run's delivery report; UnknownRun (bad input) when the ledger has no such run."""
+    from engine.approvals.queue import expire_due
+
+    if not ws.ledger_path.is_file():
+        from engine.epic.store import UnknownRun
+
+        raise UnknownRun(run_id)
+    with Ledger.open(ws.ledger_path) as ledger:
+        run = load_run(ledger, run_id)
+        # Reading the queue marks items whose time ran out as expired, as every reader does.
+        expire_due(ledger)
+        folders = _folder_reports(run)
+        batch_folder = {b: f.folder for f in folders for b in f.batches}
+        with ledger.reading() as conn:
+            approvals, work = _approvals(conn, run, folders)
+            tiers = _call_groups(conn, run_id, "tier")
+            agents = _call_groups(conn, run_id, "COALESCE(agent, '-')")
+            checks, guards, quarantined_now = _guards(conn, run)
+            batches = _batches(conn, batch_folder)
+    tiers.sort(key=lambda g: (_tier_rank(g.name), g.name))
+    agents.sort(key=lambda g: (-g.cost_usd, g.name))
+    _count_approvals(folders, approvals)
+    waiting = _waiting(approvals, work, run_id)
+    failed = [
+        FailedStep(folder=s.folder, step=s.step, error=_step_time(s).error)
+        for s in run.steps
+        if s.status == "failed"
+    ]
+    totals = _totals(run, folders, tiers, guards, approvals)
+    deciders: dict[str, int] = {}
+    for a in approvals:
+        if a.decided_by is not None:
+            deciders[a.decided_by] = deciders.get(a.decided_by, 0) + 1
+    report = DeliveryReport(
+        run_id=run.run_id,
+        name=run.name,
+        source=run.source,
+        epic=run.spec.epic,
+        staging=run.spec.staging,
+        status=run.status,
+        created_at=run.created_at,
+        updated_at=run.updated_at,
+        options=run.options.model_dump(mode="json"),
+        headline="",
+        totals=totals,
+        folders=folders,
+        tiers=tiers,
+        agents=agents,
+        approvals=approvals,
+        deciders=dict(sorted(deciders.items(), key=lambda kv: (-kv[1], kv[0]))),
+        agent_checks=checks,
+        guard_events=guards,
+        quarantined_now=quarantined_now,
+        batches=batches,
+        steps=_step_totals(run),
+        failed_steps=failed,
+        waiting=waiting,
+    )
+    report.next = _next_actions(report)
+    report.headline = _headline(report)
+    return report
+
+
+def _int(data: Mapping[str, Any], key: str) -> int:
+    value = data.get(key)
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def _strs(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _step_time(record: StepRecord) -> StepTime:
+    error = record.data.get("error")
+    return StepTime(
+        step=record.step,
+        status=record.status,
+        duration_ms=record.duration_ms,
+        error=None if error is None else str(error),
+    )
+
+
+def _folder_reports(run: EpicRun) -> list[FolderReport]:
+    by_folder: dict[str, dict[str, StepRecord]] = {}
+    for record in run.steps:
+        if record.folder != RUN_FOLDER:
+            by_folder.setdefault(record.folder, {})[record.step] = record
+    return [_folder_report(folder, steps) for folder, steps in by_folder.items()]
+
+
+def _folder_report(folder: str, steps: Mapping[str, StepRecord]) -> FolderReport:
+    def data(step: str) -> dict[str, Any]:
+        record = steps.get(step)
+        return record.data if record is not None else {}
+
+    plan, refactor, gate = data("plan"), data("refactor"), data("gate")
+    approve, apply, tasks = data("approve"), data("apply"), data("tasks")
+    ordered = [steps[s] for s in FOLDER_STEPS if s in steps]
+    ordered += [r for s, r in steps.items() if s not in FOLDER_STEPS]
+    statuses = {r.status for r in ordered}
+    if "failed" in statuses:
+        status = "failed"
+    elif "waiting" in statuses:
+        status = "waiting"
+    elif "running" in statuses:
+        status = "running"
+    elif all(s in steps for s in FOLDER_STEPS) and statuses <= {"done", "skipped"}:
+        status = "done"
+    else:
+        status = "pending"
+    dest = plan.get("dest")
+    subtask = tasks.get("subtask")
+    task_status = tasks.get("status")
+    refused = gate.get("refused")
+    tsc = gate.get("tsc_new_errors")
+    ok = gate.get("ok")
+    sites, recipes = _int(refactor, "sites"), _int(refactor, "recipes")
+    models = _int(refactor, "needs_model")
+    return FolderReport(
+        folder=folder,
+        dest=None if dest is None else str(dest),
+        status=status,
+        files=_int(plan, "files"),
+        rewrites=_int(plan, "rewrites"),
+        unresolved=_int(plan, "unresolved"),
+        sql_sites=_int(plan, "sql_sites"),
+        sites=sites,
+        recipe_sites=recipes,
+        model_sites=models,
+        other_sites=max(sites - recipes - models, 0),
+        model_answers=_int(refactor, "model_answers"),
+        methods=_int(refactor, "methods"),
+        gate_ok=ok if isinstance(ok, bool) else None,
+        tsc_new_errors=tsc if isinstance(tsc, int) and not isinstance(tsc, bool) else None,
+        violations=_int(gate, "violations"),
+        critical=_int(gate, "critical"),
+        quarantined=_strs(gate.get("quarantined")),
+        refused=None if refused is None else str(refused),
+        pending=_int(approve, "pending"),
+        batches=_strs(apply.get("batches")),
+        files_written=_int(apply, "files_written"),
+        subtask=None if subtask is None else str(subtask),
+        task_status=None if task_status is None else str(task_status),
+        remediation=_strs(tasks.get("remediation")),
+        steps=[_step_time(r) for r in ordered],
+        duration_ms=round(sum(r.duration_ms or 0.0 for r in ordered), 3),
+    )
+
+
+def _approval_folders(run: EpicRun) -> dict[int, str]:
+    """Which folder each approval id belongs to, from the steps that queued or decided it."""
+    owner: dict[int, str] = {}
+    for record in run.steps:
+        if record.folder == RUN_FOLDER:
+            continue
+        ids: list[object] = []
+        if record.step == "refactor":
+            ids += record.data.get("model_proposals") or []
+        elif record.step == "approve":
+            ids += [i.get("id") for i in record.data.get("items") or [] if isinstance(i, dict)]
+        for item_id in ids:
+            if isinstance(item_id, int) and not isinstance(item_id, bool):
+                owner.setdefault(item_id, record.folder)
+    return owner
+
+
+def _approvals(
+    conn: sqlite3.Connection, run: EpicRun, folders: Sequence[FolderReport]
+) -> tuple[list[ApprovalLine], dict[int, dict[str, Any]]]:
+    """The run's approval items in id order, and the work item of each needs-model item."""
+    owner = _approval_folders(run)
+    by_dest = {f.dest: f.folder for f in folders if f.dest}
+    names = {f.folder for f in folders}
+    rows = conn.execute(
+        "SELECT id, kind, state, title, requester, step, decided_by, decided_at, auto, rule,"
+        " reason, verdict, CASE kind WHEN 'needs_model' THEN json_extract(payload, '$.work_item')"
+        " END FROM approvals WHERE run_id = ? ORDER BY id",
+        (run.run_id,),
+    ).fetchall()
+    lines: list[ApprovalLine] = []
+    work: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        item_id, kind, state, title, requester, step, by, at, auto, rule, reason = row[:11]
+        verdict = json.loads(row[11])
+        policy_rules = [str(r.get("rule")) for r in verdict.get("reasons") or []]
+        folder = owner.get(int(item_id))
+        if row[12] is not None:
+            item = json.loads(row[12])
+            work[int(item_id)] = item
+            if folder is None:
+                source = str(item.get("folder"))
+                folder = by_dest.get(source) or (source if source in names else None)
+        lines.append(
+            ApprovalLine(
+                id=int(item_id),
+                kind=str(kind),
+                state=str(state),
+                title=str(title),
+                folder=folder,
+                step=step,
+                requester=requester,
+                decided_by=by,
+                decided_at=at,
+                auto=bool(auto),
+                rule=rule,
+                policy_rules=policy_rules if state == "pending" or not auto else [],
+                reason=reason,
+            )
+        )
+    return lines, work
+
+
+def _count_approvals(folders: Sequence[FolderReport], approvals: Iterable[ApprovalLine]) -> None:
+    by_name = {f.folder: f for f in folders}
+    pending: dict[str, int] = {}
+    for a in approvals:
+        folder = by_name.get(a.folder or "")
+        if folder is None:
+            continue
+        folder.approvals += 1
+        if a.state == "pending":
+            pending[folder.folder] = pending.get(folder.folder, 0) + 1
+    # The queue is the truth: an item decided since the approve step ran no longer waits.
+    for name, folder in by_name.items():
+        folder.pending = pending.get(name, 0)
+
+
+def _call_groups(conn: sqlite3.Connection, run_id: str, key: str) -> list[CallGroup]:
+    rows = conn.execute(
+        f"SELECT {key}, COUNT(*), SUM(outcome = 'ok'), SUM(outcome = 'fallback'),"
+        " SUM(outcome = 'error'), SUM(prompt_tokens), SUM(completion_tokens), SUM(cost_usd)"
+        f" FROM model_calls WHERE run_id = ? GROUP BY {key}",
+        (run_id,),
+    ).fetchall()
+    return [
+        CallGroup(
+            name=str(r[0]),
+            calls=int(r[1]),
+            ok=int(r[2]),
+            fallback=int(r[3]),
+            errors=int(r[4]),
+            prompt_tokens=int(r[5]),
+            completion_tokens=int(r[6]),
+            cost_usd=round(float(r[7]), 6),
+        )
+        for r in rows
+    ]
+
+
+def _tier_rank(tier: str) -> int:
+    return _TIER_ORDER.index(tier) if tier in _TIER_ORDER else len(_TIER_ORDER)
+
+
+def _window(run: EpicRun) -> tuple[str, str | None]:
+    """The run's time span in ledger timestamps; open-ended while the run can still act."""
+    if run.status not in _CLOSED:
+        return run.created_at, None
+    ends = [run.updated_at] + [s.finished_at for s in run.steps if s.finished_at is not None]
+    return run.created_at, max(ends)
+
+
+def _guards(
+    conn: sqlite3.Connection, run: EpicRun
+) -> tuple[list[AgentChecks], list[GuardEvent], list[str]]:
+    start, end = _window(run)
+    clause, params = "ts >= ?", [start]
+    if end is not None:
+        clause += " AND ts <= ?"
+        params.append(end)
+    checks = [
+        AgentChecks(
+            agent=str(r[0]),
+            checks=int(r[1]),
+            with_violations=int(r[2]),
+            violations=int(r[3]),
+            critical=int(r[4]),
+            quarantines=int(r[5]),
+            releases=int(r[6]),
+            refusals=int(r[7]),
+        )
+        for r in conn.execute(
+            "SELECT agent, SUM(kind = 'checked'), SUM(kind = 'checked' AND violations > 0),"
+            " SUM(CASE kind WHEN 'checked' THEN violations ELSE 0 END),"
+            " SUM(CASE kind WHEN 'checked' THEN critical ELSE 0 END),"
+            " SUM(kind = 'quarantined'), SUM(kind = 'released'), SUM(kind = 'refused')"
+            f" FROM agent_events WHERE {clause} GROUP BY agent ORDER BY agent",
+            params,
+        )
+    ]
+    guards = [
+        GuardEvent(
+            ts=str(r[0]),
+            agent=str(r[1]),
+            kind=str(r[2]),
+            batch_id=r[3],
+            violations=int(r[4]),
+            critical=int(r[5]),
+            reason=r[6],
+            actor=r[7],
+        )
+        for r in conn.execute(
+            "SELECT ts, agent, kind, batch_id, violations, critical, reason, actor"
+            f" FROM agent_events WHERE {clause} AND kind != 'checked' ORDER BY id",
+            params,
+        )
+    ]
+    agents = sorted({g.agent for g in guards} | {c.agent for c in checks})
+    quarantined_now = [agent for agent in agents if _quarantined(conn, agent)]
+    return checks, guards, quarantined_now
+
+
+def _quarantined(conn: sqlite3.Connection, agent: str) -> bool:
+    row = conn.execute(
+        "SELECT kind FROM agent_events WHERE agent = ? AND"
+        " (kind = 'quarantined' OR kind = 'released') ORDER BY id DESC LIMIT 1",
+        (agent,),
+    ).fetchone()
+    return row is not None and row[0] == "quarantined"
+
+
+def _batches(conn: sqlite3.Connection, batch_folder: Mapping[str, str]) -> list[BatchLine]:
+    if not batch_folder:
+        return []
+    ids = list(batch_folder)
+    marks = ", ".join("?" for _ in ids)
+    found: dict[str, dict[str, Any]] = {}
+    for batch_id, kind, ops, files, added, removed, error in conn.execute(
+        "SELECT batch_id, kind, COUNT(*), COUNT(DISTINCT file), SUM(lines_added),"
+        f" SUM(lines_removed), MAX(error) FROM patch_events WHERE batch_id IN ({marks})"
+        " GROUP BY batch_id, kind",
+        ids,
+    ):
+        found.setdefault(batch_id, {})[kind] = (ops, files, added, removed, error)
+    lines = []
+    for batch_id in ids:
+        kinds = found.get(batch_id, {})
+        status = next(
+            (k for k in ("rolled_back", "applied", "failed", "requested") if k in kinds), "unknown"
+        )
+        ops, files, added, removed, error = kinds.get(status, (0, 0, 0, 0, None))
+        if status == "rolled_back" and "applied" in kinds:
+            ops, files, added, removed, _ = kinds["applied"]
+        lines.append(
+            BatchLine(
+                batch_id=batch_id,
+                folder=batch_folder[batch_id],
+                status=status,
+                ops=int(ops),
+                files=int(files),
+                lines_added=int(added or 0),
+                lines_removed=int(removed or 0),
+                error=error,
+            )
+        )
+    return lines
+
+
+def _step_totals(run: EpicRun) -> list[StepTotal]:
+    order = [*FOLDER_STEPS, REPORT_STEP]
+    order += sorted({s.step for s in run.steps} - set(order))
+    totals = []
+    for step in order:
+        times = [s.duration_ms or 0.0 for s in run.steps if s.step == step]
+        if times:
+            totals.append(
+                StepTotal(
+                    step=step,
+                    folders=len(times),
+                    duration_ms=round(sum(times), 3),
+                    max_ms=max(times),
+                )
+            )
+    return totals
+
+
+def _totals(
+    run: EpicRun,
+    folders: Sequence[FolderReport],
+    tiers: Sequence[CallGroup],
+    guards: Sequence[GuardEvent],
+    approvals: Sequence[ApprovalLine],
+) -> Totals:
+    def total(name: str) -> int:
+        return sum(int(getattr(f, name)) for f in folders)
+
+    finished = [s.finished_at for s in run.steps if s.finished_at is not None]
+    wall = _ms_between(run.created_at, max(finished)) if finished else None
+    return Totals(
+        folders=len(folders),
+        folders_done=sum(1 for f in folders if f.status == "done"),
+        files=total("files"),
+        rewrites=total("rewrites"),
+        unresolved=total("unresolved"),
+        sql_sites=total("sql_sites"),
+        sites=total("sites"),
+        recipe_sites=total("recipe_sites"),
+        model_sites=total("model_sites"),
+        model_answers=total("model_answers"),
+        methods=total("methods"),
+        files_written=total("files_written"),
+        batches=sum(len(f.batches) for f in folders),
+        violations=total("violations"),
+        critical=total("critical"),
+        quarantines=sum(1 for g in guards if g.kind == "quarantined"),
+        approvals=len(approvals),
+        pending=sum(1 for a in approvals if a.state == "pending"),
+        model_calls=sum(t.calls for t in tiers),
+        prompt_tokens=sum(t.prompt_tokens for t in tiers),
+        completion_tokens=sum(t.completion_tokens for t in tiers),
+        cost_usd=round(sum(t.cost_usd for t in tiers), 6),
+        step_ms=round(sum(s.duration_ms or 0.0 for s in run.steps), 3),
+        wall_ms=wall,
+    )
+
+
+def _waiting(
+    approvals: Sequence[ApprovalLine], work: Mapping[int, Mapping[str, Any]], run_id: str
+) -> list[WaitingItem]:
+    waiting = []
+    for a in approvals:
+        if a.state != "pending":
+            continue
+        item = work.get(a.id, {})
+        file = None if item.get("file") is None else str(item["file"])
+        start = item.get("start_line") if isinstance(item.get("start_line"), int) else None
+        end = item.get("end_line") if isinstance(item.get("end_line"), int) else None
+        waiting.append(
+            WaitingItem(
+                approval_id=a.id,
+                kind=a.kind,
+                title=a.title,
+                folder=a.folder,
+                file=file,
+                start_line=start,
+                end_line=end,
+                location=_location(file, start, end),
+                reason=str(item["reason"]) if item.get("reason") else "; ".join(a.policy_rules),
+                action=_action(a, run_id),
+            )
+        )
+    return waiting
+
+
+def _location(file: str | None, start: int | None, end: int | None) -> str | None:
+    if file is None or start is None:
+        return file
+    if end is None or end == start:
+        return f"{file}:{start}"
+    return f"{file}:{start}-{end}"
+
+
+def _action(item: ApprovalLine, run_id: str) -> str:
+    if item.kind == "needs_model":
+        return (
+            "a model must write this change (configure [route] models, then "
+            f"`vibehq epic resume {run_id}`), or a human answers it with "
+            f"`vibehq approvals approve {item.id} --edit BATCH.json`"
+        )
+    if item.kind == "patch_batch":
+        return (
+            f"a human reviews the batch: `vibehq approvals approve {item.id}` or "
+            f"`vibehq approvals reject {item.id} --reason ...`"
+        )
+    if item.kind == "quarantine_release":
+        return f"a human decides the release: `vibehq approvals approve {item.id}` or reject it"
+    return f"a human decides the plan change: `vibehq approvals approve {item.id}` or reject it"
+
+
+def _next_actions(report: DeliveryReport) -> list[str]:
+    steps: list[str] = []
+    needs_model = sum(1 for w in report.waiting if w.kind == "needs_model")
+    others = len(report.waiting) - needs_model
+    if needs_model:
+        steps.append(
+            f"{needs_model} needs-model item{_s(needs_model)} need a model or a human: configure "
+            f"a model ([route] in vibehq.toml) and run `vibehq epic resume {report.run_id}`, or "
+            "answer each with `vibehq approvals approve ID --edit BATCH.json`"
+        )
+    if others:
+        steps.append(
+            f"{others} approval{_s(others)} need a human decision: `vibehq approvals list "
+            f"--run {report.run_id}`, then `vibehq approvals approve ID` or `reject ID --reason`"
+        )
+    for agent in report.quarantined_now:
+        steps.append(
+            f"agent {agent} is quarantined: review its batches, then "
+            f"`vibehq agents release {agent} --reason ...`"
+        )
+    for failed in report.failed_steps:
+        where = "the run" if failed.folder == RUN_FOLDER else failed.folder
+        detail = f": {failed.error}" if failed.error else ""
+        steps.append(
+            f"{where}: step {failed.step} failed{detail}; fix the cause, then "
+            f"`vibehq epic resume {report.run_id}`"
+        )
+    if report.waiting:
+        steps.append(f"when every item is decided: `vibehq epic resume {report.run_id}`")
+    elif report.status not in _CLOSED and not report.failed_steps:
+        unfinished = [f.folder for f in report.folders if f.status != "done"]
+        if unfinished:
+            steps.append(
+                f"{len(unfinished)} folder{_s(len(unfinished))} not finished "
+                f"({', '.join(unfinished)}): `vibehq epic resume {report.run_id}`"
+            )
+    return steps
+
+
+def _headline(report: DeliveryReport) -> str:
+    t = report.totals
+    parts = [
+        f"{report.status}",
+        f"{t.folders_done}/{t.folders} folders done",
+        f"{t.recipe_sites} of {t.sites} SQL sites by recipes, {t.model_sites} to models "
+        f"({t.model_answers} answered)",
+        f"{t.model_calls} model call{_s(t.model_calls)}, ${t.cost_usd:.4f}",
+    ]
+    if report.waiting:
+        parts.append(f"waiting for {len(report.waiting)} approval{_s(len(report.waiting))}")
+    return "; ".join(parts)
+
+
+def _ms_between(start: str, end: str) -> float:
+    def parse(ts: str) -> datetime:
+        return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+
+    return round((parse(end) - parse(start)).total_seconds() * 1000, 3)
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def report_folder(ws: Workspace, run_id: str) -> Path:
+    """`.vibehq/runs/<run>/`; a run id that is not a plain name is refused (bad input)."""
+    if not _RUN_ID.fullmatch(run_id):
+        raise BadInput(f"invalid run id {run_id!r}")
+    return ws.runs_dir / run_id
+
+
+def write_report(ws: Workspace, report: DeliveryReport) -> ReportPaths:
+    """Write the report as Markdown, JSON and one self-contained HTML page, each atomically."""
+    from engine.epic.report_pages import report_html, report_markdown
+
+    folder = report_folder(ws, report.run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = ReportPaths(
+        markdown=folder / f"{REPORT_NAME}.md",
+        json_path=folder / f"{REPORT_NAME}.json",
+        html=folder / f"{REPORT_NAME}.html",
+    )
+    write_atomic(paths.json_path, report.model_dump_json(indent=2) + "\n")
+    write_atomic(paths.markdown, report_markdown(report))
+    write_atomic(paths.html, report_html(report))
+    return paths
