@@ -18,6 +18,7 @@ from engine.approvals.queue import approve, reject, submit
 from engine.approvals.review import review_batch
 from engine.epic.models import EpicOptions, EpicSpec
 from engine.epic.report import DeliveryReport, build_report, write_report
+from engine.epic.report_pages import duration_text
 from engine.epic.store import UnknownRun, begin_step, create_run, finish_step, set_run_status
 from engine.errors import BadInput
 from engine.ledger.store import Ledger
@@ -624,8 +625,20 @@ def test_html_is_self_contained_escaped_and_charts_the_sites(run: Run) -> None:
         ("chat", "recipes"): (1, 92.0),
         ("chat", "models"): (2, 184.0),
     }
-    steps = re.findall(r'data-step="([a-z]+)"', page)
-    assert steps == ["plan", "migrate", "refactor", "gate", "approve", "apply", "tasks"]
+    steps = re.findall(r'data-step="([a-z]+)" data-value="[\d.]+"><title>([^<]+)</title>', page)
+    assert steps == [
+        (s.step, f"{s.step}: {duration_text(s.duration_ms)} over {s.folders} folders")
+        for s in report.steps
+    ]
+    assert [s for s, _ in steps] == [
+        "plan",
+        "migrate",
+        "refactor",
+        "gate",
+        "approve",
+        "apply",
+        "tasks",
+    ]
 
 
 def html_escaped(text: str) -> str:
