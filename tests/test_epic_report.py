@@ -19,7 +19,14 @@ from engine.approvals.review import review_batch
 from engine.epic.models import EpicOptions, EpicSpec
 from engine.epic.report import DeliveryReport, build_report, write_report
 from engine.epic.report_pages import duration_text
-from engine.epic.store import UnknownRun, begin_step, create_run, finish_step, set_run_status
+from engine.epic.store import (
+    UnknownRun,
+    begin_step,
+    create_run,
+    finish_step,
+    load_run,
+    set_run_status,
+)
 from engine.errors import BadInput
 from engine.ledger.store import Ledger
 from engine.patch.apply import apply_batch
@@ -519,6 +526,14 @@ def test_a_failed_step_and_an_unfinished_folder_are_what_is_left_to_do(ws: Path)
     assert report.waiting == [] and report.tiers == []
     md = (write_report(workspace, report).markdown).read_text()
     assert "No model was called in this run." in md and "No batch was applied." in md
+
+
+def test_a_flow_can_build_it_on_the_ledger_it_holds(run: Run) -> None:
+    with Ledger.open(run.ws.ledger_path) as ledger:
+        held = build_report(run.ws, RUN, ledger=ledger)
+        assert load_run(ledger, RUN).status == "paused"  # still open and usable
+    fresh = build_report(run.ws, RUN)
+    assert held.model_dump(exclude={"generated_at"}) == fresh.model_dump(exclude={"generated_at"})
 
 
 def test_unknown_run_is_bad_input_and_creates_no_ledger(ws: Path) -> None:
