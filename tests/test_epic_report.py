@@ -18,7 +18,15 @@ from engine.approvals.queue import approve, reject, submit
 from engine.approvals.review import review_batch
 from engine.epic.models import EpicOptions, EpicSpec
 from engine.epic.report import DeliveryReport, build_report, write_report
-from engine.epic.store import UnknownRun, begin_step, create_run, finish_step, set_run_status
+from engine.epic.report_pages import duration_text
+from engine.epic.store import (
+    UnknownRun,
+    begin_step,
+    create_run,
+    finish_step,
+    load_run,
+    set_run_status,
+)
 from engine.errors import BadInput
 from engine.ledger.store import Ledger
 from engine.patch.apply import apply_batch
@@ -520,6 +528,14 @@ def test_a_failed_step_and_an_unfinished_folder_are_what_is_left_to_do(ws: Path)
     assert "No model was called in this run." in md and "No batch was applied." in md
 
 
+def test_a_flow_can_build_it_on_the_ledger_it_holds(run: Run) -> None:
+    with Ledger.open(run.ws.ledger_path) as ledger:
+        held = build_report(run.ws, RUN, ledger=ledger)
+        assert load_run(ledger, RUN).status == "paused"  # still open and usable
+    fresh = build_report(run.ws, RUN)
+    assert held.model_dump(exclude={"generated_at"}) == fresh.model_dump(exclude={"generated_at"})
+
+
 def test_unknown_run_is_bad_input_and_creates_no_ledger(ws: Path) -> None:
     workspace = Workspace.open(ws)
     with pytest.raises(UnknownRun):
@@ -624,8 +640,20 @@ def test_html_is_self_contained_escaped_and_charts_the_sites(run: Run) -> None:
         ("chat", "recipes"): (1, 92.0),
         ("chat", "models"): (2, 184.0),
     }
-    steps = re.findall(r'data-step="([a-z]+)"', page)
-    assert steps == ["plan", "migrate", "refactor", "gate", "approve", "apply", "tasks"]
+    steps = re.findall(r'data-step="([a-z]+)" data-value="[\d.]+"><title>([^<]+)</title>', page)
+    assert steps == [
+        (s.step, f"{s.step}: {duration_text(s.duration_ms)} over {s.folders} folders")
+        for s in report.steps
+    ]
+    assert [s for s, _ in steps] == [
+        "plan",
+        "migrate",
+        "refactor",
+        "gate",
+        "approve",
+        "apply",
+        "tasks",
+    ]
 
 
 def html_escaped(text: str) -> str:

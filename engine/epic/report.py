@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from engine.epic.models import FOLDER_STEPS, REPORT_STEP, RUN_FOLDER, EpicRun, StepRecord
-from engine.epic.store import load_run
+from engine.epic.store import UnknownRun, load_run
 from engine.errors import BadInput
 from engine.filelock import write_atomic
 from engine.ledger.events import utc_now
@@ -276,26 +276,33 @@ class ReportPaths(BaseModel):
 # --- building -----------------------------------------------------------------------------------
 
 
-def build_report(ws: Workspace, run_id: str) -> DeliveryReport:
-    """The run's delivery report; UnknownRun (bad input) when the ledger has no such run."""
+def build_report(ws: Workspace, run_id: str, *, ledger: Ledger | None = None) -> DeliveryReport:
+    """The run's delivery report; UnknownRun (bad input) when the ledger has no such run.
+
+    Pass the `ledger` a flow already holds open; without one the workspace's ledger is opened
+    for the call (and never created: no ledger means no run)."""
+    if ledger is not None:
+        return _build(ledger, run_id)
+    if not ws.ledger_path.is_file():
+        raise UnknownRun(run_id)
+    with Ledger.open(ws.ledger_path) as opened:
+        return _build(opened, run_id)
+
+
+def _build(ledger: Ledger, run_id: str) -> DeliveryReport:
     from engine.approvals.queue import expire_due
 
-    if not ws.ledger_path.is_file():
-        from engine.epic.store import UnknownRun
-
-        raise UnknownRun(run_id)
-    with Ledger.open(ws.ledger_path) as ledger:
-        run = load_run(ledger, run_id)
-        # Reading the queue marks items whose time ran out as expired, as every reader does.
-        expire_due(ledger)
-        folders = _folder_reports(run)
-        batch_folder = {b: f.folder for f in folders for b in f.batches}
-        with ledger.reading() as conn:
-            approvals, work = _approvals(conn, run, folders)
-            tiers = _call_groups(conn, run_id, "tier")
-            agents = _call_groups(conn, run_id, "COALESCE(agent, '-')")
-            checks, guards, quarantined_now = _guards(conn, run)
-            batches = _batches(conn, batch_folder)
+    run = load_run(ledger, run_id)
+    # Reading the queue marks items whose time ran out as expired, as every reader does.
+    expire_due(ledger)
+    folders = _folder_reports(run)
+    batch_folder = {b: f.folder for f in folders for b in f.batches}
+    with ledger.reading() as conn:
+        approvals, work = _approvals(conn, run, folders)
+        tiers = _call_groups(conn, run_id, "tier")
+        agents = _call_groups(conn, run_id, "COALESCE(agent, '-')")
+        checks, guards, quarantined_now = _guards(conn, run)
+        batches = _batches(conn, batch_folder)
     tiers.sort(key=lambda g: (_tier_rank(g.name), g.name))
     agents.sort(key=lambda g: (-g.cost_usd, g.name))
     _count_approvals(folders, approvals)

@@ -221,7 +221,8 @@ def _batches_table(report: DeliveryReport) -> Table:
 def _steps_table(report: DeliveryReport) -> Table:
     head = ("step", "folders", "total", "longest")
     rows: list[list[object]] = [
-        [s.step, s.folders, duration_text(s.duration_ms), duration_text(s.max_ms)] for s in report.steps
+        [s.step, s.folders, duration_text(s.duration_ms), duration_text(s.max_ms)]
+        for s in report.steps
     ]
     return head, rows
 
@@ -365,13 +366,14 @@ def steps_chart(steps: Sequence[StepTotal]) -> str:
     for row, s in enumerate(steps):
         y = row * _ROW_H
         w = _scale(s.duration_ms, most)
+        took = duration_text(s.duration_ms)
         parts.append(
             f'<text x="{_LABEL_W - 8}" y="{y + _BAR_H - 2}" text-anchor="end">{_e(s.step)}</text>'
             f'<rect class="bar step" x="{_LABEL_W}" y="{y}" width="{w:.2f}" height="{_BAR_H}" '
             f'fill="{_STEP_COLOUR}" data-step="{_e(s.step)}" data-value="{s.duration_ms}">'
-            f"<title>{_e(s.step)}: {duration_text(s.duration_ms)} s over {s.folders} folders</title>"
+            f"<title>{_e(s.step)}: {took} over {s.folders} folders</title>"
             f'</rect><text x="{_LABEL_W + w + 6:.2f}" y="{y + _BAR_H - 2}">'
-            f"{duration_text(s.duration_ms)} s</text>"
+            f"{took}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
