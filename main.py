@@ -2478,7 +2478,7 @@ def epic_run(
             emit=emit,
         )
 
-    _drive_epic(work, as_json)
+    _drive_epic(ws, work, as_json)
 
 
 @epic_run_app.command("resume")
@@ -2503,17 +2503,24 @@ def epic_resume(
 
         return resume_epic(ws, settings, run_id, emit=emit)
 
-    _drive_epic(work, as_json)
+    _drive_epic(ws, work, as_json)
 
 
-def _drive_epic(work: Callable[[Any], Any], as_json: bool) -> None:
+def _drive_epic(ws: Workspace, work: Callable[[Any], Any], as_json: bool) -> None:
     from crews.progress import JsonLines, ProgressView
+
+    def pending() -> int:
+        from engine.approvals.queue import list_items
+        from engine.ledger.store import Ledger
+
+        with Ledger.open(ws.ledger_path) as ledger:
+            return len(list_items(ledger, state="pending"))
 
     if as_json:
         summary = work(JsonLines().handle)
         sys.stdout.write(json.dumps({"summary": summary.model_dump(mode="json")}) + "\n")
     else:
-        with ProgressView(_console()) as view:
+        with ProgressView(_console(), pending_approvals=pending) as view:
             summary = work(view.handle)
         _print_epic_summary(summary)
     if summary.status == "paused":

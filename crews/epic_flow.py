@@ -2,7 +2,7 @@
 with the crew called in for each needs-model item when a model is configured.
 
     prepare (plan, migrate, refactor + crew, gate) -> decide (approve) -> apply
-      -> update_plan (tasks.json) -> report -> finish
+      -> update_plan (tasks.json) -> finish (status, what is left) -> report
 
 The flow's state is the run id; everything else is persisted in the ledger by the runner
 (`epic_runs`, `epic_steps`, the approval queue), so `resume` is a new Flow over the same run:
@@ -61,14 +61,15 @@ class EpicFlow(Flow[EpicState]):
         self._runner.update_plan()
 
     @listen(update_plan)
-    def report(self) -> dict[str, str] | None:
-        return self._runner.report()
-
-    @listen(report)
-    def finish(self, report: dict[str, str] | None) -> EpicSummary:
-        summary = self._runner.finish(report)
+    def finish(self) -> EpicSummary:
+        summary = self._runner.finish()
         self.state.status = summary.status
         return summary
+
+    @listen(finish)
+    def report(self, summary: EpicSummary) -> EpicSummary:
+        # After `finish`, so the report shows the run's final status.
+        return self._runner.report(summary)
 
 
 def model_configured(settings: Settings) -> bool:
@@ -104,7 +105,6 @@ def _kickoff(
     ws: Workspace, settings: Settings, run_id: str, tasks_path: Path | None, emit: Emit | None
 ) -> EpicSummary:
     from engine.epic.report import build_report, write_report
-
     from engine.validate.run import make_batch_validator
 
     run = EpicRunner.load(ws, run_id)
@@ -114,8 +114,7 @@ def _kickoff(
     _ensure_baseline(ws, settings, emit, run_id)
 
     def reporter(workspace: Workspace, rid: str) -> dict[str, str]:
-        paths = write_report(workspace, build_report(workspace, rid))
-        return {k: str(v) for k, v in paths.model_dump().items()}
+        return write_report(workspace, build_report(workspace, rid)).step_data(workspace)
 
     runner = EpicRunner(
         ws,
@@ -130,7 +129,7 @@ def _kickoff(
     flow = EpicFlow(runner)
     result = flow.kickoff(inputs={"id": run_id})
     if not isinstance(result, EpicSummary):
-        return runner.finish(None)
+        return runner.report(runner.finish())
     return result
 
 

@@ -110,8 +110,7 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [unclosed\n", encoding="utf-8")
     filled = [
-        a.replace("{spec}", str(spec(tmp_path, "logger"))).replace("{bad}", str(bad))
-        for a in args
+        a.replace("{spec}", str(spec(tmp_path, "logger"))).replace("{bad}", str(bad)) for a in args
     ]
     before = snapshot(ws, include_state=False)
     proc = vibehq(ws, *filled)
@@ -138,7 +137,8 @@ def test_pause_decide_and_resume_in_three_processes(tmp_path: Path, root: Path) 
     assert any(w["kind"] == "needs_model" for w in summary["waiting"])
     assert not (root / "apps/logger/src/storage.ts").exists()
     report = summary["report"]
-    assert report and Path(report["html"]).is_file()
+    assert report and (root / report["html"]).is_file()
+    assert "paused" in (root / report["markdown"]).read_text(encoding="utf-8")
 
     vibehq(root, "approvals", "approve", str(folder_items[0]), "--by", "carol", check=0)
 
@@ -161,7 +161,7 @@ def test_pause_decide_and_resume_in_three_processes(tmp_path: Path, root: Path) 
     assert "waiting" in status.stdout and "logger" in status.stdout
 
 
-# --- kill and resume -------------------------------------------------------------------------------
+# --- kill and resume ---------------------------------------------------------------------------
 
 
 @pytest.mark.integration
@@ -176,8 +176,17 @@ def test_a_killed_run_resumes_and_applies_nothing_twice(
     (root / "vibehq.toml").write_text("[approvals]\nhuman_paths = []\n", encoding="utf-8")
     epic = spec(tmp_path, "d1-notes", "logger", "task-queue", "terminal-demo")
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import main; main.run()", "epic", "run", str(epic), "--json",
-         "-w", str(root)],
+        [
+            sys.executable,
+            "-c",
+            "import main; main.run()",
+            "epic",
+            "run",
+            str(epic),
+            "--json",
+            "-w",
+            str(root),
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -214,23 +214,32 @@ class EpicRunner:
             if self._status(job, "plan") is not None:
                 self._run_step(job, "tasks", functools.partial(self._tasks, job), again=True)
 
-    def report(self) -> dict[str, str] | None:
-        """Step 8: the delivery report of the run (Markdown, JSON, HTML)."""
+    def report(self, summary: EpicSummary) -> EpicSummary:
+        """Step 8: the delivery report of the run (Markdown, JSON, HTML), written after
+        `finish` so it shows the run's final status; its paths join the stored summary."""
         if self.reporter is None:
-            return None
+            return summary
         record = self._begin(RUN_FOLDER, REPORT_STEP)
         try:
             paths = self.reporter(self.ws, self.run.run_id)
         except VibehqError as exc:
             self._finish(record, "failed", {"error": exc.message})
-            return None
+            return summary
         self._finish(record, "done", dict(paths))
-        return paths
+        summary = summary.model_copy(update={"report": dict(paths)})
+        with Ledger.open(self.ws.ledger_path) as ledger:
+            set_run_status(
+                ledger,
+                self.run.run_id,
+                summary.status,
+                summary=json.loads(summary.model_dump_json()),
+            )
+        return summary
 
-    def finish(self, report: dict[str, str] | None = None) -> EpicSummary:
+    def finish(self) -> EpicSummary:
         """Where the run stands, and exactly what a model or a human must still do."""
         run = self._reload()
-        summary = EpicSummary(run_id=run.run_id, status="done", report=report)
+        summary = EpicSummary(run_id=run.run_id, status="done")
         with Ledger.open(self.ws.ledger_path) as ledger:
             items = list_items(ledger, run_id=run.run_id)
             needs_model = [
