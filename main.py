@@ -911,8 +911,20 @@ def approvals_approve(
     edited = None
     review = None
     if edit is not None:
+        from engine.approvals.queue import get_item
+        from engine.epic.runner import answer_reviewer
+
         edited = load_batch_file(edit)
-        review = _reviewer(ws, settings, validate, edit.resolve().parent)
+        with Ledger.open(ws.ledger_path) as ledger:
+            current = get_item(ledger, item_id)
+        wanted = validate if validate is not None else settings.patch.validate_batches
+        review = answer_reviewer(
+            ws,
+            settings,
+            current,
+            validator=_batch_validator(ws, settings) if wanted else None,
+            block_root=edit.resolve().parent,
+        ) or _reviewer(ws, settings, validate, edit.resolve().parent)
     with Ledger.open(ws.ledger_path) as ledger:
         item = approve(ledger, item_id, by=who, reason=reason, edit=edited, review=review)
     if as_json:

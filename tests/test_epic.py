@@ -348,3 +348,80 @@ def test_a_batch_applied_by_a_killed_run_is_recognised_not_applied_again(
     _, after = drive(epic_ws, runner.run.run_id)
     assert after.status == "done" and after.folders == {"logger": "applied"}
     assert list(applied_batches(epic_ws).values()) == [1]
+
+
+ANSWER_DB_TS = """import type { NoteRow } from "./schema/notes";
+import type { NewNote, Note } from "./types";
+
+interface NotesOps {
+  listNotes(): Promise<NoteRow[]>;
+}
+
+function toNote(row: NoteRow): Note {
+  return { id: row.id, title: row.title, body: row.body, createdAt: row.created_at };
+}
+
+export class NotesStore {
+  constructor(private readonly ops: NotesOps) {}
+
+  async list(limit: number): Promise<Note[]> {
+    const rows = await this.ops.listNotes();
+    return rows.slice(0, limit).map(toNote);
+  }
+
+  describe(note: NewNote): string {
+    return `${note.title}: ${note.body.length} characters`;
+  }
+}
+"""
+
+
+def test_a_human_answer_to_a_needs_model_item_is_reviewed_on_the_overlay_and_applied(
+    tmp_path: Path, epic_ws: Path, cli: Any
+) -> None:
+    runner, summary = start(epic_ws, spec_file(tmp_path, "sqlite-demo"))
+    [item] = summary.waiting
+    answer = tmp_path / "answer.json"
+    answer.write_text(
+        json.dumps(
+            {
+                "requester": "alice",
+                "reason": "NotesStore reads through the orchestrator",
+                "patches": [
+                    {
+                        "op": "create",
+                        "file": "apps/sqlite-demo/src/db.ts",
+                        "overwrite": True,
+                        "block": ANSWER_DB_TS,
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    # apps/sqlite-demo/src/db.ts exists only on the run's overlay: reviewed against the real
+    # workspace, this answer could not even be planned.
+    assert not (epic_ws / "apps/sqlite-demo/src/db.ts").exists()
+    done = cli(
+        "approvals",
+        "approve",
+        str(item.id),
+        "--edit",
+        answer,
+        "--by",
+        "alice",
+        "--no-validate",
+        "-w",
+        epic_ws,
+    )
+    assert done.code == 0, done.err
+    _, after = drive(epic_ws, runner.run.run_id)
+    assert [w.kind for w in after.waiting] == ["patch_batch"]
+    gate = runner.load(Workspace.open(epic_ws), runner.run.run_id).step("sqlite-demo", "gate")
+    assert gate is not None and gate.status == "done"
+    with ledger(epic_ws) as led:
+        approve(led, after.waiting[0].id, by="alice")
+    _, final = drive(epic_ws, runner.run.run_id)
+    assert final.status == "done" and final.folders == {"sqlite-demo": "applied"}
+    assert (epic_ws / "apps/sqlite-demo/src/db.ts").read_text() == ANSWER_DB_TS
+    assert sorted(applied_batches(epic_ws).values()) == [1, 1]

@@ -51,7 +51,14 @@ from engine.epic.models import (
     StepStatus,
 )
 from engine.epic.spec import FolderJob, folder_jobs
-from engine.epic.store import begin_step, create_run, finish_step, load_run, set_run_status
+from engine.epic.store import (
+    UnknownRun,
+    begin_step,
+    create_run,
+    finish_step,
+    load_run,
+    set_run_status,
+)
 from engine.errors import CheckFailed, VibehqError
 from engine.ledger.events import LedgerEvent
 from engine.ledger.store import Ledger
@@ -64,7 +71,14 @@ from engine.settings import Settings
 from engine.validate.quality import QualityReport, check_batch
 from engine.workspace import Workspace
 
-__all__ = ["EpicRunner", "EpicSummary", "ModelAnswer", "ModelAnswerer", "WaitingItem"]
+__all__ = [
+    "EpicRunner",
+    "EpicSummary",
+    "ModelAnswer",
+    "ModelAnswerer",
+    "WaitingItem",
+    "answer_reviewer",
+]
 
 FOLDER_SIGNATURE = "epic/folder"
 RECIPE_LABEL = "migration copy, import rewrites and D1-to-RPC recipes"
@@ -628,7 +642,13 @@ class EpicRunner:
             proposals = self._data(job, "refactor").get("model_proposals", [])
             if auto and proposals:
                 approve_all_safe(ledger, self.settings.approvals, by=REQUESTER, only=proposals)
-            ids = ([state["folder_item"]] if "folder_item" in state else []) + proposals
+            # A human's answer to a needs-model item (approve --edit) is applied with it too.
+            answered = [
+                i
+                for i in self._data(job, "refactor").get("items", [])
+                if _human_answer(get_item(ledger, i)) is not None
+            ]
+            ids = ([state["folder_item"]] if "folder_item" in state else []) + proposals + answered
             items = [get_item(ledger, i) for i in ids]
         data: dict[str, Any] = {
             "items": [_item_facts(i) for i in items],
@@ -845,11 +865,52 @@ def _live_proposals(ledger: Ledger, item_id: int) -> list[ApprovalItem]:
     ]
 
 
-def _answer_batches(item: ApprovalItem, live: list[ApprovalItem]) -> list[PatchBatch]:
+def _human_answer(item: ApprovalItem) -> PatchBatch | None:
     payload = item.payload
-    if isinstance(payload, NeedsModelPayload) and payload.answer is not None:
-        return [payload.answer.batch]
+    if item.state == "approved" and isinstance(payload, NeedsModelPayload) and payload.answer:
+        return payload.answer.batch
+    return None
+
+
+def _answer_batches(item: ApprovalItem, live: list[ApprovalItem]) -> list[PatchBatch]:
+    answer = _human_answer(item)
+    if answer is not None:
+        return [answer]
     return [p.payload.batch for p in live if isinstance(p.payload, PatchBatchPayload)]
+
+
+def answer_reviewer(
+    ws: Workspace,
+    settings: Settings,
+    item: ApprovalItem,
+    *,
+    validator: BatchValidator | None,
+    block_root: Path | None = None,
+) -> Callable[[PatchBatch], PatchBatchPayload] | None:
+    """The reviewer for a human's answer to a needs-model item of an epic folder that is not
+    applied yet: the answer is written against the folder's migrated and refactored files,
+    which exist only on the run's overlay, so it is reviewed there. None for any other item
+    (review it against the workspace as usual)."""
+    step = item.step or ""
+    if item.run_id is None or not step.startswith("refactor:"):
+        return None
+    with Ledger.open(ws.ledger_path) as ledger:
+        try:
+            run = load_run(ledger, item.run_id)
+        except UnknownRun:
+            return None
+    runner = EpicRunner(ws, settings, run, tasks_path=None, validator=None)
+    folder = step.split(":", 1)[1]
+    index = next((n for n, j in enumerate(runner.jobs) if j.name == folder), None)
+    if index is None or runner._status(runner.jobs[index], "apply") == "done":
+        return None
+    layers = [*runner._layers(index), runner._changes(runner.jobs[index], "recipes")]
+
+    def review(batch: PatchBatch) -> PatchBatchPayload:
+        with overlay(ws, layers) as ovl:
+            return review_batch(ovl, batch, settings, validator=validator, block_root=block_root)
+
+    return review
 
 
 def _write_overlay(ovl: Workspace, path: str, content: bytes | None) -> None:
