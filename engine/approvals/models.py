@@ -49,6 +49,9 @@ class PatchBatchPayload(BaseModel):
         None, description="the validator's result on a staging copy; none when none ran"
     )
     refused: str | None = Field(None, description="why the gate refused the batch, if it did")
+    answers: int | None = Field(
+        None, description="the needs_model approval item this batch answers, if it answers one"
+    )
 
     @property
     def changed_lines(self) -> int:

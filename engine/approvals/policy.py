@@ -11,6 +11,9 @@ counts of past human decisions, so the same item always gets the same verdict. I
    - `human_path`: the batch touches a path matching `human_paths`;
    - `no_change`: the batch changes nothing, so there is nothing a rule could vouch for.
 2. If none fired, the auto-pass rules, first match wins:
+   - `plan_owner` (confidence 1.0): a plan change requested by the plan's owner
+     (`plan_owner`, by default the architect agent "Auto", who keeps tasks.json through the
+     plan tools); anyone else's plan change waits for a human (or the recurring rule);
    - `import_only` (confidence 1.0): every changed file changes import declarations only,
      in at most `auto_pass_import_only_max_lines` changed lines in all (the limit included);
    - `recurring`: the item has a signature with at least `recurring_min_decisions` human
@@ -40,6 +43,7 @@ from engine.migrate.globs import matcher
 from engine.settings import ApprovalSettings
 
 IMPORT_ONLY_CONFIDENCE = 1.0
+PLAN_OWNER_CONFIDENCE = 1.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ def evaluate(
     *,
     signature: str | None = None,
     history: SignatureHistory | None = None,
+    requester: str | None = None,
 ) -> PolicyVerdict:
     blocking = _human_reasons(payload, settings)
     if blocking:
@@ -75,9 +80,10 @@ def evaluate(
             return AutoApprove(rule="import_only", confidence=IMPORT_ONLY_CONFIDENCE, detail=detail)
         misses.append(PolicyReason(rule="import_only", detail=detail))
     elif payload.kind == "plan_change":
-        misses.append(
-            PolicyReason(rule="plan_change", detail="a plan change passes only as a recurring case")
-        )
+        passed, detail = _plan_owner(requester, settings)
+        if passed:
+            return AutoApprove(rule="plan_owner", confidence=PLAN_OWNER_CONFIDENCE, detail=detail)
+        misses.append(PolicyReason(rule="plan_owner", detail=detail))
     passed, confidence, detail = _recurring(signature, history, settings)
     if passed:
         return AutoApprove(rule="recurring", confidence=confidence, detail=detail)
@@ -142,6 +148,16 @@ def _human_paths(payload: PatchBatchPayload, settings: ApprovalSettings) -> list
 
 def _normalise(path: str) -> str:
     return posixpath.normpath(path.replace("\\", "/")).lstrip("/")
+
+
+def _plan_owner(requester: str | None, settings: ApprovalSettings) -> tuple[bool, str]:
+    owner = settings.plan_owner
+    if owner is None:
+        return False, "no plan_owner is set (rule off)"
+    if requester == owner:
+        return True, f"requested by the plan owner {owner!r}"
+    who = "no requester" if requester is None else f"requester {requester!r}"
+    return False, f"{who} is not the plan owner {owner!r}"
 
 
 def _import_only(payload: PatchBatchPayload, settings: ApprovalSettings) -> tuple[bool, str]:

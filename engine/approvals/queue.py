@@ -133,7 +133,13 @@ def submit(
     def work(conn: sqlite3.Connection) -> ApprovalItem:
         token = _resume_token(conn, request)
         history = _history(conn, request.payload.kind, request.signature)
-        verdict = evaluate(request.payload, settings, signature=request.signature, history=history)
+        verdict = evaluate(
+            request.payload,
+            settings,
+            signature=request.signature,
+            history=history,
+            requester=request.requester,
+        )
         auto = isinstance(verdict, AutoApprove)
         cursor = conn.execute(
             "INSERT INTO approvals (kind, state, title, requester, run_id, step, resume_token,"
@@ -393,6 +399,7 @@ def _approve_if_safe(
         settings,
         signature=item.signature,
         history=_history(conn, item.kind, item.signature),
+        requester=item.requester,
     )
     if isinstance(verdict, NeedsHuman):
         left[item_id] = verdict.reasons
