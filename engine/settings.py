@@ -98,6 +98,13 @@ class CrewSettings(BaseModel):
     timeout_s: float = Field(
         600.0, gt=0, description="wall-clock limit of one crew run; no model call starts after it"
     )
+    max_tool_errors: int = Field(
+        2,
+        ge=0,
+        le=20,
+        description="malformed tool calls (arguments that are not JSON) one run tolerates, each "
+        "answered with the error so the model can retry; one more stops the run",
+    )
     agents_file: str | None = Field(
         None, description="agents.yaml to use instead of the bundled agents/agents.yaml"
     )

@@ -69,6 +69,8 @@ def propose_batch(
     try:
         batch = data if isinstance(data, PatchBatch) else read_batch(data)
     except BadInput as exc:
+        if ctx.guard is not None:
+            ctx.guard.bad_tool_call(f"unreadable batch: {exc.message}")
         return BatchProposal(ok=False, error=exc.message)
     batch = batch.model_copy(
         update={"requester": ctx.agent, "batch_id": batch.batch_id or new_batch_id()}
@@ -78,15 +80,17 @@ def propose_batch(
     if refusals:
         reason = refusals[0] + (f" (and {len(refusals) - 1} more)" if len(refusals) > 1 else "")
         _record_refusal(ctx, reason, files)
+        if ctx.guard is not None:
+            ctx.guard.bad_tool_call(f"refused: {reason}")
         return BatchProposal(ok=False, refused=f"{reason}; nothing was queued", files=files)
     try:
         with ctx.ledger() as ledger:
             ensure_active(ledger, ctx.agent, batch.batch_id)
     except AgentQuarantined as exc:
-        return BatchProposal(ok=False, refused=exc.message, quarantined=True, files=files)
+        return _quarantined(ctx, exc.message, files)
     quarantined = _quality(ctx, batch)
     if quarantined is not None:
-        return BatchProposal(ok=False, refused=quarantined, quarantined=True, files=files)
+        return _quarantined(ctx, quarantined, files)
     try:
         payload = review_batch(ctx.workspace, batch, ctx.settings, validator=ctx.validator)
     except BadInput as exc:
@@ -126,6 +130,13 @@ def propose_batch(
         result = apply_approved(ctx.home, item.id, ctx.settings, validator=ctx.validator)
         out.applied = result.batch.batch_id
     return out
+
+
+def _quarantined(ctx: ToolContext, reason: str, files: list[str]) -> BatchProposal:
+    # A quarantined agent can do nothing more in this run: stop it rather than let it retry.
+    if ctx.guard is not None:
+        ctx.guard.stop(reason)
+    return BatchProposal(ok=False, refused=reason, quarantined=True, files=files)
 
 
 def _path_refusals(ctx: ToolContext, batch: PatchBatch) -> list[str]:

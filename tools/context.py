@@ -13,7 +13,7 @@ import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from engine.epic.models import EpicEvent
 from engine.ledger.store import Ledger
@@ -23,6 +23,16 @@ from engine.workspace import Workspace, resolve_inside
 
 # The run id of events that belong to no epic run (a chat turn, a test).
 NO_RUN = "-"
+
+
+class RunGuard(Protocol):
+    """What a tool tells the crew run it works in (agents/bounded_llm.CrewGuard)."""
+
+    def stop(self, reason: str) -> None:
+        """Stop the run: no agent makes another model call."""
+
+    def bad_tool_call(self, detail: str) -> None:
+        """Count a call the model must redo; too many stop the run."""
 
 
 @dataclass(kw_only=True)
@@ -41,6 +51,7 @@ class ToolContext:
     staging: Path | None = None
     template: Path | None = None
     step: str = "refactor"
+    guard: RunGuard | None = None
 
     @classmethod
     def for_workspace(
@@ -77,8 +88,8 @@ class ToolContext:
         return False
 
     def emit(self, kind: str, **fields: Any) -> None:
+        """Send one progress event to `on_event`, if anyone listens; `agent` defaults to ours."""
         if self.on_event is None:
             return
-        self.on_event(
-            EpicEvent(run_id=self.run_id or NO_RUN, kind=kind, agent=self.agent, **fields)
-        )  # type: ignore[arg-type]
+        data: dict[str, Any] = {"agent": self.agent, **fields}
+        self.on_event(EpicEvent(run_id=self.run_id or NO_RUN, kind=kind, **data))

@@ -12,11 +12,14 @@ from tools.base import VibehqTool
 from tools.context import ToolContext
 from tools.memory import MEMORY_TOOLS
 from tools.migrate import MIGRATE_TOOLS
+from tools.names import TOOL_NAMES
 from tools.patch import PATCH_TOOLS
 from tools.plan import PLAN_TOOLS
 from tools.quality import QUALITY_TOOLS
 from tools.refactor import REFACTOR_TOOLS
 from tools.workspace import WORKSPACE_TOOLS
+
+__all__ = ["CHANGING_TOOLS", "TOOLS", "TOOL_NAMES", "build_tools", "unknown_tools"]
 
 
 def _by_name(*groups: tuple[type[VibehqTool], ...]) -> dict[str, type[VibehqTool]]:
@@ -40,7 +43,8 @@ TOOLS: dict[str, type[VibehqTool]] = _by_name(
     APPROVAL_TOOLS,
     WORKSPACE_TOOLS,
 )
-TOOL_NAMES: tuple[str, ...] = tuple(TOOLS)
+if tuple(TOOLS) != TOOL_NAMES:
+    raise RuntimeError(f"tools/names.py is out of date: the registry holds {tuple(TOOLS)}")
 # The tools that change something (each answers with a proposal id, never an applied change).
 CHANGING_TOOLS: frozenset[str] = frozenset(n for n, cls in TOOLS.items() if cls.changes)
 
