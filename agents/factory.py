@@ -1,7 +1,9 @@
 """Build a CrewAI agent from its spec: the router's LLM at the spec's tier, the spec's tools
 bound to one ToolContext, and every CrewAI default that would reach for OpenAI or the
-network set explicitly off (no memory, no planning, no knowledge, no reasoning pass, no
-code execution, no retries that re-run a whole task)."""
+network set explicitly off (no memory, no planning, no knowledge, no embedder, no retries
+that re-run a whole task). Tool calls go through the agent's own LLM: the deprecated
+`function_calling_llm` stays unset, and the deprecated reasoning and code-execution
+switches keep their off defaults."""
 
 from __future__ import annotations
 
@@ -56,7 +58,6 @@ def build_agent(
         goal=spec.goal,
         backstory=f"{spec.role}. {spec.backstory}",
         llm=model,
-        function_calling_llm=model,
         tools=tools,
         max_iter=spec.max_iter or ctx.settings.crew.max_iter,
         allow_delegation=spec.allow_delegation if allow_delegation is None else allow_delegation,
@@ -65,9 +66,7 @@ def build_agent(
         cache=False,
         verbose=False,
         planning=False,
-        reasoning=False,
-        allow_code_execution=False,
-        multimodal=False,
+        planning_config=None,
         inject_date=False,
         respect_context_window=True,
         knowledge_sources=None,
