@@ -160,9 +160,8 @@ def crew_answerer(
     def answer(
         overlay: Workspace, item: ApprovalItem, *, validator: BatchValidator | None
     ) -> ModelAnswer:
-        from tools.context import ToolContext
-
         from crews.crew import answer_work_item
+        from tools.context import ToolContext
 
         allowed = list(getattr(item.payload, "allowed_files", []) or [])
         ctx = ToolContext(
@@ -176,6 +175,7 @@ def crew_answerer(
             apply_approved=False,
             work_item=item.id,
             on_event=emit,
+            step=item.step or "refactor",
         )
         result = answer_work_item(ctx, item, on_event=emit)
         return ModelAnswer(

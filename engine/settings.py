@@ -82,6 +82,38 @@ class ApprovalSettings(BaseModel):
     expires_after_h: float | None = Field(
         None, gt=0, description="default lifetime of a pending item, in hours; none: no expiry"
     )
+    plan_owner: str | None = Field(
+        "Auto",
+        min_length=1,
+        description="the agent (or person) who owns tasks.json: a plan change they request "
+        "auto-passes, anyone else's waits for a human; none turns the rule off",
+    )
+
+
+class CrewSettings(BaseModel):
+    """`[crew]`: the bounds every CrewAI crew runs within, so no agent loop runs away."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_iter: int = Field(
+        6, ge=1, le=50, description="reasoning steps per agent and task (CrewAI's default: 25)"
+    )
+    max_delegations: int = Field(
+        3, ge=0, le=20, description="delegations the manager may make per task; one more stops it"
+    )
+    timeout_s: float = Field(
+        600.0, gt=0, description="wall-clock limit of one crew run; no model call starts after it"
+    )
+    max_tool_errors: int = Field(
+        2,
+        ge=0,
+        le=20,
+        description="malformed tool calls (arguments that are not JSON) one run tolerates, each "
+        "answered with the error so the model can retry; one more stops the run",
+    )
+    agents_file: str | None = Field(
+        None, description="agents.yaml to use instead of the bundled agents/agents.yaml"
+    )
 
 
 class MemorySettings(BaseModel):
@@ -140,6 +172,7 @@ class Settings(BaseSettings):
     approvals: ApprovalSettings = ApprovalSettings()
     route: RouteSettings = RouteSettings()
     memory: MemorySettings = MemorySettings()
+    crew: CrewSettings = CrewSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -356,14 +356,47 @@ def test_recurring_below_the_bar_needs_a_human(
     history: SignatureHistory | None, settings: ApprovalSettings, why: str
 ) -> None:
     verdict = evaluate(plan_change(), settings, signature="status", history=history)
-    assert rules(verdict) == ["plan_change", "recurring"]
+    assert rules(verdict) == ["plan_owner", "recurring"]
     assert why in verdict.reasons[1].detail
 
 
 def test_recurring_needs_a_signature() -> None:
     verdict = evaluate(plan_change(), ApprovalSettings(), history=SignatureHistory(clean=9))
-    assert rules(verdict) == ["plan_change", "recurring"]
+    assert rules(verdict) == ["plan_owner", "recurring"]
     assert verdict.reasons[1].detail == "no signature: not a recurring case"
+
+
+def test_a_plan_change_by_the_plan_owner_auto_passes() -> None:
+    verdict = evaluate(plan_change(), ApprovalSettings(), requester="Auto")
+    assert isinstance(verdict, AutoApprove)
+    assert (verdict.rule, verdict.confidence) == ("plan_owner", 1.0)
+    assert verdict.detail == "requested by the plan owner 'Auto'"
+
+
+@pytest.mark.parametrize(
+    ("requester", "settings", "why"),
+    [
+        ("Codex", ApprovalSettings(), "requester 'Codex' is not the plan owner 'Auto'"),
+        (None, ApprovalSettings(), "no requester is not the plan owner 'Auto'"),
+        ("auto", ApprovalSettings(), "requester 'auto' is not the plan owner 'Auto'"),
+        ("Auto", ApprovalSettings(plan_owner=None), "no plan_owner is set (rule off)"),
+        ("Auto", ApprovalSettings(plan_owner="Lead"), "requester 'Auto' is not the plan owner"),
+    ],
+)
+def test_a_plan_change_by_anyone_else_waits_for_a_human(
+    requester: str | None, settings: ApprovalSettings, why: str
+) -> None:
+    verdict = evaluate(plan_change(), settings, requester=requester)
+    assert rules(verdict) == ["plan_owner", "recurring"]
+    assert why in verdict.reasons[0].detail
+
+
+def test_the_plan_owner_rule_never_passes_a_batch(ws: Path) -> None:
+    write(ws, "src/a.ts", "export const a = 1;\n")
+    payload = review(ws, {"op": "append", "file": "src/a.ts", "block": "export const b = 2;"})
+    verdict = evaluate(payload, ApprovalSettings(), requester="Auto")
+    assert isinstance(verdict, NeedsHuman)
+    assert "plan_owner" not in rules(verdict)
 
 
 def test_recurring_never_overrides_a_human_path(ws: Path) -> None:

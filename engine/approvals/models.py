@@ -54,6 +54,9 @@ class PatchBatchPayload(BaseModel):
         description="set only by engine code for a batch its deterministic recipes produced "
         "(never read from a submitted batch): what the `recipe` policy rule vouches for",
     )
+    answers: int | None = Field(
+        None, description="the needs_model approval item this batch answers, if it answers one"
+    )
 
     @property
     def changed_lines(self) -> int:

@@ -14,6 +14,9 @@ counts of past human decisions, so the same item always gets the same verdict. I
    - `recipe` (confidence 1.0): the batch is the output of vibehq's deterministic recipes
      (the engine marks it; a submitted batch cannot), its validators ran with no new error,
      and `auto_pass_recipes` is on;
+   - `plan_owner` (confidence 1.0): a plan change requested by the plan's owner
+     (`plan_owner`, by default the architect agent "Auto", who keeps tasks.json through the
+     plan tools); anyone else's plan change waits for a human (or the recurring rule);
    - `import_only` (confidence 1.0): every changed file changes import declarations only,
      in at most `auto_pass_import_only_max_lines` changed lines in all (the limit included);
    - `recurring`: the item has a signature with at least `recurring_min_decisions` human
@@ -44,6 +47,7 @@ from engine.settings import ApprovalSettings
 
 IMPORT_ONLY_CONFIDENCE = 1.0
 RECIPE_CONFIDENCE = 1.0
+PLAN_OWNER_CONFIDENCE = 1.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ def evaluate(
     *,
     signature: str | None = None,
     history: SignatureHistory | None = None,
+    requester: str | None = None,
 ) -> PolicyVerdict:
     blocking = _human_reasons(payload, settings)
     if blocking:
@@ -84,9 +89,10 @@ def evaluate(
             return AutoApprove(rule="import_only", confidence=IMPORT_ONLY_CONFIDENCE, detail=detail)
         misses.append(PolicyReason(rule="import_only", detail=detail))
     elif payload.kind == "plan_change":
-        misses.append(
-            PolicyReason(rule="plan_change", detail="a plan change passes only as a recurring case")
-        )
+        passed, detail = _plan_owner(requester, settings)
+        if passed:
+            return AutoApprove(rule="plan_owner", confidence=PLAN_OWNER_CONFIDENCE, detail=detail)
+        misses.append(PolicyReason(rule="plan_owner", detail=detail))
     passed, confidence, detail = _recurring(signature, history, settings)
     if passed:
         return AutoApprove(rule="recurring", confidence=confidence, detail=detail)
@@ -163,6 +169,16 @@ def _recipe(payload: PatchBatchPayload, settings: ApprovalSettings) -> tuple[boo
     if not payload.validation.ok:
         return False, f"{payload.recipe}: {payload.validation.summary}"
     return True, f"{payload.recipe}, validated: {payload.validation.summary}"
+
+
+def _plan_owner(requester: str | None, settings: ApprovalSettings) -> tuple[bool, str]:
+    owner = settings.plan_owner
+    if owner is None:
+        return False, "no plan_owner is set (rule off)"
+    if requester == owner:
+        return True, f"requested by the plan owner {owner!r}"
+    who = "no requester" if requester is None else f"requester {requester!r}"
+    return False, f"{who} is not the plan owner {owner!r}"
 
 
 def _import_only(payload: PatchBatchPayload, settings: ApprovalSettings) -> tuple[bool, str]:

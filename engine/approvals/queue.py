@@ -136,7 +136,13 @@ def submit(
     def work(conn: sqlite3.Connection) -> ApprovalItem:
         token = _resume_token(conn, request)
         history = _history(conn, request.payload.kind, request.signature)
-        verdict = evaluate(request.payload, settings, signature=request.signature, history=history)
+        verdict = evaluate(
+            request.payload,
+            settings,
+            signature=request.signature,
+            history=history,
+            requester=request.requester,
+        )
         passed = verdict if auto_pass and isinstance(verdict, AutoApprove) else None
         auto = passed is not None
         cursor = conn.execute(
@@ -405,6 +411,7 @@ def _approve_if_safe(
         settings,
         signature=item.signature,
         history=_history(conn, item.kind, item.signature),
+        requester=item.requester,
     )
     if isinstance(verdict, NeedsHuman):
         left[item_id] = verdict.reasons
