@@ -256,12 +256,20 @@ class EpicRunner:
         summary = EpicSummary(run_id=run.run_id, status="done")
         with Ledger.open(self.ws.ledger_path) as ledger:
             items = list_items(ledger, run_id=run.run_id)
+            # A needs-model item with a live proposal waits on that proposal, listed itself.
             needs_model = [
                 i
                 for i in list_items(ledger, kind="needs_model", state="pending")
-                if i.id in self._work_item_ids()
+                if i.id in self._work_item_ids() and not _live_proposals(ledger, i.id)
             ]
         by_id = {i.id: i for i in [*items, *needs_model]}
+        answered = {
+            i.id
+            for i in items
+            if isinstance(i.payload, NeedsModelPayload) and i.id not in {n.id for n in needs_model}
+        }
+        for item_id in answered:
+            del by_id[item_id]
         for job in self.jobs:
             summary.folders[job.name] = self._where(job)
             failed = next(
