@@ -28,7 +28,8 @@ TASKS_REL = ".taskmaster/tasks/tasks.json"
 def configure(root: Path, server: Any) -> None:
     (root / "vibehq.toml").write_text(
         "[route]\nretries = 0\n\n[[route.tiers.standard.deployments]]\n"
-        f'model = "openai/codex-scripted"\nname = "codex-scripted"\napi_base = "{server.base_url}"\n',
+        'model = "openai/codex-scripted"\nname = "codex-scripted"\n'
+        f'api_base = "{server.base_url}"\n',
         encoding="utf-8",
     )
 
