@@ -198,8 +198,12 @@ class EpicRunner:
         each needs-model item), gate. Nothing is written to the workspace."""
         self._set_status("running")
         for index, job in enumerate(self.jobs):
-            # A folder whose gate waited on needs-model items looks for answers again.
-            redo = self._status(job, "gate") == "waiting"
+            # A folder whose gate waited on needs-model items looks for answers again: when
+            # the crew can be asked, or when a human answered or decided one since.
+            redo = self._status(job, "gate") == "waiting" and (
+                self.answerer is not None
+                or self._answers_state(job) != self._data(job, "refactor").get("answers_state")
+            )
             steps: list[tuple[str, Callable[[FolderJob, int], _Outcome], bool]] = [
                 ("plan", self._plan, False),
                 ("migrate", self._migrate, False),
@@ -325,10 +329,8 @@ class EpicRunner:
         """Run a step unless it is done (or `again` says to run it anyway); True when the
         folder may go on to its next step."""
         status = self._status(job, step)
-        if status == "done" and not again:
-            return True
-        if status == "failed" and not again:
-            return False
+        if status in ("done", "waiting", "failed") and not again:
+            return status == "done"
         record = self._begin(job.name, step)
         try:
             outcome = work()
@@ -466,7 +468,19 @@ class EpicRunner:
         facts = json.loads(facts_path.read_text(encoding="utf-8"))
         model, answers = self._model_work(job, [*layers, recipes], facts["items"])
         self._save(job, "model", model)
+        answers["answers_state"] = self._answers_state(job, facts["items"])
         return _Outcome("done", {**facts["share"], **answers})
+
+    def _answers_state(self, job: FolderJob, items: list[int] | None = None) -> list[list[Any]]:
+        """What the folder's needs-model items stand at: state, a human answer, proposals."""
+        ids = items if items is not None else self._data(job, "refactor").get("items", [])
+        state: list[list[Any]] = []
+        with Ledger.open(self.ws.ledger_path) as ledger:
+            for item_id in ids:
+                item = get_item(ledger, item_id)
+                live = [p.id for p in _live_proposals(ledger, item_id)]
+                state.append([item_id, item.state, _human_answer(item) is not None, live])
+        return state
 
     def _run_recipes(
         self, job: FolderJob, layers: list[Changeset], recipes: Changeset
