@@ -594,11 +594,12 @@ def batch_run(
 @agents_app.command("list")
 @guarded
 def agents_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
-    """Each agent's status, violation rate, clean-change rate, quarantines, time to release."""
+    """Each agent's status, violation rate, clean-change rate, quarantines, time to release;
+    then the crew's agents from agents.yaml with their role and model tier."""
     from engine.ledger.store import Ledger
     from engine.validate.quarantine import agent_statuses
 
-    ws, _ = _open(workspace)
+    ws, settings = _open(workspace)
     with Ledger.open(ws.ledger_path) as ledger:
         statuses = agent_statuses(ledger)
     if as_json:
@@ -631,7 +632,21 @@ def agents_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> Non
             release_s,
             _escape(s.reason or ""),
         )
-    _console().print(table if statuses else "no agent has proposed a batch yet")
+    console = _console()
+    console.print(table if statuses else "no agent has proposed a batch yet")
+    from agents.spec import agents_path, load_agents
+
+    defined = load_agents(agents_path(ws, settings))
+    crew = Table("agent", "role", "tier", "tools", "delegates", title=f"crew ({defined.path})")
+    for spec in defined.agents.values():
+        crew.add_row(
+            spec.name,
+            _escape(spec.role),
+            spec.tier,
+            str(len(spec.tools)),
+            "yes" if spec.allow_delegation else "no",
+        )
+    console.print(crew)
 
 
 @agents_app.command("release")
