@@ -51,16 +51,42 @@ def line_of(path: Path, text: str) -> int:
     return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
 
 
-@pytest.mark.parametrize(
-    ("old", "new", "marker", "expected"),
-    [
-        ("      - sql_sites\n\n  codex", "      - rm_rf\n\n  codex", "- rm_rf", "agent 'auto': tools: unknown tool 'rm_rf'; known tools: tasks_list"),
-        ("    tier: standard\n    max_iter: 6", "    tier: turbo\n    max_iter: 6", "tier: turbo", "agent 'codex': tier: unknown tier 'turbo'; expected one of simple, standard, complex, reasoning"),
-        ("    max_iter: 4\n", "    max_iter: 4\n    colour: red\n", "colour: red", "agent 'quality': colour: unknown field"),
-        ("    max_iter: 6\n", "    max_iter: 0\n", "max_iter: 0", "agent 'codex': max_iter: Input should be greater than or equal to 1"),
-        ("      - read_file\n      - work_item_show", "      - read_file\n      - read_file", "      - read_file", "agent 'codex': tools: tool 'read_file' is listed twice"),
-    ],
-)  # fmt: skip
+BAD_FIELDS = [
+    (
+        "      - sql_sites\n\n  codex",
+        "      - rm_rf\n\n  codex",
+        "- rm_rf",
+        "agent 'auto': tools: unknown tool 'rm_rf'; known tools: tasks_list",
+    ),
+    (
+        "    tier: standard\n    max_iter: 6",
+        "    tier: turbo\n    max_iter: 6",
+        "tier: turbo",
+        "agent 'codex': tier: unknown tier 'turbo'; expected one of simple, standard, complex, "
+        "reasoning",
+    ),
+    (
+        "    max_iter: 4\n",
+        "    max_iter: 4\n    colour: red\n",
+        "colour: red",
+        "agent 'quality': colour: unknown field",
+    ),
+    (
+        "    max_iter: 6\n",
+        "    max_iter: 0\n",
+        "max_iter: 0",
+        "agent 'codex': max_iter: Input should be greater than or equal to 1",
+    ),
+    (
+        "      - read_file\n      - work_item_show",
+        "      - read_file\n      - read_file",
+        "      - read_file",
+        "agent 'codex': tools: tool 'read_file' is listed twice",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "marker", "expected"), BAD_FIELDS)
 def test_a_bad_field_is_one_line_with_its_line_and_agent(
     tmp_path: Path, old: str, new: str, marker: str, expected: str
 ) -> None:
