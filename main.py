@@ -601,11 +601,12 @@ def batch_run(
 @agents_app.command("list")
 @guarded
 def agents_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
-    """Each agent's status, violation rate, clean-change rate, quarantines, time to release."""
+    """Each agent's status, violation rate, clean-change rate, quarantines, time to release;
+    then the crew's agents from agents.yaml with their role and model tier."""
     from engine.ledger.store import Ledger
     from engine.validate.quarantine import agent_statuses
 
-    ws, _ = _open(workspace)
+    ws, settings = _open(workspace)
     with Ledger.open(ws.ledger_path) as ledger:
         statuses = agent_statuses(ledger)
     if as_json:
@@ -638,7 +639,21 @@ def agents_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> Non
             release_s,
             _escape(s.reason or ""),
         )
-    _console().print(table if statuses else "no agent has proposed a batch yet")
+    console = _console()
+    console.print(table if statuses else "no agent has proposed a batch yet")
+    from agents.spec import agents_path, load_agents
+
+    defined = load_agents(agents_path(ws, settings))
+    crew = Table("agent", "role", "tier", "tools", "delegates", title=f"crew ({defined.path})")
+    for spec in defined.agents.values():
+        crew.add_row(
+            spec.name,
+            _escape(spec.role),
+            spec.tier,
+            str(len(spec.tools)),
+            "yes" if spec.allow_delegation else "no",
+        )
+    console.print(crew)
 
 
 @agents_app.command("release")
@@ -663,6 +678,167 @@ def agents_release(
         _emit_json({"ok": True, "agent": agent, "released": True})
         return
     _console().print(f"released agent {agent}")
+
+
+# --- chat ---------------------------------------------------------------------------------------
+
+CHAT_WITHOUT_MODEL = (
+    "without a model, use the deterministic commands: vibehq tasks list|show|next|set-status, "
+    "vibehq approvals list|show|approve|reject, vibehq epic run MANIFEST"
+)
+CHAT_HELP = (
+    "/pending  list what waits for a decision\n"
+    "/approve N [REASON]  approve item N (a batch or plan change is applied at once)\n"
+    "/reject N REASON  reject item N\n"
+    "/quit  leave (Ctrl-D too)"
+)
+
+
+@app.command("chat")
+@guarded
+def chat_cmd(
+    once: Annotated[
+        str | None,
+        typer.Option("--once", help="One turn for scripts: send MESSAGE, print the answer, exit."),
+    ] = None,
+    staging: Annotated[
+        Path | None,
+        typer.Option(
+            "--staging",
+            help="The STAGING folder migrations read from. Default: STAGING beside the "
+            "workspace, if there is one.",
+            show_default=False,
+        ),
+    ] = None,
+    by: ByOpt = None,
+    validate: ValidateOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Talk to Auto, the architect: ask about the plan, change it, or hand work to the crew.
+    Pending approvals are decided inline with /approve N and /reject N REASON."""
+    from agents.spec import agents_path, load_agents, tier_missing
+
+    ws, settings = _open(workspace)
+    missing = tier_missing(settings, load_agents(agents_path(ws, settings)).get("auto"))
+    if missing is not None:
+        from engine.errors import CheckFailed
+
+        detail = missing.removeprefix("needs a model: ")
+        raise CheckFailed(f"chat needs a model: {detail}; {CHAT_WITHOUT_MODEL}")
+    from crews.chat import ChatSession
+
+    if staging is None and (ws.root.parent / "STAGING").is_dir():
+        staging = ws.root.parent / "STAGING"
+    wanted = validate if validate is not None else settings.patch.validate_batches
+    validator = _batch_validator(ws, settings) if wanted else None
+    console = _console()
+    session = ChatSession(
+        ws,
+        settings,
+        staging=None if staging is None else staging.resolve(),
+        validator=validator,
+        on_event=None if as_json else _chat_progress(console),
+    )
+    if once is not None:
+        turn = session.turn(once)
+        if as_json:
+            _emit_json(turn.model_dump(mode="json"))
+        else:
+            _print_turn(turn)
+        if not turn.ok:
+            raise typer.Exit(1)
+        return
+    console.print(
+        f"[bold]vibehq chat[/] with Auto in {_escape(str(ws.root))} "
+        "(/help for commands, Ctrl-D to leave)"
+    )
+    while True:
+        try:
+            line = console.input("[bold cyan]you>[/] ").strip()
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if not line:
+            continue
+        if line.startswith("/"):
+            if not _chat_command(line, ws, settings, _approver(by), validator):
+                return
+            continue
+        _print_turn(session.turn(line))
+
+
+def _chat_progress(console: Any) -> Any:
+    def show(event: Any) -> None:
+        if event.kind == "tool" and event.status == "started":
+            console.print(f"  [dim]{_escape(event.agent or '?')} -> {_escape(event.tool or '')}[/]")
+        elif event.kind == "message" and event.message:
+            console.print(f"  [dim]{_escape(event.message)}[/]")
+
+    return show
+
+
+def _print_turn(turn: Any) -> None:
+    from rich.panel import Panel
+
+    console = _console()
+    if turn.answer:
+        console.print(Panel(_escape(turn.answer), title="Auto", title_align="left"))
+    for task in turn.delegated:
+        console.print(f"[dim]handed to the crew: {_escape(task)}[/]")
+    if turn.proposals:
+        console.print(
+            "proposals: "
+            + ", ".join(str(p) for p in turn.proposals)
+            + " (vibehq approvals show N; /approve N)"
+        )
+    for note in turn.notes:
+        console.print(f"[yellow]note:[/] {_escape(note)}")
+    if turn.error:
+        console.print(f"[bold red]error:[/] {_escape(turn.error)}")
+
+
+def _chat_command(line: str, ws: Workspace, settings: Settings, by: str, validator: Any) -> bool:
+    """Run one /command; False to leave the chat. Errors are printed, never raised."""
+    from engine.errors import VibehqError
+
+    console = _console()
+    words = line.split()
+    name, rest = words[0].lower(), words[1:]
+    if name in ("/quit", "/exit", "/q"):
+        return False
+    if name == "/help":
+        console.print(CHAT_HELP)
+        return True
+    try:
+        if name == "/pending":
+            from crews.chat import pending_items
+
+            items = pending_items(ws)
+            for item in items:
+                console.print(f"  {item.id}  {item.kind}  {_escape(item.title)}")
+            console.print(f"{len(items)} pending" if items else "nothing is pending")
+            return True
+        if name in ("/approve", "/reject") and rest and rest[0].isdigit():
+            from crews.chat import decide
+
+            reason = " ".join(rest[1:]).removeprefix("--reason").strip()
+            done = decide(
+                ws,
+                settings,
+                int(rest[0]),
+                approve=name == "/approve",
+                by=by,
+                reason=reason,
+                validator=validator,
+            )
+            console.print(_escape(done))
+            return True
+    except VibehqError as exc:
+        console.print(f"[bold red]error:[/] {_escape(exc.message)}")
+        return True
+    console.print(f"unknown command {_escape(line)!r}\n{CHAT_HELP}")
+    return True
 
 
 @queue_app.command("list")

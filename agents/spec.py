@@ -14,6 +14,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.errors import BadInput
+from engine.route.decision import decide
+from engine.route.errors import NoModelConfigured
 from engine.route.tiers import TIERS, Tier
 from engine.settings import Settings
 from engine.workspace import Workspace
@@ -55,6 +57,16 @@ class AgentsFile(BaseModel):
         if spec is None:
             raise BadInput(f"{self.path}: no agent {key!r}; there are: {', '.join(self.agents)}")
         return spec
+
+
+def tier_missing(settings: Settings, spec: AgentSpec) -> str | None:
+    """'needs a model: ...' (naming the setting) when nothing serves the agent's tier, nor
+    any of its fallback tiers; None when a model does."""
+    try:
+        decide(settings.route, tier=spec.tier, agent=spec.name).require_chain()
+    except NoModelConfigured as exc:
+        return f"needs a model: {exc.message}"
+    return None
 
 
 def agents_path(ws: Workspace, settings: Settings) -> Path:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -47,11 +47,10 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from agents.bounded_llm import BoundedLLM, CrewGuard
 from agents.factory import build_agent
-from agents.spec import AgentsFile, AgentSpec, agents_path, load_agents
+from agents.spec import AgentsFile, AgentSpec, agents_path, load_agents, tier_missing
 from engine.approvals.models import ApprovalItem
 from engine.epic.models import EpicEvent
 from engine.errors import VibehqError
-from engine.route.decision import decide
 from engine.route.errors import NoModelConfigured
 from engine.validate.quarantine import agent_statuses
 from tools.batch_proposals import REFUSED_EVENT, propose_batch
@@ -199,13 +198,8 @@ def _specs(ctx: ToolContext) -> AgentsFile:
     return load_agents(agents_path(ctx.home, ctx.settings))
 
 
-def _model_missing(ctx: ToolContext, spec: AgentSpec) -> str | None:
-    """'needs a model: ...' when nothing serves the agent's tier (nor its fallbacks)."""
-    try:
-        decide(ctx.settings.route, tier=spec.tier, agent=spec.name).require_chain()
-    except NoModelConfigured as exc:
-        return f"needs a model: {exc.message}"
-    return None
+def model_missing(ctx: ToolContext, spec: AgentSpec) -> str | None:
+    return tier_missing(ctx.settings, spec)
 
 
 def _quarantined(ctx: ToolContext, agent: str) -> str | None:
@@ -293,7 +287,7 @@ def run_crew_task(
         worker_specs = [specs.get(key) for key in WORKERS]
     except VibehqError as exc:
         return CrewResult(ok=False, error=exc.message)
-    missing = _model_missing(ctx, manager_spec)
+    missing = model_missing(ctx, manager_spec)
     if missing is not None:
         return CrewResult(ok=False, error=missing)
     guard = _guard(ctx)
@@ -340,6 +334,67 @@ def run_crew_task(
     )
 
 
+def _solo(
+    ctx: ToolContext,
+    spec: AgentSpec,
+    description: str,
+    expected_output: str,
+    *,
+    guard: CrewGuard,
+    extra_tools: Sequence[BaseTool] = (),
+) -> tuple[str, str | None]:
+    """One agent on one task pinned to it (no manager, no delegation)."""
+    agent = build_agent(spec, ctx, guard=guard, allow_delegation=False)
+    if extra_tools:
+        agent.tools = [*(agent.tools or []), *extra_tools]
+    task = Task(description=description, expected_output=expected_output, agent=agent)
+    crew = Crew(
+        agents=[agent],
+        tasks=[task],
+        process=Process.sequential,
+        memory=False,
+        planning=False,
+        cache=False,
+        verbose=False,
+        share_crew=False,
+        tracing=False,
+    )
+    with crew_progress(ctx, [agent]):
+        return _kickoff(crew, guard, [agent])
+
+
+def run_agent_task(
+    ctx: ToolContext,
+    key: str,
+    description: str,
+    expected_output: str,
+    *,
+    extra_tools: Sequence[BaseTool] = (),
+) -> CrewResult:
+    """One agent of agents.yaml (by key) works one task alone, through its own tools (and
+    `extra_tools`), as itself. Never raises for model trouble."""
+    try:
+        spec = _specs(ctx).get(key)
+    except VibehqError as exc:
+        return CrewResult(ok=False, error=exc.message)
+    missing = model_missing(ctx, spec)
+    if missing is not None:
+        return CrewResult(ok=False, error=missing)
+    guard = _guard(ctx)
+    ctx = dataclasses.replace(ctx, agent=spec.name, guard=guard, proposals=ctx.proposals)
+    before = len(ctx.proposals)
+    output, error = _solo(
+        ctx, spec, description, expected_output, guard=guard, extra_tools=extra_tools
+    )
+    return CrewResult(
+        ok=error is None,
+        output=output,
+        proposals=ctx.proposals[before:],
+        error=None if error is None else _failure_text(guard, error),
+        model_calls=guard.calls,
+    )
+
+
 def answer_work_item(
     ctx: ToolContext,
     item: ApprovalItem,
@@ -365,37 +420,25 @@ def answer_work_item(
         proposals=[],
         on_event=on_event or ctx.on_event,
     )
-    stopped = _model_missing(worker, spec) or _quarantined(worker, spec.name)
+    stopped = model_missing(worker, spec) or _quarantined(worker, spec.name)
     if stopped is not None:
         return WorkItemAnswer(item_id=item.id, status="failed", error=stopped)
     guard = _guard(worker)
     worker.guard = guard
-    agent = build_agent(spec, worker, guard=guard, allow_delegation=False)
-    task = Task(
-        description=_work_item_task(item),
-        expected_output="The proposal id propose_patch_batch returned, and one line on the change.",
-        agent=agent,
-    )
-    crew = Crew(
-        agents=[agent],
-        tasks=[task],
-        process=Process.sequential,
-        memory=False,
-        planning=False,
-        cache=False,
-        verbose=False,
-        share_crew=False,
-        tracing=False,
-    )
     worker.emit("message", status="started", message=f"answering approval item {item.id}")
-    with crew_progress(worker, [agent]):
-        output, error = _kickoff(crew, guard, [agent])
+    output, error = _solo(
+        worker,
+        spec,
+        _work_item_task(item),
+        "The proposal id propose_patch_batch returned, and one line on the change.",
+        guard=guard,
+    )
     if error is None and not worker.proposals:
         batch_text = _batch_in(output)
         if batch_text is not None:
             # The model answered in the prompt's format (one ```json block) instead of
             # calling the tool: the same checks, the same queue.
-            propose_batch(worker, batch_text, signature=_signature(item, spec))
+            propose_batch(worker, batch_text)
     return _answer(worker, item, spec, guard, error)
 
 
@@ -440,10 +483,6 @@ def _work_item_task(item: ApprovalItem) -> str:
         f"files may change:\n{files}\n"
         "When it has queued your batch, finish with its proposal id."
     )
-
-
-def _signature(item: ApprovalItem, spec: AgentSpec) -> str:
-    return f"{spec.name.lower()}/{item.signature or 'work_item'}"
 
 
 def _batch_in(output: str) -> str | None:

@@ -357,3 +357,24 @@ def test_a_manager_delegates_and_answers(model_server: Any, root: Path) -> None:
     assert (result.ok, result.output) == (True, "All clear: nothing is quarantined.")
     assert result.delegations == 1
     assert agent_turns(srv) == ["Auto", "Quality monitor", "Auto"]
+
+
+def test_a_spent_budget_stops_the_run_with_a_clear_failure(
+    model_server: Any, root: Path, board: ApprovalItem
+) -> None:
+    srv = model_server(
+        [
+            {
+                "regex": WORK_ITEM,
+                "tool_calls": [{"name": "read_file", "arguments": {"path": BOARD}}],
+                "usage": {"prompt_tokens": 100, "completion_tokens": 10},
+            },
+            {"role": "tool", "content": "must not be asked"},
+        ]
+    )
+    settings = settings_for(srv, "standard", budget_usd=0.5)
+    settings.route.tiers.standard.deployments[0].input_cost_per_token = 0.01
+    result = answer(root, board, settings)
+    assert result.status == "failed"
+    assert result.error.startswith("run crew-test has spent $1.0000 of its $0.5000 model budget")
+    assert len(srv.requests) == 1 and batches(root) == []
