@@ -425,3 +425,29 @@ def test_a_human_answer_to_a_needs_model_item_is_reviewed_on_the_overlay_and_app
     assert final.status == "done" and final.folders == {"sqlite-demo": "applied"}
     assert (epic_ws / "apps/sqlite-demo/src/db.ts").read_text() == ANSWER_DB_TS
     assert sorted(applied_batches(epic_ws).values()) == [1, 1]
+
+
+def test_an_answer_is_judged_by_the_errors_it_adds_not_the_folders_others(
+    tmp_path: Path,
+) -> None:
+    from engine.epic.answer_check import AnswerValidator
+
+    before = tmp_path / "before"
+    after = tmp_path / "after"
+    for root in (before, after):
+        (root / "src").mkdir(parents=True)
+        # Another site of the folder still waits for its answer: its import stays.
+        (root / "src/other.ts").write_text('import { Database } from "bun:sqlite";\n')
+    (before / "src/board.ts").write_text('import { Database } from "bun:sqlite";\n')
+    (after / "src/board.ts").write_text('import { env } from "cloudflare:workers";\n')
+    changed = ["src/other.ts", "src/board.ts"]
+    inner = NoBunSqlite()
+    assert not inner.validate(after, changed).ok  # the workspace baseline would refuse it
+    check = AnswerValidator(inner, before)
+    good = check.validate(after, changed)
+    assert good.ok and good.findings == []
+    (after / "src/extra.ts").write_text('import { Database } from "bun:sqlite";\n')
+    bad = check.validate(after, [*changed, "src/extra.ts"])
+    assert not bad.ok
+    assert [f.file for f in bad.findings] == ["src/extra.ts"]
+    assert inner.calls == 4  # the before is checked once

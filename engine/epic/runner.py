@@ -37,6 +37,7 @@ from engine.approvals.models import (
 )
 from engine.approvals.queue import approve, approve_all_safe, get_item, list_items, subject, submit
 from engine.approvals.review import review_batch
+from engine.epic.answer_check import AnswerValidator
 from engine.epic.changeset import Changeset, overlay
 from engine.epic.models import (
     FOLDER_STEPS,
@@ -550,7 +551,12 @@ class EpicRunner:
                             message=f"asking the crew to answer item {item_id}",
                         )
                     )
-                    answer = self.answerer(ovl, item, validator=self.validator)
+                    checker = (
+                        None
+                        if self.validator is None
+                        else AnswerValidator(self.validator, ovl.root)
+                    )
+                    answer = self.answerer(ovl, item, validator=checker)
                     if answer.error:
                         errors.append(f"item {item_id}: {answer.error}")
                     with Ledger.open(self.ws.ledger_path) as ledger:
@@ -930,7 +936,8 @@ def answer_reviewer(
 
     def review(batch: PatchBatch) -> PatchBatchPayload:
         with overlay(ws, layers) as ovl:
-            return review_batch(ovl, batch, settings, validator=validator, block_root=block_root)
+            checker = None if validator is None else AnswerValidator(validator, ovl.root)
+            return review_batch(ovl, batch, settings, validator=checker, block_root=block_root)
 
     return review
 
