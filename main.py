@@ -2652,19 +2652,22 @@ def epic_run(
         budget_usd=budget,
         folders=folders,
     )
+    from engine.epic.runner import EpicRunner
+
+    # Every check of the input runs here, before the flow (and crewai) is even imported.
+    run = EpicRunner.create(
+        ws,
+        settings,
+        spec,
+        source=label,
+        options=options,
+        tasks_path=tasks_path if tasks_path.is_file() else None,
+    )
 
     def work(emit: Any) -> Any:
-        from crews.epic_flow import run_epic
+        from crews.epic_flow import resume_epic
 
-        return run_epic(
-            ws,
-            settings,
-            spec,
-            source=label,
-            options=options,
-            tasks_path=tasks_path if tasks_path.is_file() else None,
-            emit=emit,
-        )
+        return resume_epic(ws, settings, run.run_id, emit=emit)
 
     _drive_epic(ws, work, as_json)
 

@@ -141,9 +141,10 @@ def test_chat_once_edits_the_plan_through_tools_then_delegates(
     with Ledger.open(ws.ledger_path) as ledger:
         history = plan_changes(ledger)
         items = list_items(ledger, kind="plan_change")
-    assert [(c.actor, c.change.op) for c in history] == [
-        ("Auto", "set_status"),
+    # One model turn asked for both tool calls; CrewAI may run them in either order.
+    assert sorted((c.actor, c.change.op) for c in history) == [
         ("Auto", "add_subtask"),
+        ("Auto", "set_status"),
     ]
     assert {(i.state, i.decision.rule if i.decision else None) for i in items} == {
         ("approved", "plan_owner")

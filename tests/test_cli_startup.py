@@ -26,7 +26,9 @@ sys.stderr.write(json.dumps(sorted(sys.modules)))
 """
 
 
-@pytest.mark.parametrize("kind", ["help", "dry-run", "list", "approvals"])
+@pytest.mark.parametrize(
+    "kind", ["help", "dry-run", "list", "approvals", "epic-status", "epic-bad-spec", "chat"]
+)
 def test_deterministic_commands_keep_the_agent_stack_out(
     ws: Path, tmp_path: Path, kind: str
 ) -> None:
@@ -43,6 +45,11 @@ def test_deterministic_commands_keep_the_agent_stack_out(
         ],
         "list": ["patch", "list", "-w", str(ws)],
         "approvals": ["approvals", "list", "-w", str(ws)],
+        "epic-status": ["epic", "status", "-w", str(ws)],
+        # Bad input to `epic run` is refused before the flow (and crewai) is imported.
+        "epic-bad-spec": ["epic", "run", str(tmp_path / "missing.yaml"), "-w", str(ws)],
+        # With no model configured, chat says so without loading the agent stack.
+        "chat": ["chat", "--once", "hello", "-w", str(ws)],
     }[kind]
     proc = subprocess.run(
         [sys.executable, "-c", PROBE, *args], cwd=ROOT, capture_output=True, text=True, timeout=60

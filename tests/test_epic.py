@@ -451,3 +451,16 @@ def test_an_answer_is_judged_by_the_errors_it_adds_not_the_folders_others(
     assert not bad.ok
     assert [f.file for f in bad.findings] == ["src/extra.ts"]
     assert inner.calls == 4  # the before is checked once
+
+
+def test_the_demo_epic_spec_loads_its_seven_folders_in_order(epic_ws: Path) -> None:
+    from engine.epic.spec import folder_jobs
+
+    spec, label = load_epic(
+        str(ROOT / "manifests" / "demo-epic.yaml"), Workspace.open(epic_ws), None
+    )
+    jobs = folder_jobs(spec)
+    assert [j.name for j in jobs][:4] == ["d1-notes", "logger", "task-queue", "terminal-demo"]
+    assert len(jobs) == 7 and jobs[0].dest == "apps/d1-notes"
+    assert label.endswith("demo-epic.yaml")
+    assert [j.name for j in folder_jobs(spec, "*-demo")] == ["terminal-demo", "sqlite-demo"]

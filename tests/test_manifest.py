@@ -136,7 +136,11 @@ def test_a_document_with_both_forms_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    sorted(p for p in MANIFESTS.iterdir() if p.suffix in (".yaml", ".yml", ".json")),
+    sorted(
+        p
+        for p in MANIFESTS.iterdir()
+        if p.suffix in (".yaml", ".yml", ".json") and not p.stem.endswith("-epic")
+    ),
     ids=lambda p: p.name,
 )
 def test_every_example_manifest_loads(path: Path) -> None:
