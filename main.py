@@ -2713,14 +2713,14 @@ def _drive_epic(ws: Workspace, work: Callable[[Any], Any], as_json: bool) -> Non
     else:
         with ProgressView(_console(), pending_approvals=pending) as view:
             summary = work(view.handle)
-        _print_epic_summary(summary)
+        _print_epic_summary(ws, summary)
     if summary.status == "paused":
         raise typer.Exit(EPIC_PAUSED_EXIT)
     if summary.status == "failed":
         raise typer.Exit(1)
 
 
-def _print_epic_summary(summary: Any) -> None:
+def _print_epic_summary(ws: Workspace, summary: Any) -> None:
     console = _console()
     colour = {"done": "green", "paused": "yellow", "failed": "red"}.get(summary.status, "white")
     console.print(
@@ -2737,7 +2737,7 @@ def _print_epic_summary(summary: Any) -> None:
         console.print(f"[yellow]needs a model:[/] {_escape(summary.model_note)}")
     if summary.report:
         for kind, path in summary.report.items():
-            console.print(f"delivery report ({kind}): {path}")
+            console.print(f"delivery report ({kind}): {ws.root / path}")
 
 
 @epic_run_app.command("status")
