@@ -13,9 +13,9 @@ from engine.migrate.imports import (
     find_imports,
     relative_specifier,
     resolve_relative,
-    rewrite_source,
 )
 from engine.migrate.models import ImportRule, ImportSpecifier
+from engine.syntax.splice import splice
 
 P = PurePosixPath
 
@@ -471,7 +471,7 @@ def test_rewrite_keeps_everything_outside_the_edits() -> None:
     )
     a = source.index(b"./a")
     b = source.index(b"./b")
-    out = rewrite_source(source, [(b, b + 3, "@shared/b"), (a, a + 3, "../lib/a")])
+    out = splice(source, [(b, b + 3, "@shared/b"), (a, a + 3, "../lib/a")])
     assert out == (
         b"\xef\xbb\xbfimport a from '../lib/a';  \r\n"
         b"// keep \xe2\x80\x94 this\r\n"
@@ -481,11 +481,11 @@ def test_rewrite_keeps_everything_outside_the_edits() -> None:
 
 def test_rewrite_with_no_edits_is_identity() -> None:
     source = b"x\r\n\ty  \n"
-    assert rewrite_source(source, []) == source
+    assert splice(source, []) == source
 
 
 def test_rewrite_allows_adjacent_edits() -> None:
-    assert rewrite_source(b"abcdef", [(0, 2, "X"), (2, 4, "Y")]) == b"XYef"
+    assert splice(b"abcdef", [(0, 2, "X"), (2, 4, "Y")]) == b"XYef"
 
 
 @pytest.mark.parametrize(
@@ -499,12 +499,12 @@ def test_rewrite_allows_adjacent_edits() -> None:
 )
 def test_rewrite_refuses_overlaps(edits: list[tuple[int, int, str]]) -> None:
     with pytest.raises(ValueError, match="overlaps"):
-        rewrite_source(b"abcdef", edits)
+        splice(b"abcdef", edits)
 
 
 def test_rewrite_refuses_ranges_outside_the_source() -> None:
     with pytest.raises(ValueError, match="outside"):
-        rewrite_source(b"abc", [(2, 9, "x")])
+        splice(b"abc", [(2, 9, "x")])
 
 
 # --- round trip ----------------------------------------------------------------------------------
@@ -584,7 +584,7 @@ def test_round_trip_on_a_worker_file() -> None:
         if applied is not None:
             edits.append((spec.start_byte, spec.end_byte, applied[0]))
     assert len(edits) == 6
-    after = rewrite_source(WORKER_BEFORE, edits)
+    after = splice(WORKER_BEFORE, edits)
     assert after == WORKER_AFTER
     # Idempotent: a second pass finds nothing left to rewrite.
     again = find_imports(after, "worker/index.ts")

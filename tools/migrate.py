@@ -17,8 +17,8 @@ from engine.errors import BadInput
 from engine.migrate.manifest import LoadedManifest, load_manifest
 from engine.migrate.planner import PlanResult, plan_migration
 from engine.migrate.sqlfinder import find_sql_sites
-from engine.migrate.tsparse import is_source
 from engine.patch.models import PatchBatch, PatchOperation
+from engine.syntax.parse import is_source
 from engine.workspace import resolve_inside
 from tools.base import ToolArgs, VibehqTool, clip, listing
 from tools.batch_proposals import propose_batch

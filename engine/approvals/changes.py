@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
-from engine.migrate.tsparse import is_source, parse
 from engine.patch.diff import unified_diff
 from engine.patch.plan import BatchPlan, FileChange
+from engine.syntax.parse import is_source, parse
 
 if TYPE_CHECKING:
     from tree_sitter import Node

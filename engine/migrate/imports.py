@@ -2,7 +2,8 @@
 
 Everything here is a pure function over bytes and paths. The planner decides which files move
 where; this module only answers "where are the specifiers", "what does this rule make of one",
-"what relative or alias specifier reaches that file now" and "splice these byte ranges".
+"and "what relative or alias specifier reaches that file now"; splicing the new specifiers in is
+`engine.syntax.splice`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from engine.errors import BadInput
 from engine.migrate.models import ImportKind, ImportRule, ImportSpecifier
-from engine.migrate.tsparse import parse
+from engine.syntax.parse import parse
+from engine.syntax.relative import relative_path
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -287,7 +289,7 @@ def relative_specifier(from_file: PurePosixPath, to_file: PurePosixPath, origina
 
     Both paths must be anchored alike (both workspace-relative or both absolute).
     """
-    styled = _styled(_relative_path(to_file, from_file.parent), original)
+    styled = _styled(relative_path(to_file, from_file.parent), original)
     if styled.startswith(("./", "../")):
         return styled
     if styled in (".", ".."):
@@ -358,19 +360,6 @@ def _best_key(specifier: str, paths: Mapping[str, Sequence[str]]) -> str | None:
     return chosen
 
 
-def _relative_path(to_file: PurePosixPath, from_dir: PurePosixPath) -> str:
-    to_parts = PurePosixPath(posixpath.normpath(str(to_file))).parts
-    from_parts = PurePosixPath(posixpath.normpath(str(from_dir))).parts
-    if to_file.is_absolute() != from_dir.is_absolute() or ".." in from_parts[:1]:
-        raise ValueError(f"cannot relate {to_file} to {from_dir}: anchored differently")
-    common = 0
-    for left, right in zip(to_parts, from_parts, strict=False):
-        if left != right:
-            break
-        common += 1
-    return "/".join([".."] * (len(from_parts) - common) + list(to_parts[common:])) or "."
-
-
 def _module_extension(name: str) -> str:
     return next((ext for ext in _MODULE_EXTENSIONS if name.endswith(ext) and name != ext), "")
 
@@ -397,29 +386,3 @@ def _styled(path: str, original: str) -> str:
             emitted = ".jsx"
         return path[: -len(extension)] + emitted
     return path
-
-
-# --- splicing ------------------------------------------------------------------------------------
-
-
-def rewrite_source(source: bytes, edits: Sequence[tuple[int, int, str]]) -> bytes:
-    """`source` with each (start, end, text) byte range replaced by UTF-8 `text`, in one pass.
-
-    Bytes outside the ranges are copied untouched. Overlapping edits, and two edits that start
-    at the same offset (their order would be a guess), raise ValueError.
-    """
-    ordered = sorted(edits, key=lambda edit: (edit[0], edit[1]))
-    pieces: list[bytes] = []
-    position = 0
-    previous_start = -1
-    for start, end, text in ordered:
-        if not 0 <= start <= end <= len(source):
-            raise ValueError(f"edit {start}..{end} is outside the source (0..{len(source)})")
-        if start < position or start == previous_start:
-            raise ValueError(f"edit {start}..{end} overlaps an edit ending at {position}")
-        pieces.append(source[position:start])
-        pieces.append(text.encode("utf-8"))
-        position = end
-        previous_start = start
-    pieces.append(source[position:])
-    return b"".join(pieces)

@@ -20,13 +20,13 @@ from engine.migrate.imports import (
     find_imports,
     relative_specifier,
     resolve_relative,
-    rewrite_source,
 )
 from engine.migrate.manifest import LoadedManifest, Manifest, SourceSpec
 from engine.migrate.models import ImportRewrite, ImportSpecifier, SqlSite
 from engine.migrate.sqlfinder import find_sql_sites
 from engine.migrate.tsconfig import read_paths
-from engine.migrate.tsparse import is_source
+from engine.syntax.parse import is_source
+from engine.syntax.splice import splice
 from engine.workspace import Workspace
 
 FileStatus = Literal["new", "identical", "conflict"]
@@ -354,4 +354,4 @@ def _rewrite_file(folder: FolderPlan, resolver: _Resolver, src: _Source, data: b
             folder.rewrites.append(
                 ImportRewrite(**where, old=spec.specifier, new=decision.new, rule=decision.rule)
             )
-    return rewrite_source(data, edits) if edits else data
+    return splice(data, edits) if edits else data

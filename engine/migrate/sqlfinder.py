@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from engine.migrate.models import SqlDriver, SqlKind, SqlSite
 from engine.migrate.sqltext import looks_like_sql, sql_kind, sql_tables
-from engine.migrate.tsparse import parse
+from engine.syntax.kinds import CLASS_KINDS, FUNCTION_KINDS, node_text
+from engine.syntax.parse import parse
 
 if TYPE_CHECKING:
     from tree_sitter import Language, Node, Query, Tree
@@ -33,18 +34,6 @@ __all__ = ["find_sql_sites", "looks_like_sql", "sites_to_json", "sql_kind", "sql
 
 # --------------------------------------------------------------------------- syntax helpers
 
-_FUNCTION_TYPES = frozenset(
-    {
-        "function_declaration",
-        "function_expression",
-        "function",
-        "arrow_function",
-        "method_definition",
-        "generator_function_declaration",
-        "generator_function",
-    }
-)
-_CLASS_TYPES = frozenset({"class_declaration", "class", "abstract_class_declaration"})
 _BLOCK_TYPES = frozenset(
     {
         "statement_block",
@@ -74,10 +63,6 @@ _STATEMENT_PARTS = _WRAPPERS | {
 _TAG = "``"
 
 
-def _text(node: Node) -> str:
-    return (node.text or b"").decode("utf-8", "replace")
-
-
 def _first_named(node: Node) -> Node | None:
     for child in node.named_children:
         if child.type != "comment":
@@ -101,7 +86,7 @@ def _path(node: Node) -> list[str] | None:
         node = _unwrap(node)
         kind = node.type
         if kind == "identifier":
-            segments.append(_text(node))
+            segments.append(node_text(node))
             break
         if kind == "this":
             segments.append("this")
@@ -113,7 +98,7 @@ def _path(node: Node) -> list[str] | None:
             prop = node.child_by_field_name("property")
             if prop is None:
                 return None
-            segments.append(_text(prop))
+            segments.append(node_text(prop))
         elif kind == "subscript_expression":
             index = node.child_by_field_name("index")
             key = _literal(index) if index is not None and index.type == "string" else None
@@ -136,14 +121,14 @@ def _literal(node: Node) -> str | None:
     while pending:
         current = _unwrap(pending.pop())
         if current.type in ("string", "template_string"):
-            parts.append(_text(current)[1:-1])
+            parts.append(node_text(current)[1:-1])
             continue
         if current.type != "binary_expression":
             return None
         operator = current.child_by_field_name("operator")
         left = current.child_by_field_name("left")
         right = current.child_by_field_name("right")
-        if operator is None or _text(operator) != "+" or left is None or right is None:
+        if operator is None or node_text(operator) != "+" or left is None or right is None:
             return None
         pending += (right, left)
     return "".join(parts)
@@ -181,7 +166,7 @@ def _is_stored(lineage: Iterable[Node]) -> bool:
 def _function_name(node: Node) -> str | None:
     name = node.child_by_field_name("name")
     if name is not None:
-        return _text(name)
+        return node_text(name)
     if node.type not in ("arrow_function", "function_expression", "function"):
         return None
     holder = node.parent
@@ -200,18 +185,18 @@ def _function_name(node: Node) -> str | None:
     if target is None:
         return None
     segments = _path(target)
-    return segments[-1] if segments else _text(target).strip("'\"")
+    return segments[-1] if segments else node_text(target).strip("'\"")
 
 
 def _enclosing(lineage: Iterable[Node]) -> tuple[str | None, str | None]:
     """The nearest named function (anonymous callbacks are looked through) and class."""
     function: str | None = None
     for parent in lineage:
-        if function is None and parent.type in _FUNCTION_TYPES:
+        if function is None and parent.type in FUNCTION_KINDS:
             function = _function_name(parent)
-        if parent.type in _CLASS_TYPES:
+        if parent.type in CLASS_KINDS:
             name = parent.child_by_field_name("name")
-            return function, _text(name) if name is not None else None
+            return function, node_text(name) if name is not None else None
     return function, None
 
 
@@ -284,7 +269,7 @@ def _decompose(outer: Node) -> _Chain | None:
             obj = callee.child_by_field_name("object")
             if prop is None or obj is None:
                 return None
-            links.append(_Link(_text(prop), node, args))
+            links.append(_Link(node_text(prop), node, args))
             node = _unwrap(obj)
             continue
         if args is not None and args.type == "template_string":
@@ -482,17 +467,17 @@ def _collect_import(imports: _Imports, statement: Node) -> None:
         return
     for child in clause.named_children:
         if child.type == "identifier":
-            imports.add(module, "default", _text(child))
+            imports.add(module, "default", node_text(child))
         elif child.type == "namespace_import":
             name = _first_named(child)
             if name is not None:
-                imports.add(module, "*", _text(name))
+                imports.add(module, "*", node_text(name))
         elif child.type == "named_imports":
             for spec in child.named_children:
                 imported = spec.child_by_field_name("name")
                 alias = spec.child_by_field_name("alias") or imported
                 if imported is not None and alias is not None:
-                    imports.add(module, _text(imported), _text(alias))
+                    imports.add(module, node_text(imported), node_text(alias))
 
 
 def _collect_require(imports: _Imports, declarator: Node) -> None:
@@ -502,12 +487,12 @@ def _collect_require(imports: _Imports, declarator: Node) -> None:
         return
     callee = value.child_by_field_name("function")
     args = value.child_by_field_name("arguments")
-    if callee is None or _text(callee) != "require" or args is None:
+    if callee is None or node_text(callee) != "require" or args is None:
         return
     first = _first_named(args)
     module = _literal(first) if first is not None else None
     if module is not None and name.type == "identifier":
-        imports.add(module, "default", _text(name))
+        imports.add(module, "default", node_text(name))
 
 
 def _type_names(type_text: str) -> Iterator[str]:
@@ -521,14 +506,14 @@ def _type_names(type_text: str) -> Iterator[str]:
 def _pattern_names(pattern: Node) -> Iterator[tuple[str, str | None]]:
     """(local name, property name) for every identifier a destructuring pattern declares."""
     if pattern.type in ("identifier", "shorthand_property_identifier_pattern"):
-        yield _text(pattern), _text(pattern) if pattern.type != "identifier" else None
+        yield node_text(pattern), node_text(pattern) if pattern.type != "identifier" else None
         return
     for child in pattern.named_children:
         if child.type == "pair_pattern":
             key = child.child_by_field_name("key")
             value = child.child_by_field_name("value")
             if value is not None and value.type == "identifier" and key is not None:
-                yield _text(value), _text(key)
+                yield node_text(value), node_text(key)
             elif value is not None:
                 yield from ((name, None) for name, _ in _pattern_names(value))
         elif child.type in (
@@ -669,7 +654,7 @@ def _fragment_text(node: Node | None) -> str | None:
             return _literal(args)
         first = _first_named(args) if args is not None else None
         callee = node.child_by_field_name("function")
-        if callee is not None and _text(callee).endswith(".raw") and first is not None:
+        if callee is not None and node_text(callee).endswith(".raw") and first is not None:
             return _literal(first)
         return None
     return _literal(node)
@@ -690,9 +675,9 @@ _QUERY_SOURCE = """
 (property_signature) @signature
 """
 _MAX_BINDING_ROUNDS = 5
-_SCOPE_TYPES = _FUNCTION_TYPES | _BLOCK_TYPES
+_SCOPE_TYPES = FUNCTION_KINDS | _BLOCK_TYPES
 _NAMED_DECLARATIONS = frozenset(
-    {"function_declaration", "generator_function_declaration"} | _CLASS_TYPES
+    {"function_declaration", "generator_function_declaration"} | CLASS_KINDS
 )
 # The leading `a.b.c` of a call chain, up to its first call parenthesis or template.
 _HEAD_RE = re.compile(rb"[\w$.\s!?]*")
@@ -795,23 +780,23 @@ class _FileScan:
                 key = signature.child_by_field_name("name")
                 annotation = signature.child_by_field_name("type")
                 if key is not None and annotation is not None:
-                    declared = next(_type_names(_text(annotation)), "")
+                    declared = next(_type_names(node_text(annotation)), "")
                     # Signatures arrive unordered; a D1 declaration of the name wins.
-                    if self.env_types.get(_text(key)) not in _D1_TYPES:
-                        self.env_types[_text(key)] = declared
+                    if self.env_types.get(node_text(key)) not in _D1_TYPES:
+                        self.env_types[node_text(key)] = declared
         return self.env_types.get(name)
 
     def _collect_declarator(self, declarator: Node) -> None:
         name = declarator.child_by_field_name("name")
         value = declarator.child_by_field_name("value")
         annotation = declarator.child_by_field_name("type")
-        type_text = _text(annotation) if annotation is not None else None
+        type_text = node_text(annotation) if annotation is not None else None
         if name is None:
             return
         if name.type == "identifier":
             if self._may_bind(value, type_text) or _is_object(value):
                 scope = _declaration_scope(self._lineage(declarator), self.root).id
-                self._bind_source((scope, _text(name)), declarator, value, type_text)
+                self._bind_source((scope, node_text(name)), declarator, value, type_text)
             return
         if not self._may_bind(value, None):
             return
@@ -827,14 +812,14 @@ class _FileScan:
         if pattern is None or pattern.type != "identifier" or function is None:
             return
         annotation = param.child_by_field_name("type")
-        type_text = _text(annotation) if annotation is not None else None
+        type_text = node_text(annotation) if annotation is not None else None
         bindable = self._may_bind(None, type_text)
         if bindable:
             self.sources.append(
-                _Source((function.id, _text(pattern)), param, None, None, type_text)
+                _Source((function.id, node_text(pattern)), param, None, None, type_text)
             )
         if any(child.type in ("accessibility_modifier", "readonly") for child in param.children):
-            key = (self._class_id(param), f"this.{_text(pattern)}")
+            key = (self._class_id(param), f"this.{node_text(pattern)}")
             self.this_declared.add(key)
             if bindable:
                 self.sources.append(_Source(key, param, None, None, type_text))
@@ -844,13 +829,13 @@ class _FileScan:
         if name is None or any(child.type == "static" for child in field.children):
             return
         annotation = field.child_by_field_name("type")
-        key = (self._class_id(field), f"this.{_text(name)}")
+        key = (self._class_id(field), f"this.{node_text(name)}")
         self.this_declared.add(key)
         self._bind_source(
             key,
             field,
             field.child_by_field_name("value"),
-            _text(annotation) if annotation is not None else None,
+            node_text(annotation) if annotation is not None else None,
         )
 
     def _collect_assignment(self, assignment: Node) -> None:
@@ -878,7 +863,7 @@ class _FileScan:
             prop = pair.child_by_field_name("key") if pair.type == "pair" else None
             inner = pair.child_by_field_name("value") if pair.type == "pair" else None
             if prop is not None and inner is not None:
-                name = _text(prop).strip("'\"")
+                name = node_text(prop).strip("'\"")
                 self._bind_source((key[0], f"{key[1]}.{name}"), at, inner, None)
 
     def _collect_transaction_params(self) -> None:
@@ -893,7 +878,7 @@ class _FileScan:
             for function in _function_args(chain.links):
                 param = _first_param(function)
                 if param is not None:
-                    key = (function.id, _text(param))
+                    key = (function.id, node_text(param))
                     self.sources.append(_Source(key, chain.root, chain.root, roles=builders))
 
     # -- name resolution
@@ -914,7 +899,7 @@ class _FileScan:
 
     def _class_id(self, node: Node) -> int:
         for parent in self._lineage(node):
-            if parent.type in _CLASS_TYPES:
+            if parent.type in CLASS_KINDS:
                 return parent.id
         return self.root.id
 
@@ -1082,7 +1067,7 @@ class _FileScan:
         if node.type == "call_expression":
             callee = node.child_by_field_name("function")
             if callee is not None and callee.type == "identifier":
-                is_async = self.imports.drizzle.get(_text(callee))
+                is_async = self.imports.drizzle.get(node_text(callee))
                 if is_async is not None:
                     return _Binding(_Role.DRIZZLE, "drizzle", is_async)
             chain = self._chain(node) if self._may_reach_db(node) else None
@@ -1235,7 +1220,7 @@ class _FileScan:
         else:
             outer = where
             constructor = where.child_by_field_name("constructor")
-            call = f"new {_text(constructor) if constructor is not None else ''}"
+            call = f"new {node_text(constructor) if constructor is not None else ''}"
         awaited = _is_awaited(self._lineage(outer))
         if isinstance(where, _Chain):
             awaited = awaited or where.awaited
@@ -1261,7 +1246,7 @@ class _FileScan:
         if segments is not None:
             return ".".join(segments)
         callee = root.child_by_field_name("function") if root.type == "call_expression" else None
-        return f"{_text(callee)}()" if callee is not None else _text(root)
+        return f"{node_text(callee)}()" if callee is not None else node_text(root)
 
 
 def _is_object(node: Node | None) -> bool:
@@ -1281,11 +1266,11 @@ def _declared_names(scope: Node) -> frozenset[str]:
     """Names a scope node declares itself: a function's parameters, a loop's variables, or a
     block's let/const/var, function and class declarations."""
     names: set[str] = set()
-    if scope.type in _FUNCTION_TYPES:
+    if scope.type in FUNCTION_KINDS:
         single = scope.child_by_field_name("parameter")
         params = scope.child_by_field_name("parameters")
         if single is not None:
-            names.add(_text(single))
+            names.add(node_text(single))
         for param in params.named_children if params is not None else ():
             pattern = param.child_by_field_name("pattern")
             if pattern is not None:
@@ -1305,7 +1290,7 @@ def _declared_names(scope: Node) -> frozenset[str]:
         elif child.type in _NAMED_DECLARATIONS:
             target = child.child_by_field_name("name")
             if target is not None:
-                names.add(_text(target))
+                names.add(node_text(target))
     return frozenset(names)
 
 

@@ -26,6 +26,7 @@ from engine.errors import BadInput
 from engine.migrate.tsconfig import strip_jsonc
 from engine.patch.models import PatchBatch, PatchOperation
 from engine.refactor.models import RpcMethod, RpcTarget
+from engine.syntax.relative import import_specifier
 from engine.workspace import resolve_inside
 
 __all__ = [
@@ -192,7 +193,7 @@ def render_entrypoint(target: RpcTarget, methods: Sequence[RpcMethod]) -> str:
     members = "\n".join(render_method(m) for m in _unique(methods))
     parts = [
         f'import {{ BaseWorkerEntrypoint }} from "{BASE_IMPORT}";\n',
-        f'import type {{ Env }} from "{_relative_import(target.entrypoint_path, ENV_MODULE)}";\n',
+        f'import type {{ Env }} from "{import_specifier(target.entrypoint_path, ENV_MODULE)}";\n',
         "\n",
         *(f"{decl}\n" for _, decl in _SHARED_TYPES),
         "\n",
@@ -363,7 +364,7 @@ def _index_ops(work: _Work, target: RpcTarget) -> None:
     path = target.entrypoints_index
     name = target.class_name
     line = (
-        f'export {{ {name} }} from "{_relative_import(path, _strip_ts(target.entrypoint_path))}";'
+        f'export {{ {name} }} from "{import_specifier(path, _strip_ts(target.entrypoint_path))}";'
     )
     text = work.read(path)
     if text is None:
@@ -549,11 +550,6 @@ def _declares_type(text: str, name: str) -> bool:
     declared = rf"\b(?:type|interface)\s+{n}\b"
     imported = rf"\bimport\s+(?:type\s+)?\{{[^}}]*\b{n}\b[^}}]*\}}"
     return re.search(declared, text) is not None or re.search(imported, text) is not None
-
-
-def _relative_import(from_file: str, to_module: str) -> str:
-    rel = posixpath.relpath(to_module, posixpath.dirname(from_file) or ".")
-    return rel if rel.startswith(".") else f"./{rel}"
 
 
 def _strip_ts(path: str) -> str:

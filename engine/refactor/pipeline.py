@@ -22,7 +22,6 @@ from engine.errors import BadInput, ValidationFailed
 from engine.ledger.events import LedgerEvent
 from engine.ledger.store import Ledger
 from engine.migrate.manifest import RpcSpec
-from engine.migrate.tsparse import is_source
 from engine.patch.apply import BatchResult, apply_batch, rollback_batch
 from engine.patch.diff import unified_diff
 from engine.patch.models import PatchBatch
@@ -39,6 +38,7 @@ from engine.refactor.worker import (
     worker_batch,
 )
 from engine.settings import Settings
+from engine.syntax.parse import is_source
 from engine.workspace import Workspace
 
 _SKIP_DIRS = frozenset({"node_modules", ".git", ".vibehq", "dist", "build"})

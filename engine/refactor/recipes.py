@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from engine.migrate.models import SqlDriver, SqlSite
 from engine.refactor.methods import METHOD_KINDS, call_returns
+from engine.syntax.kinds import FUNCTION_KINDS
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -147,15 +148,6 @@ def recipe_named(name: str) -> Recipe:
 
 # --------------------------------------------------------------------------- sync boundaries
 
-_FUNCTION_TYPES = frozenset(
-    {
-        "function_declaration",
-        "function_expression",
-        "function",
-        "arrow_function",
-        "method_definition",
-    }
-)
 # Callers that use a callback's return value synchronously: a Promise there is a silent bug.
 _SYNC_CALLBACK_CALLEES = frozenset(
     {
@@ -197,7 +189,7 @@ def sync_boundary(function: Node) -> str | None:
         if name_text in _SYNC_CALLBACK_CALLEES:
             return f"a callback of {name_text}() must return synchronously"
         return f"a callback passed to {name_text or 'a call'}() may be used synchronously"
-    if function.type != "function_declaration" and function.type in _FUNCTION_TYPES:
+    if function.type != "function_declaration" and function.type in FUNCTION_KINDS:
         holder = parent
         if holder is None or holder.type not in ("variable_declarator", "public_field_definition"):
             return "a function value whose callers cannot be followed"

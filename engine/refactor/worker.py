@@ -21,7 +21,6 @@ from pydantic import BaseModel, Field
 from engine.errors import BadInput
 from engine.migrate.models import SqlSite
 from engine.migrate.sqlfinder import find_sql_sites
-from engine.migrate.tsparse import parse
 from engine.patch.models import PatchBatch, PatchOperation
 from engine.refactor.methods import (
     ddl_statements,
@@ -40,6 +39,10 @@ from engine.refactor.recipes import (
     site_reason,
     sync_boundary,
 )
+from engine.syntax.kinds import CLASS_KINDS, FUNCTION_KINDS, node_text
+from engine.syntax.parse import parse
+from engine.syntax.relative import import_specifier
+from engine.syntax.splice import ByteEdit, splice
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -65,25 +68,11 @@ class WorkerRefactor(BaseModel):
 
 # --------------------------------------------------------------------------- syntax helpers
 
-_FUNCTIONS = frozenset(
-    {
-        "function_declaration",
-        "function_expression",
-        "function",
-        "arrow_function",
-        "method_definition",
-    }
-)
-_CLASSES = frozenset({"class_declaration", "class", "abstract_class_declaration"})
 _WRAPPERS = frozenset({"parenthesized_expression", "non_null_expression"})
 _ENV_BASES = ("DurableObject", "WorkerEntrypoint", "WorkflowEntrypoint")
 _PREPARING = frozenset({"query", "prepare"})
 # Members called on the database (or a statement) itself, not on an Env that holds one.
 _DATABASE_CALLS = _PREPARING | {"exec", "run", "get", "all", "values", "transaction", "sql"}
-
-
-def _text(node: Node | None) -> str:
-    return (node.text or b"").decode("utf-8", "replace") if node is not None else ""
 
 
 def _walk(node: Node) -> Iterator[Node]:
@@ -102,11 +91,11 @@ def _ancestors(node: Node) -> Iterator[Node]:
 
 
 def _enclosing_function(node: Node) -> Node | None:
-    return next((a for a in _ancestors(node) if a.type in _FUNCTIONS), None)
+    return next((a for a in _ancestors(node) if a.type in FUNCTION_KINDS), None)
 
 
 def _enclosing_class(node: Node) -> Node | None:
-    return next((a for a in _ancestors(node) if a.type in _CLASSES), None)
+    return next((a for a in _ancestors(node) if a.type in CLASS_KINDS), None)
 
 
 def _is_async(function: Node) -> bool:
@@ -136,7 +125,7 @@ def _chain_prefixes(outer: Node) -> list[tuple[str, Node]]:
             callee = _unwrap(callee.named_children[0])
         if callee.type != "member_expression":
             break
-        links.append((_text(callee.child_by_field_name("property")), node))
+        links.append((node_text(callee.child_by_field_name("property")), node))
         obj = callee.child_by_field_name("object")
         if obj is None:
             return []
@@ -144,7 +133,7 @@ def _chain_prefixes(outer: Node) -> list[tuple[str, Node]]:
     if not links:
         return []
     links.reverse()
-    root = "".join(_text(node).split())
+    root = "".join(node_text(node).split())
     shapes: list[tuple[str, Node]] = []
     shape = root
     for index, (name, call) in enumerate(links):
@@ -174,50 +163,37 @@ def _line_span(source: bytes, start: int, end: int) -> tuple[int, int]:
 # --------------------------------------------------------------------------- edits
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class _Edit:
-    start: int
-    end: int
-    text: str
+def _moot(edit: ByteEdit, by: ByteEdit) -> bool:
+    """Whether `by` replaces every byte `edit` touches, so that `edit` has nothing left to do.
+
+    A removal also takes insertions at its ends with it (they would dangle in the gap it
+    leaves); a replacement keeps them, since they touch none of the bytes it replaces.
+    """
+    if by == edit or by.end == by.start or not by.start <= edit.start <= edit.end <= by.end:
+        return False
+    if edit.start == edit.end:
+        return not by.text or by.start < edit.start < by.end
+    return by.start < edit.start or edit.end < by.end
 
 
-def _apply(source: bytes, edits: list[_Edit]) -> bytes:
-    removals = [e for e in edits if e.end > e.start and not e.text]
-    kept: list[_Edit] = []
-    for edit in sorted(set(edits), key=lambda e: (e.start, e.end != e.start, -e.end, e.text)):
-        inside = any(
-            r is not edit
-            and r != edit
-            and r.start <= edit.start
-            and edit.end <= r.end
-            and (r.start < edit.start or edit.end < r.end or edit.start == edit.end)
-            for r in removals
-        )
-        if inside:
-            continue
-        if kept and edit.start < kept[-1].end and edit.end > edit.start:
-            continue
-        kept.append(edit)
-    kept = _close_gaps(source, kept)
-    out = bytearray()
-    cursor = 0
-    for edit in kept:
-        if edit.start < cursor:
-            continue
-        out += source[cursor : edit.start] + edit.text.encode()
-        cursor = edit.end
-    out += source[cursor:]
-    return bytes(out)
+def _apply(source: bytes, edits: list[ByteEdit]) -> bytes:
+    unique = set(edits)
+    kept = [
+        edit
+        for edit in sorted(unique, key=lambda e: (e.start, e.end != e.start, -e.end, e.text))
+        if not any(_moot(edit, by) for by in unique)
+    ]
+    return splice(source, _close_gaps(source, kept), ordered=True)
 
 
-def _close_gaps(source: bytes, kept: list[_Edit]) -> list[_Edit]:
+def _close_gaps(source: bytes, kept: list[ByteEdit]) -> list[ByteEdit]:
     """Merge touching whole-line removals, and take one blank line with a removal that sits
     between two blank lines, so removed declarations leave no double gap behind."""
-    merged: list[_Edit] = []
+    merged: list[ByteEdit] = []
     for edit in kept:
         last = merged[-1] if merged else None
         if last is not None and not last.text and not edit.text and last.end == edit.start:
-            merged[-1] = _Edit(last.start, edit.end, "")
+            merged[-1] = ByteEdit(last.start, edit.end, "")
         else:
             merged.append(edit)
     closed = []
@@ -229,7 +205,7 @@ def _close_gaps(source: bytes, kept: list[_Edit]) -> list[_Edit]:
         )
         blank_before = edit.start >= 2 and source[edit.start - 2 : edit.start] == b"\n\n"
         if whole_lines and blank_before and source[edit.end : edit.end + 1] == b"\n":
-            edit = _Edit(edit.start, edit.end + 1, "")
+            edit = ByteEdit(edit.start, edit.end + 1, "")
         closed.append(edit)
     return closed
 
@@ -262,7 +238,7 @@ def _locate(file: _File) -> list[Node | None]:
     for node in _walk(file.root):
         if node.type == "new_expression":
             ctor = node.child_by_field_name("constructor")
-            by_line[node.start_point.row + 1].append((f"new {_text(ctor)}", node))
+            by_line[node.start_point.row + 1].append((f"new {node_text(ctor)}", node))
         elif node.type == "call_expression" and not _is_chain_inner(node):
             for shape, call in _chain_prefixes(node):
                 by_line[call.start_point.row + 1].append((shape, call))
@@ -293,7 +269,7 @@ def _declares(block: Node, name: str, before: int) -> bool:
             return False
         if child.type in ("lexical_declaration", "variable_declaration"):
             for declarator in child.named_children:
-                if _text(declarator.child_by_field_name("name")) == name:
+                if node_text(declarator.child_by_field_name("name")) == name:
                     return True
     return False
 
@@ -302,27 +278,27 @@ def _param_names(function: Node) -> list[tuple[str, str]]:
     """(name, type text) of each simple parameter."""
     single = function.child_by_field_name("parameter")
     if single is not None:
-        return [(_text(single), "")]
+        return [(node_text(single), "")]
     params = function.child_by_field_name("parameters")
     out: list[tuple[str, str]] = []
     for param in params.named_children if params is not None else []:
         pattern = param.child_by_field_name("pattern")
         annotation = param.child_by_field_name("type")
-        type_text = _text(annotation).lstrip(":").strip() if annotation is not None else ""
-        out.append((_text(pattern), type_text))
+        type_text = node_text(annotation).lstrip(":").strip() if annotation is not None else ""
+        out.append((node_text(pattern), type_text))
     return out
 
 
 def _class_has_env(cls: Node) -> bool:
     heritage = next((c for c in cls.children if c.type == "class_heritage"), None)
-    if heritage is not None and any(base in _text(heritage) for base in _ENV_BASES):
+    if heritage is not None and any(base in node_text(heritage) for base in _ENV_BASES):
         return True
     body = cls.child_by_field_name("body")
     for member in body.named_children if body is not None else []:
         is_field = member.type == "public_field_definition"
-        if is_field and _text(member.child_by_field_name("name")) == "env":
+        if is_field and node_text(member.child_by_field_name("name")) == "env":
             return True
-        if member.type == "method_definition" and _text(member.child_by_field_name("name")) == (
+        if member.type == "method_definition" and node_text(member.child_by_field_name("name")) == (
             "constructor"
         ):
             params = member.child_by_field_name("parameters")
@@ -330,7 +306,7 @@ def _class_has_env(cls: Node) -> bool:
                 has_modifier = any(
                     c.type in ("accessibility_modifier", "readonly") for c in param.children
                 )
-                if has_modifier and _text(param.child_by_field_name("pattern")) == "env":
+                if has_modifier and node_text(param.child_by_field_name("pattern")) == "env":
                     return True
     return False
 
@@ -341,7 +317,7 @@ def _env_expression(node: Node) -> str | None:
     for ancestor in _ancestors(node):
         if ancestor.type == "statement_block" and _declares(ancestor, "env", node.start_byte):
             return "env"
-        if ancestor.type in _FUNCTIONS:
+        if ancestor.type in FUNCTION_KINDS:
             for name, type_text in _param_names(ancestor):
                 if name == "env":
                     return "env"
@@ -349,7 +325,7 @@ def _env_expression(node: Node) -> str | None:
                     return "c.env"
             if ancestor.type in ("function_declaration", "function_expression", "function"):
                 this_ok = False
-        if ancestor.type in _CLASSES:
+        if ancestor.type in CLASS_KINDS:
             return "this.env" if this_ok and _class_has_env(ancestor) else None
     return None
 
@@ -361,7 +337,7 @@ def _env_expression(node: Node) -> str | None:
 class _Plan:
     target: RpcTarget
     files: dict[str, _File]
-    edits: dict[str, list[_Edit]] = field(default_factory=lambda: defaultdict(list))
+    edits: dict[str, list[ByteEdit]] = field(default_factory=lambda: defaultdict(list))
     injected: set[tuple[str, int]] = field(default_factory=set)
     # Files that reach the binding through `import { env } from "cloudflare:workers"`.
     module_env: set[str] = field(default_factory=set)
@@ -437,7 +413,7 @@ def _member_path(value: Node) -> tuple[str, ...]:
         and node.parent.type == "member_expression"
         and _same(node.parent.child_by_field_name("object"), node)
     ):
-        path.append(_text(node.parent.child_by_field_name("property")))
+        path.append(node_text(node.parent.child_by_field_name("property")))
         node = _outermost(node.parent)
     return tuple(path)
 
@@ -454,7 +430,7 @@ def _name_reads(scope: Node, name: str, after: int) -> list[Node]:
     return [
         n
         for n in _walk(scope)
-        if n.type == "identifier" and n.start_byte >= after and _text(n) == name
+        if n.type == "identifier" and n.start_byte >= after and node_text(n) == name
     ]
 
 
@@ -468,20 +444,20 @@ def _result_uses_ok(value: Node) -> bool:
     if holder is None or holder.type != "variable_declarator":
         return False
     scope = _enclosing_function(holder) or holder
-    while scope.parent is not None and scope.type not in _FUNCTIONS:
+    while scope.parent is not None and scope.type not in FUNCTION_KINDS:
         scope = scope.parent
     pattern = holder.child_by_field_name("name")
     if pattern is None:
         return False
     if pattern.type == "identifier":
-        reads = _name_reads(scope, _text(pattern), holder.end_byte)
+        reads = _name_reads(scope, node_text(pattern), holder.end_byte)
         return all(_reads_write_result(_member_path(r)) for r in reads)
     if pattern.type != "object_pattern":
         return False
     for part in pattern.named_children:
         if part.type != "shorthand_property_identifier_pattern":
             return False
-        prefix = (_text(part),)
+        prefix = (node_text(part),)
         if prefix not in WRITE_RESULT_PATHS:
             return False
         reads = _name_reads(scope, prefix[0], holder.end_byte)
@@ -516,14 +492,14 @@ def _parameter_receiver(call: Node) -> str | None:
     holder = _outermost(receiver).parent
     if receiver.type != "identifier" or holder is None or holder.type != "member_expression":
         return None
-    if _text(holder.child_by_field_name("property")) not in _DATABASE_CALLS:
+    if node_text(holder.child_by_field_name("property")) not in _DATABASE_CALLS:
         # `env.DB.prepare(...)`: the parameter is the Env, and the binding hangs off it.
         return None
-    name = _text(receiver)
+    name = node_text(receiver)
     for ancestor in _ancestors(call):
         if ancestor.type == "statement_block" and _declares(ancestor, name, call.start_byte):
             return None
-        if ancestor.type in _FUNCTIONS and name in (n for n, _ in _param_names(ancestor)):
+        if ancestor.type in FUNCTION_KINDS and name in (n for n, _ in _param_names(ancestor)):
             return name
     return None
 
@@ -577,7 +553,7 @@ def _row_type(call: Node) -> str | None:
     for _, node in _chain_prefixes(call):
         type_args = node.child_by_field_name("type_arguments")
         if type_args is not None and type_args.named_child_count == 1:
-            found = _text(type_args.named_children[0])
+            found = node_text(type_args.named_children[0])
     return found
 
 
@@ -609,9 +585,9 @@ def _value(target: Node, text: str, cast: bool) -> str:
     return text
 
 
-def _replacement(item: _Site, env: str, args: list[Node], call: Node, binding: str) -> _Edit:
+def _replacement(item: _Site, env: str, args: list[Node], call: Node, binding: str) -> ByteEdit:
     assert item.method is not None
-    invocation = f"{env}.{binding}.{item.method.name}({', '.join(_text(a) for a in args)})"
+    invocation = f"{env}.{binding}.{item.method.name}({', '.join(node_text(a) for a in args)})"
     cast = _cast(item, call)
     awaited_value = f"(await {invocation}){cast}" if cast else f"await {invocation}"
     recipe = item.recipe
@@ -620,13 +596,13 @@ def _replacement(item: _Site, env: str, args: list[Node], call: Node, binding: s
         assert awaited is not None
         if item.method.returns == "rows":
             wrapped = _value(awaited, f"{{ results: {awaited_value} }}", False)
-            return _Edit(awaited.start_byte, awaited.end_byte, wrapped)
+            return ByteEdit(awaited.start_byte, awaited.end_byte, wrapped)
         if cast or awaited is call:
-            return _Edit(
+            return ByteEdit(
                 awaited.start_byte, awaited.end_byte, _value(awaited, awaited_value, bool(cast))
             )
-        return _Edit(call.start_byte, call.end_byte, invocation)
-    return _Edit(call.start_byte, call.end_byte, _value(call, awaited_value, bool(cast)))
+        return ByteEdit(call.start_byte, call.end_byte, invocation)
+    return ByteEdit(call.start_byte, call.end_byte, _value(call, awaited_value, bool(cast)))
 
 
 @dataclass
@@ -642,19 +618,19 @@ def _callers(plan: _Plan, path: str, function: Node) -> list[tuple[str, Node]] |
     """Every call of `function` in the given files, or why its callers cannot be followed."""
     name_node = function.child_by_field_name("name")
     if function.type == "method_definition":
-        name = _text(name_node)
+        name = node_text(name_node)
         cls = _enclosing_class(function)
-        class_name = _text(cls.child_by_field_name("name")) if cls is not None else ""
+        class_name = node_text(cls.child_by_field_name("name")) if cls is not None else ""
         found: list[tuple[str, Node]] = []
         for other_path, other in sorted(plan.files.items()):
             receivers = _instances_of(other, class_name)
             for node in _walk(other.root):
                 if (
                     node.type != "member_expression"
-                    or _text(node.child_by_field_name("property")) != name
+                    or node_text(node.child_by_field_name("property")) != name
                 ):
                     continue
-                obj = _text(node.child_by_field_name("object"))
+                obj = node_text(node.child_by_field_name("object"))
                 same_class = other_path == path and obj == "this" and _enclosing_class(node) == cls
                 if not same_class and obj not in receivers:
                     continue
@@ -665,9 +641,9 @@ def _callers(plan: _Plan, path: str, function: Node) -> list[tuple[str, Node]] |
                 found.append((other_path, parent))
         return found
     if function.type == "function_declaration":
-        name = _text(name_node)
+        name = node_text(name_node)
     elif function.parent is not None and function.parent.type == "variable_declarator":
-        name = _text(function.parent.child_by_field_name("name"))
+        name = node_text(function.parent.child_by_field_name("name"))
     else:
         return "its callers cannot be followed"
     found = []
@@ -675,7 +651,7 @@ def _callers(plan: _Plan, path: str, function: Node) -> list[tuple[str, Node]] |
         if other_path != path and not _imports_name(other, name, path):
             continue
         for node in _walk(other.root):
-            if node.type != "identifier" or _text(node) != name:
+            if node.type != "identifier" or node_text(node) != name:
                 continue
             parent = node.parent
             if parent is None or parent.type in (
@@ -706,15 +682,17 @@ def _instances_of(file: _File, class_name: str) -> set[str]:
             name = node.child_by_field_name("name") or node.child_by_field_name("pattern")
             value = node.child_by_field_name("value")
             annotation = node.child_by_field_name("type")
-            typed = annotation is not None and _text(annotation).lstrip(":").strip() == class_name
+            typed = (
+                annotation is not None and node_text(annotation).lstrip(":").strip() == class_name
+            )
             built = (
                 value is not None
                 and value.type == "new_expression"
-                and _text(value.child_by_field_name("constructor")) == class_name
+                and node_text(value.child_by_field_name("constructor")) == class_name
             )
             if typed or built:
                 prefix = "this." if node.type == "public_field_definition" else ""
-                names.add(prefix + _text(name))
+                names.add(prefix + node_text(name))
     return names
 
 
@@ -731,10 +709,13 @@ def _imports_name(file: _File, name: str, target: str) -> bool:
         if node.type != "import_statement":
             continue
         source = node.child_by_field_name("source")
-        if target not in _resolve_import(file.path, _text(source).strip("'\"")):
+        if target not in _resolve_import(file.path, node_text(source).strip("'\"")):
             continue
         for spec in _walk(node):
-            if spec.type == "import_specifier" and _text(spec.child_by_field_name("name")) == name:
+            if (
+                spec.type == "import_specifier"
+                and node_text(spec.child_by_field_name("name")) == name
+            ):
                 return True
     return False
 
@@ -772,32 +753,34 @@ def _propagate(plan: _Plan, path: str, call: Node) -> _Async:
     return result
 
 
-def _async_edits(source_node: Node) -> list[_Edit]:
+def _async_edits(source_node: Node) -> list[ByteEdit]:
     function = source_node
-    edits: list[_Edit] = []
+    edits: list[ByteEdit] = []
     if function.type == "method_definition":
         name = function.child_by_field_name("name")
         assert name is not None
-        edits.append(_Edit(name.start_byte, name.start_byte, "async "))
+        edits.append(ByteEdit(name.start_byte, name.start_byte, "async "))
     else:
-        edits.append(_Edit(function.start_byte, function.start_byte, "async "))
+        edits.append(ByteEdit(function.start_byte, function.start_byte, "async "))
     returns = function.child_by_field_name("return_type")
     if returns is not None and returns.named_child_count:
         type_node = returns.named_children[0]
-        type_text = _text(type_node)
+        type_text = node_text(type_node)
         if not type_text.startswith("Promise<"):
-            edits.append(_Edit(type_node.start_byte, type_node.end_byte, f"Promise<{type_text}>"))
+            edits.append(
+                ByteEdit(type_node.start_byte, type_node.end_byte, f"Promise<{type_text}>")
+            )
     return edits
 
 
-def _await_edits(call: Node) -> list[_Edit]:
+def _await_edits(call: Node) -> list[ByteEdit]:
     parent = call.parent
     if parent is not None and parent.type in ("member_expression", "call_expression"):
         return [
-            _Edit(call.start_byte, call.start_byte, "(await "),
-            _Edit(call.end_byte, call.end_byte, ")"),
+            ByteEdit(call.start_byte, call.start_byte, "(await "),
+            ByteEdit(call.end_byte, call.end_byte, ")"),
         ]
-    return [_Edit(call.start_byte, call.start_byte, "await ")]
+    return [ByteEdit(call.start_byte, call.start_byte, "await ")]
 
 
 # --------------------------------------------------------------------------- declarations
@@ -811,7 +794,7 @@ def _statement_of(node: Node) -> Node | None:
             if ancestor.type != "expression_statement" and ancestor.named_child_count != 1:
                 return None
             return ancestor
-        if ancestor.type in _FUNCTIONS or ancestor.type in ("statement_block", "program"):
+        if ancestor.type in FUNCTION_KINDS or ancestor.type in ("statement_block", "program"):
             return None
     return None
 
@@ -821,15 +804,15 @@ def _assigned_name(statement: Node) -> str | None:
     if statement.type == "expression_statement":
         expr = statement.named_children[0] if statement.named_child_count else None
         if expr is not None and expr.type == "assignment_expression":
-            return "".join(_text(expr.child_by_field_name("left")).split())
+            return "".join(node_text(expr.child_by_field_name("left")).split())
         return None
     if statement.type == "public_field_definition":
-        return "this." + _text(statement.child_by_field_name("name"))
+        return "this." + node_text(statement.child_by_field_name("name"))
     declarator = statement.named_children[0]
-    return _text(declarator.child_by_field_name("name"))
+    return node_text(declarator.child_by_field_name("name"))
 
 
-def _group_removals(plan: _Plan, items: list[_Site]) -> list[_Edit] | str:
+def _group_removals(plan: _Plan, items: list[_Site]) -> list[ByteEdit] | str:
     """Edits that remove the group's database, statements and schema calls; or why they cannot
     go (some other use of them is left)."""
     file = items[0].file
@@ -861,13 +844,15 @@ def _group_removals(plan: _Plan, items: list[_Site]) -> list[_Edit] | str:
         body = cls.child_by_field_name("body")
         for member in body.named_children if body is not None else []:
             if member.type == "public_field_definition":
-                name = "this." + _text(member.child_by_field_name("name"))
+                name = "this." + node_text(member.child_by_field_name("name"))
                 if name in owned:
                     fields.append(member)
     spans = [(n.start_byte, n.end_byte) for n in removed + replaced + fields]
     for node in _walk(scope):
         text = (
-            "".join(_text(node).split()) if node.type in ("member_expression", "identifier") else ""
+            "".join(node_text(node).split())
+            if node.type in ("member_expression", "identifier")
+            else ""
         )
         if text not in owned:
             continue
@@ -898,7 +883,7 @@ def _group_removals(plan: _Plan, items: list[_Site]) -> list[_Edit] | str:
             return REASON_ESCAPES
         line = node.start_point.row + 1
         return f"{text} is used at line {line} outside the SQL calls the recipes cover"
-    edits = [_Edit(*_line_span(file.source, n.start_byte, n.end_byte), "") for n in removed]
+    edits = [ByteEdit(*_line_span(file.source, n.start_byte, n.end_byte), "") for n in removed]
     for member in fields:
         # The field's `;` is a sibling token in the class body, not part of the field node.
         after = member.next_sibling
@@ -909,7 +894,7 @@ def _group_removals(plan: _Plan, items: list[_Site]) -> list[_Edit] | str:
         opens_body = file.source[:first].rstrip(b" \t").endswith(b"{\n")
         if member is fields[-1] and file.source[end : end + 1] == b"\n" and opens_body:
             end += 1
-        edits.append(_Edit(start, end, ""))
+        edits.append(ByteEdit(start, end, ""))
     constructor = _emptied_constructor(file, removed)
     if constructor is not None:
         params = constructor.child_by_field_name("parameters")
@@ -917,10 +902,10 @@ def _group_removals(plan: _Plan, items: list[_Site]) -> list[_Edit] | str:
         injected = cls is not None and (file.path, cls.start_byte) in plan.injected
         if (params is not None and params.named_child_count) or injected:
             if body is not None:
-                edits.append(_Edit(body.start_byte, body.end_byte, "{}"))
+                edits.append(ByteEdit(body.start_byte, body.end_byte, "{}"))
         else:
             span = _line_span(file.source, constructor.start_byte, constructor.end_byte)
-            edits.append(_Edit(*span, ""))
+            edits.append(ByteEdit(*span, ""))
     return edits
 
 
@@ -932,7 +917,7 @@ def _emptied_constructor(file: _File, removed: list[Node]) -> Node | None:
         function = body.parent if body is not None else None
         if function is None or function.type != "method_definition":
             continue
-        if _text(function.child_by_field_name("name")) != "constructor":
+        if node_text(function.child_by_field_name("name")) != "constructor":
             continue
         gone = {n.start_byte for n in removed}
         if id(body) in owners and all(
@@ -946,14 +931,8 @@ def _emptied_constructor(file: _File, removed: list[Node]) -> Node | None:
 # --------------------------------------------------------------------------- Env and imports
 
 
-def _relative_import(from_file: str, to_file: str) -> str:
-    stem = to_file[:-3] if to_file.endswith(".ts") else to_file
-    rel = posixpath.relpath(stem, posixpath.dirname(from_file) or ".")
-    return rel if rel.startswith(".") else f"./{rel}"
-
-
 def _import_line(names: str, from_file: str, to_file: str) -> str:
-    return f'import type {{ {names} }} from "{_relative_import(from_file, to_file)}";\n'
+    return f'import type {{ {names} }} from "{import_specifier(from_file, to_file)}";\n'
 
 
 def _insert_import(source: bytes, line: str) -> bytes:
@@ -985,7 +964,7 @@ def _binding_member(target: RpcTarget, path: str, module: bool) -> str:
     type_name = (
         target.class_name
         if module
-        else f'import("{_relative_import(path, target.entrypoint_path)}").{target.class_name}'
+        else f'import("{import_specifier(path, target.entrypoint_path)}").{target.class_name}'
     )
     return (
         f"  // Service binding to the orchestrator's {target.class_name} RPC entrypoint.\n"
@@ -1001,12 +980,12 @@ def _add_env_binding(texts: dict[str, bytes], target: RpcTarget, rewritten: list
         for node in _walk(root):
             if node.type not in ("interface_declaration", "type_alias_declaration"):
                 continue
-            if _text(node.child_by_field_name("name")) != "Env":
+            if node_text(node.child_by_field_name("name")) != "Env":
                 continue
             body = node.child_by_field_name("body") or node.child_by_field_name("value")
             if body is None or body.type not in ("interface_body", "object_type"):
                 continue
-            if f"{binding}:" in _text(body) or f"{binding}?:" in _text(body):
+            if f"{binding}:" in node_text(body) or f"{binding}?:" in node_text(body):
                 return
             module = _is_module(root)
             member = _binding_member(target, path, module)
@@ -1039,16 +1018,16 @@ def _add_env_binding(texts: dict[str, bytes], target: RpcTarget, rewritten: list
 def _drop_unused_driver_imports(source: bytes, path: str) -> bytes:
     root = parse(source, path).root_node
     used = {
-        _text(n)
+        node_text(n)
         for n in _walk(root)
         if n.type in ("identifier", "type_identifier")
         and not any(a.type == "import_statement" for a in _ancestors(n))
     }
-    edits: list[_Edit] = []
+    edits: list[ByteEdit] = []
     for statement in root.named_children:
         if statement.type != "import_statement":
             continue
-        if _text(statement.child_by_field_name("source")).strip("'\"") not in (
+        if node_text(statement.child_by_field_name("source")).strip("'\"") not in (
             "bun:sqlite",
             "better-sqlite3",
         ):
@@ -1057,17 +1036,21 @@ def _drop_unused_driver_imports(source: bytes, path: str) -> bytes:
         keep = [
             s
             for s in specs
-            if _text(s.child_by_field_name("alias") or s.child_by_field_name("name")) in used
+            if node_text(s.child_by_field_name("alias") or s.child_by_field_name("name")) in used
         ]
         if len(keep) == len(specs) and specs:
             continue
         if not keep:
-            edits.append(_Edit(*_line_span(source, statement.start_byte, statement.end_byte), ""))
+            edits.append(
+                ByteEdit(*_line_span(source, statement.start_byte, statement.end_byte), "")
+            )
             continue
         clause = next(n for n in _walk(statement) if n.type == "named_imports")
         edits.append(
-            _Edit(
-                clause.start_byte, clause.end_byte, "{ " + ", ".join(_text(s) for s in keep) + " }"
+            ByteEdit(
+                clause.start_byte,
+                clause.end_byte,
+                "{ " + ", ".join(node_text(s) for s in keep) + " }",
             )
         )
     if not edits:
@@ -1233,11 +1216,11 @@ def _scope(items: list[_Site]) -> str:
     return f"class {name}" if name and items[0].group[1] >= 0 else "file"
 
 
-def _group_edits(plan: _Plan, items: list[_Site]) -> dict[str, list[_Edit]] | _Site:
+def _group_edits(plan: _Plan, items: list[_Site]) -> dict[str, list[ByteEdit]] | _Site:
     """The edits of every file the group touches, or the site that stops the group."""
     binding = plan.target.binding
-    edits: list[_Edit] = []
-    by_file: dict[str, list[_Edit]] = defaultdict(list)
+    edits: list[ByteEdit] = []
+    by_file: dict[str, list[ByteEdit]] = defaultdict(list)
 
     def stop(item: _Site, reason: str) -> _Site:
         item.reason = reason
@@ -1304,7 +1287,7 @@ def _module_env_blocker(file: _File) -> str | None:
     """Why the file cannot read the module-scope `env`, or None when it can."""
     for node in _walk(file.root):
         if node.type in ("identifier", "shorthand_property_identifier_pattern") and (
-            _text(node) == MODULE_ENV
+            node_text(node) == MODULE_ENV
         ):
             return f"the name `{MODULE_ENV}` is already used in {file.path}"
     return None
@@ -1338,7 +1321,7 @@ def _add_module_env(texts: dict[str, bytes], target: RpcTarget, users: set[str])
     texts[declaration] = _module_env_declaration(target, declaration).encode()
 
 
-def _inject_env(plan: _Plan, item: _Site, by_file: dict[str, list[_Edit]]) -> str:
+def _inject_env(plan: _Plan, item: _Site, by_file: dict[str, list[ByteEdit]]) -> str:
     """Give the class an `env` constructor parameter when every `new` of it can pass one.
     Returns the env expression, or `!reason`."""
     assert item.node is not None
@@ -1349,15 +1332,15 @@ def _inject_env(plan: _Plan, item: _Site, by_file: dict[str, list[_Edit]]) -> st
     key = (item.file.path, cls.start_byte)
     if key in plan.injected:
         return "this.env"
-    class_name = _text(cls.child_by_field_name("name"))
+    class_name = node_text(cls.child_by_field_name("name"))
     news: list[tuple[str, Node, str]] = []
     for path, file in sorted(plan.files.items()):
         for node in _walk(file.root):
-            if node.type == "class_heritage" and f"extends {class_name}" in _text(node):
+            if node.type == "class_heritage" and f"extends {class_name}" in node_text(node):
                 return f"!{no_env}, and {class_name} is extended, so its constructor cannot change"
             if (
                 node.type != "new_expression"
-                or _text(node.child_by_field_name("constructor")) != class_name
+                or node_text(node.child_by_field_name("constructor")) != class_name
             ):
                 continue
             env = _env_expression(node)
@@ -1373,7 +1356,7 @@ def _inject_env(plan: _Plan, item: _Site, by_file: dict[str, list[_Edit]]) -> st
             m
             for m in (body.named_children if body is not None else [])
             if m.type == "method_definition"
-            and _text(m.child_by_field_name("name")) == "constructor"
+            and node_text(m.child_by_field_name("name")) == "constructor"
         ),
         None,
     )
@@ -1381,7 +1364,7 @@ def _inject_env(plan: _Plan, item: _Site, by_file: dict[str, list[_Edit]]) -> st
     if constructor is None:
         assert body is not None
         by_file[path].append(
-            _Edit(
+            ByteEdit(
                 body.start_byte + 1,
                 body.start_byte + 1,
                 "\n  constructor(private readonly env: Env) {}\n",
@@ -1392,7 +1375,7 @@ def _inject_env(plan: _Plan, item: _Site, by_file: dict[str, list[_Edit]]) -> st
         assert params is not None
         separator = ", " if params.named_child_count else ""
         by_file[path].append(
-            _Edit(
+            ByteEdit(
                 params.start_byte + 1,
                 params.start_byte + 1,
                 f"private readonly env: Env{separator}",
@@ -1401,11 +1384,11 @@ def _inject_env(plan: _Plan, item: _Site, by_file: dict[str, list[_Edit]]) -> st
     for new_path, node, env in news:
         args = node.child_by_field_name("arguments")
         if args is None:
-            by_file[new_path].append(_Edit(node.end_byte, node.end_byte, f"({env})"))
+            by_file[new_path].append(ByteEdit(node.end_byte, node.end_byte, f"({env})"))
         else:
             separator = ", " if args.named_child_count else ""
             by_file[new_path].append(
-                _Edit(args.start_byte + 1, args.start_byte + 1, f"{env}{separator}")
+                ByteEdit(args.start_byte + 1, args.start_byte + 1, f"{env}{separator}")
             )
     plan.injected.add(key)
     return "this.env"

@@ -64,9 +64,9 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.errors import BadInput
-from engine.migrate.tsparse import SOURCE_SUFFIXES, parse
 from engine.patch.models import PatchBatch
 from engine.patch.plan import plan_batch
+from engine.syntax.parse import SOURCE_SUFFIXES, parse
 from engine.workspace import STATE_DIR, Workspace, resolve_inside
 
 if TYPE_CHECKING:
