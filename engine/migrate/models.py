@@ -6,11 +6,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.sql.tokens import SqlKind
+
 ImportKind = Literal[
     "import", "import-type", "export-from", "dynamic-import", "require", "reference-path"
 ]
 SqlDriver = Literal["bun:sqlite", "durable-object-sql", "d1", "better-sqlite3", "drizzle", "kysely"]
-SqlKind = Literal["ddl", "select", "insert", "update", "delete", "pragma", "transaction", "unknown"]
 
 
 class _Record(BaseModel):

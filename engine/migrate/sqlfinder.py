@@ -21,8 +21,9 @@ from enum import Enum
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
-from engine.migrate.models import SqlDriver, SqlKind, SqlSite
-from engine.migrate.sqltext import looks_like_sql, sql_kind, sql_tables
+from engine.migrate.models import SqlDriver, SqlSite
+from engine.sql.classify import looks_like_sql, sql_kind, sql_tables
+from engine.sql.tokens import SqlKind
 from engine.syntax.kinds import CLASS_KINDS, FUNCTION_KINDS, node_text
 from engine.syntax.parse import parse
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from engine.migrate.models import SqlSite
 from engine.refactor.models import RpcMethod, RpcParam, RpcReturns
+from engine.sql.tokens import SqlToken, sql_tokens
 
 __all__ = [
     "METHOD_KINDS",
@@ -33,43 +33,7 @@ _ROWS_CALLS = frozenset({"all", "toArray"})
 _ROW_CALLS = frozenset({"get", "first", "one"})
 _RESULT_CALLS = frozenset({"run"})
 
-_TOKEN = re.compile(
-    r"""
-      (?P<space>\s+)
-    | (?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))
-    | (?P<string>'(?:[^']|'')*'?)
-    | (?P<quoted>"(?:[^"]|"")*"?|`[^`]*`?|\[[^\]]*\]?)
-    | (?P<param>\?\d*|[:@$][A-Za-z_][A-Za-z0-9_]*)
-    | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
-    | (?P<op><>|!=|<=|>=|==|[=<>])
-    | (?P<other>.)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
 _COMPARE_WORDS = frozenset({"LIKE", "GLOB", "IS", "NOT", "IN", "MATCH", "REGEXP"})
-
-
-@dataclass(frozen=True, slots=True)
-class _Tok:
-    kind: str
-    text: str
-
-    @property
-    def key(self) -> str:
-        return self.text.upper() if self.kind == "word" else ""
-
-
-def _tokens(sql: str) -> list[_Tok]:
-    out: list[_Tok] = []
-    for match in _TOKEN.finditer(sql):
-        kind = match.lastgroup or "other"
-        if kind in ("space", "comment"):
-            continue
-        text = match.group()
-        if kind == "quoted":
-            kind, text = "word", text[1:-1]
-        out.append(_Tok(kind, text))
-    return out
 
 
 def normalise_sql(sql: str) -> str:
@@ -131,7 +95,7 @@ def _plural(table: str) -> str:
     return table if table.endswith("s") else table + "s"
 
 
-def _where_columns(tokens: Sequence[_Tok]) -> list[str]:
+def _where_columns(tokens: Sequence[SqlToken]) -> list[str]:
     """Columns compared with a placeholder after WHERE, in order."""
     columns: list[str] = []
     in_where = False
@@ -147,7 +111,7 @@ def _where_columns(tokens: Sequence[_Tok]) -> list[str]:
     return columns
 
 
-def _set_columns(tokens: Sequence[_Tok]) -> list[str]:
+def _set_columns(tokens: Sequence[SqlToken]) -> list[str]:
     columns: list[str] = []
     in_set = False
     depth = 0
@@ -162,16 +126,16 @@ def _set_columns(tokens: Sequence[_Tok]) -> list[str]:
             depth -= 1
         elif in_set and depth == 0 and token.text == "=" and index > 0:
             previous = tokens[index - 1]
-            if previous.kind == "word":
+            if previous.is_name:
                 columns.append(previous.text.rsplit(".", 1)[-1])
     return columns
 
 
-def _is_count(tokens: Sequence[_Tok]) -> bool:
+def _is_count(tokens: Sequence[SqlToken]) -> bool:
     return len(tokens) > 2 and tokens[0].key == "SELECT" and tokens[1].key == "COUNT"
 
 
-def _base_name(site: SqlSite, returns: RpcReturns, tokens: Sequence[_Tok]) -> str:
+def _base_name(site: SqlSite, returns: RpcReturns, tokens: Sequence[SqlToken]) -> str:
     tables = site.tables_written or site.tables_read
     table = tables[0] if tables else "rows"
     by = "".join(_pascal(column) for column in _where_columns(tokens))
@@ -193,7 +157,7 @@ def _base_name(site: SqlSite, returns: RpcReturns, tokens: Sequence[_Tok]) -> st
 # --------------------------------------------------------------------------- parameters
 
 
-def _column_before(tokens: Sequence[_Tok], index: int) -> str | None:
+def _column_before(tokens: Sequence[SqlToken], index: int) -> str | None:
     """The column a placeholder at `index` is compared with: `col = ?`, `col LIKE ?`."""
     position = index - 1
     saw_operator = False
@@ -202,13 +166,13 @@ def _column_before(tokens: Sequence[_Tok], index: int) -> str | None:
     ):
         saw_operator = True
         position -= 1
-    if not saw_operator or position < 0 or tokens[position].kind != "word":
+    if not saw_operator or position < 0 or not tokens[position].is_name:
         return None
     # `t.col` tokenises as word `.` word: the word before the operator is already the column.
     return tokens[position].text
 
 
-def _insert_columns(tokens: Sequence[_Tok]) -> dict[int, str]:
+def _insert_columns(tokens: Sequence[SqlToken]) -> dict[int, str]:
     """Token index of each placeholder in `INSERT INTO t (a, b) VALUES (?, ?)` -> column."""
     try:
         into = next(i for i, t in enumerate(tokens) if t.key == "INTO")
@@ -218,7 +182,7 @@ def _insert_columns(tokens: Sequence[_Tok]) -> dict[int, str]:
     values_at = next((i for i, t in enumerate(tokens) if t.key == "VALUES"), None)
     if open_at is None or values_at is None or open_at > values_at:
         return {}
-    columns = [t.text for t in tokens[open_at:values_at] if t.kind == "word"]
+    columns = [t.text for t in tokens[open_at:values_at] if t.is_name]
     out: dict[int, str] = {}
     slot = 0
     depth = 0
@@ -239,7 +203,7 @@ def _insert_columns(tokens: Sequence[_Tok]) -> dict[int, str]:
 
 def sql_params(sql: str) -> list[RpcParam]:
     """One parameter per distinct placeholder, named from the column it binds."""
-    tokens = _tokens(sql)
+    tokens = sql_tokens(sql)
     inserted = _insert_columns(tokens)
     params: list[RpcParam] = []
     seen_placeholders: set[str] = set()
@@ -293,7 +257,7 @@ def plan_methods(sites: Sequence[SqlSite]) -> list[RpcMethod]:
                 existing.sites.append(_site_ref(site))
             continue
         sql, returns = key
-        base = _base_name(site, returns, _tokens(sql))
+        base = _base_name(site, returns, sql_tokens(sql))
         name = base
         counter = 2
         while name in names:

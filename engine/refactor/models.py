@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from engine.migrate.models import SqlKind, SqlSite
+from engine.migrate.models import SqlSite
+from engine.sql.tokens import SqlKind
 
 # What the RPC method hands back, mirroring the call it replaces:
 #   rows   -> D1 `.all()`   -> Promise<Row[]>

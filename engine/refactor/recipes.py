@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from engine.migrate.models import SqlDriver, SqlSite
 from engine.refactor.methods import METHOD_KINDS, call_returns
+from engine.sql.classify import sql_kind
+from engine.sql.tokens import sql_tokens
 from engine.syntax.kinds import FUNCTION_KINDS
 
 if TYPE_CHECKING:
@@ -92,17 +94,14 @@ REASON_CATALOG = (
     "orchestrator's D1"
 )
 _CATALOG_TABLES = frozenset({"sqlite_master", "sqlite_schema", "sqlite_sequence", "sqlite_stat1"})
-
-_TRANSACTION_WORDS = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "END")
-
+_CATALOG = "sqlite_master"
 
 REASON_PREPARED = "the database is opened or the statement prepared here; it goes with its uses"
 
 
 def _decide(site: SqlSite) -> Recipe | str:
     if site.kind == "transaction" or (
-        site.statement is not None
-        and site.statement.lstrip().upper().startswith(_TRANSACTION_WORDS)
+        site.statement is not None and sql_kind(site.statement) == "transaction"
     ):
         return REASON_TRANSACTION
     if site.call.startswith("new ") or site.call.rsplit(".", 1)[-1] in ("query", "prepare"):
@@ -110,7 +109,9 @@ def _decide(site: SqlSite) -> Recipe | str:
     if site.statement is None or "${" in site.statement:
         return REASON_NO_TEXT
     tables = {t.lower() for t in (*site.tables_read, *site.tables_written)}
-    if tables & _CATALOG_TABLES or site.statement.lower().find("sqlite_master") >= 0:
+    # The catalog may sit where no table is read (a PRAGMA argument, a subquery in a string).
+    named = {t.text.lower() for t in sql_tokens(site.statement) if t.is_name or t.kind == "string"}
+    if tables & _CATALOG_TABLES or any(_CATALOG in n for n in named):
         return REASON_CATALOG
     if site.kind == "ddl":
         return _BY_NAME["ddl-to-migration"]

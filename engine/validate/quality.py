@@ -66,6 +66,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from engine.errors import BadInput
 from engine.patch.models import PatchBatch
 from engine.patch.plan import plan_batch
+from engine.sql.classify import looks_like_statement
 from engine.syntax.parse import SOURCE_SUFFIXES, parse
 from engine.workspace import STATE_DIR, Workspace, resolve_inside
 
@@ -492,16 +493,6 @@ _FAKE_MARKERS = (
 )
 _SECRET_RUN = re.compile(r"[A-Za-z0-9+/=_-]{24,}")
 _ENTROPY_MIN = 4.0
-_SQL_UPPER = re.compile(
-    r"^\s*(?:SELECT\s[\s\S]*?\bFROM\b|INSERT\s+(?:OR\s+\w+\s+)?INTO\b|REPLACE\s+INTO\b"
-    r"|UPDATE\s+\S+\s+SET\b|DELETE\s+FROM\b|WITH\s+\w+(?:\s*\([^)]*\))?\s+AS\s*\()"
-)
-_SQL_ANY = re.compile(_SQL_UPPER.pattern, re.IGNORECASE)
-# Lower-case "select ... from" is also English ("Select a file from the list: "); real SQL
-# shows one of these besides.
-_SQL_EVIDENCE = re.compile(
-    r"\bwhere\b|\bjoin\b|\bvalues\b|\bset\b|\border\s+by\b|\blimit\b|[=*]", re.I
-)
 # The text before a spliced value: a comparison, LIKE, LIMIT/OFFSET, an open VALUES or IN
 # list, or an opening quote.
 _SQL_VALUE_SLOT = re.compile(
@@ -560,19 +551,13 @@ def _secret_value(name: str, value: str) -> bool:
     )
 
 
-def _looks_like_sql(text: str) -> bool:
-    if _SQL_UPPER.match(text):
-        return True
-    return _SQL_ANY.match(text) is not None and _SQL_EVIDENCE.search(text) is not None
-
-
 def _splices_sql_value(parts: Sequence[str | None]) -> bool:
     """Whether literal parts (str) and run-time values (None) make SQL with a value spliced in.
 
     Only value positions count (`= ${id}`, `IN (${ids})`, `'${name}'`): a column list, a table
     name or a WHERE fragment from a query builder is SQL text, not a value an attacker sends.
     """
-    if not _looks_like_sql("".join("x" if p is None else p for p in parts)):
+    if not looks_like_statement("".join("x" if p is None else p for p in parts)):
         return False
     before = ""
     for part in parts:

@@ -1,31 +1,17 @@
-"""SQL text analysis for the SQL finder: a small tokenizer that tells whether a string is
-SQL, which kind of statement it is, and which tables it reads and writes. Not a SQL parser:
-it reads the few keywords that decide kind and tables, and leaves everything else alone."""
+"""Classify SQL text: whether a string is SQL, which kind of statement it is, and which tables
+it reads and writes. Not a SQL parser: it reads the few keywords that decide kind and tables,
+and leaves everything else alone."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from itertools import pairwise
 
-from engine.migrate.models import SqlKind
+from engine.sql.tokens import SqlKind, sql_tokens
+from engine.sql.tokens import SqlToken as Tok
 
-__all__ = ["looks_like_sql", "sql_kind", "sql_tables"]
+__all__ = ["looks_like_sql", "looks_like_statement", "sql_kind", "sql_tables"]
 
-
-_TOKEN_RE = re.compile(
-    r"""
-      (?P<space>\s+)
-    | (?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))
-    | (?P<subst>\$\{[^}]*\}?)
-    | (?P<string>'(?:[^']|'')*'?)
-    | (?P<quoted>"(?:[^"]|"")*"?|`[^`]*`?|\[[^\]]*\]?)
-    | (?P<word>[A-Za-z_][A-Za-z0-9_$]*)
-    | (?P<other>.)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
 
 _KIND_BY_LEAD: dict[str, SqlKind] = {
     "SELECT": "select",
@@ -57,57 +43,64 @@ _SQL_LEADS = frozenset(_KIND_BY_LEAD) | {
 }
 _DML_LEADS = frozenset({"SELECT", "VALUES", "INSERT", "REPLACE", "UPDATE", "DELETE"})
 
-# Words that follow FROM/JOIN/UPDATE/INTO in real statements but never name a table there.
-_NOT_NAMES = frozenset(
-    {
-        "SELECT", "FROM", "WHERE", "SET", "VALUES", "ON", "USING", "AS", "JOIN", "INNER",
-        "LEFT", "RIGHT", "FULL", "OUTER", "CROSS", "NATURAL", "GROUP", "ORDER", "LIMIT",
-        "OFFSET", "HAVING", "UNION", "EXCEPT", "INTERSECT", "RETURNING", "DEFAULT", "OF", "OR",
-        "AND", "NOT", "IF", "EXISTS", "WINDOW", "INDEXED", "WITH", "DO", "NOTHING", "WHEN",
-        "THEN", "BEGIN", "END", "FOR", "EACH", "ROW", "LATERAL",
-    }
-)  # fmt: skip
 _TABLE_PRAGMAS = frozenset({"table_info", "table_xinfo", "index_list", "foreign_key_list"})
 _TABLE_DDL_PREFIX = frozenset({"CREATE", "TEMP", "TEMPORARY", "VIRTUAL", "ALTER", "DROP"})
 
 
-@dataclass(frozen=True, slots=True)
-class _Tok:
-    kind: str
-    text: str
-    key: str  # the upper-cased keyword for a bare word, empty for anything else
-    nameable: bool  # could name a table: a quoted identifier or a non-reserved word
-
-
-@lru_cache(maxsize=4096)
-def _sql_tokens(text: str) -> tuple[_Tok, ...]:
-    # Backticks arrive escaped when the SQL sits inside a JavaScript template literal.
-    tokens: list[_Tok] = []
-    for match in _TOKEN_RE.finditer(text.replace("\\`", "`")):
-        kind = match.lastgroup or "other"
-        if kind in ("space", "comment"):
-            continue
-        value = match.group()
-        if kind == "quoted":
-            value = value[1:-1] if len(value) > 1 and value[-1] in '"`]' else value[1:]
-            tokens.append(_Tok(kind, value.replace('""', '"'), "", True))
-        elif kind == "word":
-            key = value.upper()
-            tokens.append(_Tok(kind, value, key, key not in _NOT_NAMES))
-        else:
-            tokens.append(_Tok(kind, value, "", False))
-    return tuple(tokens)
-
-
 def looks_like_sql(text: str) -> bool:
     """True when the text starts with an SQL statement keyword."""
-    tokens = _sql_tokens(text)
+    tokens = sql_tokens(text)
     return bool(tokens) and tokens[0].key in _SQL_LEADS
+
+
+_STATEMENT_EVIDENCE = frozenset({"WHERE", "JOIN", "VALUES", "SET", "LIMIT"})
+
+
+def looks_like_statement(text: str) -> bool:
+    """True when `text` opens with a whole DML statement head: SELECT ... FROM, INSERT INTO,
+    REPLACE INTO, UPDATE t SET, DELETE FROM, or WITH name AS (.
+
+    Stricter than `looks_like_sql`, for text that may be prose: lower-case "select ... from" is
+    also English ("Select a file from the list: "), so a head not written in capitals counts
+    only with more SQL besides (WHERE, JOIN, VALUES, SET, ORDER BY, LIMIT, `=` or `*`).
+    """
+    tokens = sql_tokens(text)
+    head = _statement_head(tokens)
+    if head is None:
+        return False
+    if all(token.text.isupper() for token in head):
+        return True
+    keys = [token.key for token in tokens]
+    ordered = any(a == "ORDER" and b == "BY" for a, b in pairwise(keys))
+    return ordered or bool(_STATEMENT_EVIDENCE.intersection(keys)) or "=" in text or "*" in text
+
+
+def _statement_head(tokens: Sequence[Tok]) -> Sequence[Tok] | None:
+    """The keyword tokens that make the head of a DML statement, or None when there is none."""
+    lead = _key_at(tokens, 0)
+    if lead == "SELECT" and len(tokens) > 1:
+        found = next((t for t in tokens[1:] if t.key == "FROM"), None)
+        return None if found is None else [tokens[0], found]
+    if lead == "INSERT":
+        at = 3 if _key_at(tokens, 1) == "OR" and tokens[2:3] and tokens[2].kind == "word" else 1
+        return [tokens[0], tokens[at]] if _key_at(tokens, at) == "INTO" else None
+    if lead == "REPLACE":
+        return tokens[:2] if _key_at(tokens, 1) == "INTO" else None
+    if lead == "UPDATE":
+        at = 4 if _text_at(tokens, 2) == "." else 2
+        return [tokens[0], tokens[at]] if _key_at(tokens, at) == "SET" else None
+    if lead == "DELETE":
+        return tokens[:2] if _key_at(tokens, 1) == "FROM" else None
+    if lead == "WITH" and len(tokens) > 2 and tokens[1].kind == "word":
+        at = _after_parens(tokens, 2) if _text_at(tokens, 2) == "(" else 2
+        if _key_at(tokens, at) == "AS" and _text_at(tokens, at + 1) == "(":
+            return [tokens[0], tokens[at]]
+    return None
 
 
 def sql_kind(text: str) -> SqlKind:
     """The kind of the first statement in `text`; WITH is classified by its main statement."""
-    tokens = _sql_tokens(text)
+    tokens = sql_tokens(text)
     if not tokens:
         return "unknown"
     lead = tokens[0].key
@@ -116,7 +109,7 @@ def sql_kind(text: str) -> SqlKind:
     return _KIND_BY_LEAD.get(lead, "unknown")
 
 
-def _main_keyword_after_with(tokens: Sequence[_Tok]) -> str:
+def _main_keyword_after_with(tokens: Sequence[Tok]) -> str:
     depth = 0
     for token in tokens[1:]:
         if token.text == "(":
@@ -135,7 +128,7 @@ def sql_tables(text: str) -> tuple[list[str], list[str]]:
     the table of CREATE/ALTER/DROP TABLE and CREATE INDEX. Quotes are stripped, schema
     qualifiers dropped, CTE names and table-valued functions left out.
     """
-    tokens = _sql_tokens(text)
+    tokens = sql_tokens(text)
     ctes = _cte_names(tokens)
     read: list[str] = []
     written: list[str] = []
@@ -161,11 +154,11 @@ def sql_tables(text: str) -> tuple[list[str], list[str]]:
     return read, written
 
 
-def _key_at(tokens: Sequence[_Tok], index: int) -> str:
+def _key_at(tokens: Sequence[Tok], index: int) -> str:
     return tokens[index].key if index < len(tokens) else ""
 
 
-def _text_at(tokens: Sequence[_Tok], index: int) -> str:
+def _text_at(tokens: Sequence[Tok], index: int) -> str:
     return tokens[index].text if index < len(tokens) else ""
 
 
@@ -174,7 +167,7 @@ def _add(target: list[str], name: str | None, ctes: set[str]) -> None:
         target.append(name)
 
 
-def _name_at(tokens: Sequence[_Tok], index: int, source: bool = False) -> tuple[str | None, int]:
+def _name_at(tokens: Sequence[Tok], index: int, source: bool = False) -> tuple[str | None, int]:
     """A possibly schema-qualified table name at `index` and the index after it. In a FROM or
     JOIN (`source`), a name followed by `(` is a table-valued function, not a table; after
     INTO or TABLE the parenthesis opens a column list."""
@@ -194,7 +187,7 @@ def _name_at(tokens: Sequence[_Tok], index: int, source: bool = False) -> tuple[
     return name, after
 
 
-def _add_from_list(tokens: Sequence[_Tok], index: int, target: list[str], ctes: set[str]) -> None:
+def _add_from_list(tokens: Sequence[Tok], index: int, target: list[str], ctes: set[str]) -> None:
     # FROM a [AS] x, b y: the comma form of a join lists several tables after one FROM.
     while True:
         name, index = _name_at(tokens, index, source=True)
@@ -210,20 +203,20 @@ def _add_from_list(tokens: Sequence[_Tok], index: int, target: list[str], ctes: 
         index += 1
 
 
-def _skip_if_exists(tokens: Sequence[_Tok], index: int) -> int:
+def _skip_if_exists(tokens: Sequence[Tok], index: int) -> int:
     if _key_at(tokens, index) != "IF":
         return index
     return index + 3 if _key_at(tokens, index + 1) == "NOT" else index + 2
 
 
-def _indexed_table(tokens: Sequence[_Tok], index: int) -> str | None:
+def _indexed_table(tokens: Sequence[Tok], index: int) -> str | None:
     _, after_name = _name_at(tokens, _skip_if_exists(tokens, index))
     if _key_at(tokens, after_name) != "ON":
         return None
     return _name_at(tokens, after_name + 1)[0]
 
 
-def _pragma_table(tokens: Sequence[_Tok], index: int) -> str | None:
+def _pragma_table(tokens: Sequence[Tok], index: int) -> str | None:
     if index >= len(tokens) or tokens[index].kind != "word":
         return None
     if _text_at(tokens, index + 1) == ".":
@@ -233,7 +226,7 @@ def _pragma_table(tokens: Sequence[_Tok], index: int) -> str | None:
     return _name_at(tokens, index + 2)[0]
 
 
-def _cte_names(tokens: Sequence[_Tok]) -> set[str]:
+def _cte_names(tokens: Sequence[Tok]) -> set[str]:
     """Names defined by `WITH name [(cols)] AS (...)`, so they are not taken for tables."""
     names: set[str] = set()
     for index, token in enumerate(tokens[:-1]):
@@ -252,7 +245,7 @@ def _cte_names(tokens: Sequence[_Tok]) -> set[str]:
     return names
 
 
-def _after_parens(tokens: Sequence[_Tok], index: int) -> int:
+def _after_parens(tokens: Sequence[Tok], index: int) -> int:
     depth = 0
     for position in range(index, len(tokens)):
         if tokens[position].text == "(":
