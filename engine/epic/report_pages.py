@@ -11,7 +11,7 @@ import html
 import json
 from collections.abc import Sequence
 
-from engine.epic.report import CallGroup, DeliveryReport, FolderReport, StepTotal
+from engine.epic.report_models import CallGroup, DeliveryReport, FolderReport, StepTotal
 
 __all__ = ["duration_text", "report_html", "report_markdown", "sites_chart", "steps_chart"]
 

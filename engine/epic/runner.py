@@ -61,10 +61,11 @@ from engine.epic.store import (
     set_run_status,
 )
 from engine.errors import CheckFailed, VibehqError
+from engine.ids import new_run_id
 from engine.ledger.events import LedgerEvent
 from engine.ledger.store import Ledger
 from engine.migrate.planner import plan_migration
-from engine.migrate.runner import new_run_id, tsconfig_paths_batch
+from engine.migrate.runner import tsconfig_paths_batch
 from engine.patch.models import PatchBatch
 from engine.patch.validation import BatchValidator, ValidationResult
 from engine.refactor.pipeline import plan_refactor, record_work_items, target_for

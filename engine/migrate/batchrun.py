@@ -15,8 +15,9 @@ from typing import Literal
 from pydantic import BaseModel, Field, computed_field
 
 from engine.errors import BadInput, VibehqError
+from engine.ids import new_batch_id
 from engine.ledger.events import utc_now
-from engine.migrate.runner import ConflictPolicy, new_run_id, run_dir
+from engine.migrate.runner import ConflictPolicy, run_dir
 from engine.settings import Settings
 from engine.workspace import Workspace
 
@@ -142,7 +143,7 @@ def run_batch(
     previous = last_batch(ws) if resume else None
     done_before = {f.folder for f in previous.folders if f.status == "done"} if previous else set()
     summary = BatchSummary(
-        batch_id=new_run_id("batch"), staging=str(staging), manifest=str(template), workers=workers
+        batch_id=new_batch_id(), staging=str(staging), manifest=str(template), workers=workers
     )
     pending = [n for n in names if n not in done_before]
     skipped = {

@@ -6,14 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import secrets
-import time
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from engine.errors import BadInput, PatchConflict
+from engine.ids import check_run_id, new_run_id
 from engine.ledger.events import LedgerEvent, utc_now
 from engine.ledger.store import Ledger
 from engine.migrate.manifest import LoadedManifest
@@ -58,14 +57,8 @@ class RunRecord(BaseModel):
         return sum(f.written for f in self.folders)
 
 
-def new_run_id(prefix: str = "m") -> str:
-    return f"{prefix}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
-
-
 def run_dir(ws: Workspace, run_id: str) -> Path:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", run_id):
-        raise BadInput(f"invalid run id {run_id!r}")
-    return ws.runs_dir / run_id
+    return ws.runs_dir / check_run_id(run_id)
 
 
 def write_plan(ws: Workspace, run_id: str, plan: MigrationPlan) -> Path:

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from engine.errors import BadInput
+from engine.ids import new_run_id
 from engine.ledger.store import Ledger
 from engine.route.calls import ModelCallRow, record_model_call, run_spend
 from engine.route.chain import ChainLink, ModelChain, model_chain, tier_links
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
     from engine.settings import Settings
     from engine.workspace import Workspace
 
-__all__ = ["AGENT_HEADER", "Completion", "ModelRouter", "new_run_id"]
+__all__ = ["AGENT_HEADER", "Completion", "ModelRouter"]
 
 # Sent with every call that names an agent: proxies and the scripted test server route on it.
 AGENT_HEADER = "X-Vibehq-Agent"
@@ -44,11 +43,6 @@ _LOCAL_KEY = "sk-no-key-required"
 _ERROR_CHARS = 500
 
 Message = Mapping[str, Any]
-
-
-def new_run_id() -> str:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"run-{stamp}-{secrets.token_hex(3)}"
 
 
 @dataclass(frozen=True)
@@ -81,7 +75,7 @@ class ModelRouter:
     def __init__(self, route: RouteSettings, ledger: Ledger, *, run_id: str | None = None) -> None:
         self.route = route
         self.ledger = ledger
-        self.run_id = run_id or new_run_id()
+        self.run_id = run_id or new_run_id("run")
         self._router: Any = None
         self._build_lock = threading.Lock()
 
