@@ -2181,8 +2181,8 @@ def _memory_kind(kind: str | None) -> Any:
 def _memory_store(ws: Workspace, settings: Settings, *, vectors: bool) -> Any:
     """The workspace's memory store. With `vectors`, the embedder is built first, so a missing
     model fails before anything is written."""
+    from engine.memory.chroma_store import MemoryStore
     from engine.memory.embedder import embedder_for
-    from engine.memory.store import MemoryStore
 
     embedder = embedder_for(settings.memory, ws.root) if vectors else None
     return MemoryStore.open(
@@ -2284,7 +2284,7 @@ def memory_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Remember one entry. The same text with the same provenance is stored once."""
-    from engine.memory.store import new_entry
+    from engine.memory.chroma_store import new_entry
 
     entry = new_entry(
         text=text, kind=_memory_kind(kind), folder=folder, task_id=task, source=source
@@ -2465,8 +2465,8 @@ def dev_model_server(
     ] = None,
 ) -> None:
     """Serve the OpenAI chat-completions API on 127.0.0.1 from a script, until Ctrl-C."""
-    from engine.scripted_model.script import load_script
-    from engine.scripted_model.server import check_loopback, serve
+    from devtools.scripted_model.script import load_script
+    from devtools.scripted_model.server import check_loopback, serve
 
     check_loopback(host)
     loaded = load_script(script)

@@ -24,7 +24,7 @@ from pydantic import ConfigDict, Field
 
 from agents.llm import RoutedLLM
 from engine.errors import VibehqError
-from engine.route.router import Completion
+from engine.route.litellm_router import Completion
 
 if TYPE_CHECKING:
     from crewai.agents.agent_builder.base_agent import BaseAgent

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from crewai import Agent
     from crewai.llms.base_llm import BaseLLM
 
-    from engine.route.router import Completion
+    from engine.route.litellm_router import Completion
     from tools.context import ToolContext
 
 

@@ -24,7 +24,7 @@ from crewai.hooks.dispatch import HookAborted
 from crewai.llms.base_llm import BaseLLM, LLMCallBlockedError, llm_call_context
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from engine.route.router import Completion, ModelRouter
+from engine.route.litellm_router import Completion, ModelRouter
 from engine.route.tiers import Tier
 
 if TYPE_CHECKING:

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.memory.embedder import LocalEmbedder, Vectors
+from engine.memory.chroma_store import MemoryStore
+from engine.memory.embedder import LocalEmbedder
 from engine.memory.models import KINDS, NewEntry
-from engine.memory.store import MemoryStore
+from engine.memory.vectors import Vectors
 from engine.settings import MemorySettings
 from engine.workspace import Workspace
 

@@ -14,7 +14,7 @@ import time
 
 import openai
 
-from engine.scripted_model import ScriptedModelServer
+from devtools.scripted_model import ScriptedModelServer
 
 
 def measure(api: openai.OpenAI, count: int, *, stream: bool) -> tuple[float, float]:

@@ -149,7 +149,7 @@ class ChatSession:
     # -- history in project memory ---------------------------------------------------------
 
     def _store(self) -> Any:
-        from engine.memory.store import MemoryStore
+        from engine.memory.chroma_store import MemoryStore
 
         return MemoryStore.open(self.ctx.home, self.ctx.settings.memory)
 

@@ -141,7 +141,7 @@ def model_server() -> Any:
     a YAML file, YAML text, a list of turn dicts, or a Script. Point clients at `srv.base_url`
     (LiteLLM: `model="openai/<name>", api_base=srv.base_url, api_key="x"`); read what they
     sent from `srv.requests`."""
-    from engine.scripted_model import ScriptedModelServer
+    from devtools.scripted_model import ScriptedModelServer
 
     started: list[ScriptedModelServer] = []
 

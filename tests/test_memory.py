@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from engine.errors import BadInput, UnsafePath
-from engine.memory.chunks import lines_of, split_source
+from engine.memory.chroma_store import MemoryStore
 from engine.memory.embedder import DIMENSION, LocalEmbedder, locate_model
 from engine.memory.errors import (
     EmbedderMismatch,
@@ -27,8 +27,8 @@ from engine.memory.errors import (
     UnknownMemory,
 )
 from engine.memory.ingest import collect_files, ingest
+from engine.memory.langchain_splitter import lines_of, split_source
 from engine.memory.models import parse_kind
-from engine.memory.store import MemoryStore
 from engine.settings import MemorySettings
 from engine.workspace import Workspace
 from tests.conftest import copy_example, snapshot, write
@@ -90,7 +90,7 @@ def test_embedder_missing_package_names_the_package_and_the_install() -> None:
 
 
 def test_chromadb_embedding_function_round_trips_its_config(embedder: LocalEmbedder) -> None:
-    from engine.memory.embedding_function import LocalEmbeddingFunction
+    from engine.memory.chroma_embedding import LocalEmbeddingFunction
 
     function = LocalEmbeddingFunction.wrapping(embedder)
     rebuilt = LocalEmbeddingFunction.build_from_config(function.get_config())

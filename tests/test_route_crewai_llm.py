@@ -13,7 +13,7 @@ from engine.ledger.store import Ledger
 from engine.route.calls import model_calls
 from engine.route.config import RouteSettings
 from engine.route.errors import BudgetExhausted, NoModelConfigured
-from engine.route.router import ModelRouter
+from engine.route.litellm_router import ModelRouter
 
 pytestmark = pytest.mark.integration
 

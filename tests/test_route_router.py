@@ -20,7 +20,7 @@ from engine.route.errors import (
     ModelKeyMissing,
     NoModelConfigured,
 )
-from engine.route.router import AGENT_HEADER, ModelRouter
+from engine.route.litellm_router import AGENT_HEADER, ModelRouter
 from tests.conftest import ROOT
 
 
@@ -244,7 +244,7 @@ from pathlib import Path
 from engine.ledger.store import Ledger
 from engine.route.config import RouteSettings
 from engine.route.errors import NoModelConfigured
-from engine.route.router import ModelRouter
+from engine.route.litellm_router import ModelRouter
 router = ModelRouter(RouteSettings(), Ledger.open(Path({str(tmp_path / "l.sqlite")!r})))
 try:
     router.complete("Design the RPC surface of the search module.")
@@ -272,7 +272,7 @@ def test_a_missing_api_key_variable_is_named(
 
 def test_importing_the_engine_sets_the_offline_defaults_and_keeps_the_users() -> None:
     probe = (
-        "import os, engine.route.router\n"
+        "import os, engine.route.litellm_router\n"
         "print(os.environ['LITELLM_LOCAL_MODEL_COST_MAP'], os.environ['CREWAI_DISABLE_TELEMETRY'],"
         " os.environ['CREWAI_TRACING_ENABLED'], os.environ['OTEL_SDK_DISABLED'])"
     )

@@ -18,14 +18,7 @@ from typing import Any
 import openai
 import pytest
 
-from engine.errors import BadInput
-from engine.refactor.prompts import (
-    AnswerRejected,
-    parse_answer,
-    render_work_item,
-    work_item_files,
-)
-from engine.scripted_model import (
+from devtools.scripted_model import (
     FAULTS,
     PRESET_NAMES,
     ScriptedModelServer,
@@ -33,6 +26,13 @@ from engine.scripted_model import (
     UnsafeHost,
     load_script,
     parse_script,
+)
+from engine.errors import BadInput
+from engine.refactor.prompts import (
+    AnswerRejected,
+    parse_answer,
+    render_work_item,
+    work_item_files,
 )
 from engine.validate.quality import scan_text
 from tests.conftest import EXAMPLES, ROOT

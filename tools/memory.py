@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from engine.memory.store import MemoryStore
+from engine.memory.chroma_store import MemoryStore
 from tools.base import ToolArgs, VibehqTool, clip
 
 MemoryKind = Literal["convention", "decision", "task", "migration_fact"]

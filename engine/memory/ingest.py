@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from engine.errors import BadInput, UnsafePath
-from engine.memory.chunks import language_of, split_source
+from engine.memory.langchain_splitter import language_of, split_source
 from engine.memory.models import Kind, NewEntry, Origin
 from engine.workspace import resolve_inside
 
 if TYPE_CHECKING:
-    from engine.memory.store import MemoryStore
+    from engine.memory.chroma_store import MemoryStore
     from engine.workspace import Workspace
 
 INGEST_SUFFIXES = frozenset(

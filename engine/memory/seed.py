@@ -19,7 +19,7 @@ from engine.memory.models import NewEntry
 from engine.refactor.prompts import STANDARDIZATION_RULES, workspace_conventions
 
 if TYPE_CHECKING:
-    from engine.memory.store import MemoryStore
+    from engine.memory.chroma_store import MemoryStore
     from engine.workspace import Workspace
 
 ENTRYPOINTS_DIR = "orchestrator/worker/entrypoints"

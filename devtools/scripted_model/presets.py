@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from engine.scripted_model.reply import ToolCallSpec
+from devtools.scripted_model.reply import ToolCallSpec
 
 __all__ = ["PRESET_NAMES", "CannedReply", "PresetError", "build_preset"]
 

@@ -14,8 +14,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.scripted_model.matching import message_text
-from engine.scripted_model.script import Turn
+from devtools.scripted_model.matching import message_text
+from devtools.scripted_model.script import Turn
 
 __all__ = ["Completion", "error_body", "estimate_prompt_tokens", "estimate_tokens"]
 

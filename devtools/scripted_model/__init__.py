@@ -8,10 +8,10 @@ litellm or openai: the clients under test do.
 
 from __future__ import annotations
 
-from engine.scripted_model.presets import PRESET_NAMES
-from engine.scripted_model.recording import RecordedRequest
-from engine.scripted_model.reply import ToolCallSpec
-from engine.scripted_model.script import (
+from devtools.scripted_model.presets import PRESET_NAMES
+from devtools.scripted_model.recording import RecordedRequest
+from devtools.scripted_model.reply import ToolCallSpec
+from devtools.scripted_model.script import (
     FAULTS,
     Script,
     ScriptError,
@@ -19,7 +19,7 @@ from engine.scripted_model.script import (
     load_script,
     parse_script,
 )
-from engine.scripted_model.server import AGENT_HEADER, ScriptedModelServer, UnsafeHost
+from devtools.scripted_model.server import AGENT_HEADER, ScriptedModelServer, UnsafeHost
 
 __all__ = [
     "AGENT_HEADER",

@@ -34,9 +34,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
+from devtools.scripted_model.presets import PresetError, build_preset
+from devtools.scripted_model.reply import ToolCallSpec, UsageOverride
 from engine.errors import BadInput
-from engine.scripted_model.presets import PresetError, build_preset
-from engine.scripted_model.reply import ToolCallSpec, UsageOverride
 
 __all__ = ["FAULTS", "MessageRole", "Script", "ScriptError", "Turn", "load_script", "parse_script"]
 

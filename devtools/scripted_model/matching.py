@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.scripted_model.script import Script, Turn
+from devtools.scripted_model.script import Script, Turn
 
 __all__ = ["Miss", "Pick", "RequestFacts", "TurnPicker", "message_text"]
 

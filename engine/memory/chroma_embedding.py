@@ -16,8 +16,9 @@ from typing import Any
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.utils.embedding_functions import register_embedding_function
 
-from engine.memory.embedder import Embedder, LocalEmbedder, Vectors, locate_model
-from engine.memory.remote import RemoteEmbedder
+from engine.memory.embedder import LocalEmbedder, locate_model
+from engine.memory.langchain_embedder import RemoteEmbedder
+from engine.memory.vectors import Embedder, Vectors
 
 LOCAL_NAME = "vibehq-minilm-l6-v2-int8"
 REMOTE_NAME = "vibehq-openai-compatible"

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.memory.embedder import Vectors
 from engine.memory.errors import EmbedderUnavailable, EmbeddingFailed
+from engine.memory.vectors import Vectors
 
 if TYPE_CHECKING:
     from langchain_openai import OpenAIEmbeddings

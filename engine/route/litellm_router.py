@@ -23,10 +23,10 @@ from engine.ledger.store import Ledger
 from engine.route.calls import ModelCallRow, record_model_call, run_spend
 from engine.route.chain import ChainLink, ModelChain, model_chain, tier_links
 from engine.route.config import RouteSettings
-from engine.route.cost import call_cost, usage_tokens
 from engine.route.decision import RouteDecision, decide
 from engine.route.errors import BudgetExhausted, ModelCallFailed, ModelKeyMissing, NoModelConfigured
 from engine.route.features import CodeWork
+from engine.route.litellm_cost import call_cost, usage_tokens
 from engine.route.tiers import TIERS, Tier
 
 if TYPE_CHECKING:

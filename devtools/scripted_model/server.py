@@ -33,12 +33,12 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, cast
 
+from devtools.scripted_model.embeddings import EmbeddingInputError, embedding_body
+from devtools.scripted_model.matching import Miss, RequestFacts, TurnPicker
+from devtools.scripted_model.recording import RecordedRequest, RequestLog, redact
+from devtools.scripted_model.responses import Completion, error_body
+from devtools.scripted_model.script import Script, load_script, parse_script
 from engine.errors import BadInput
-from engine.scripted_model.embeddings import EmbeddingInputError, embedding_body
-from engine.scripted_model.matching import Miss, RequestFacts, TurnPicker
-from engine.scripted_model.recording import RecordedRequest, RequestLog, redact
-from engine.scripted_model.responses import Completion, error_body
-from engine.scripted_model.script import Script, load_script, parse_script
 
 __all__ = ["AGENT_HEADER", "ScriptedModelServer", "UnsafeHost", "check_loopback", "serve"]
 

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from engine.errors import BadInput
 from engine.filelock import exclusive_lock
 from engine.ledger.events import utc_now
-from engine.memory.embedder import Embedder, embedder_for
+from engine.memory.embedder import embedder_for
 from engine.memory.errors import EmbedderMismatch, UnknownMemory
 from engine.memory.models import (
     COLLECTIONS,
@@ -33,6 +33,7 @@ from engine.memory.models import (
     NewEntry,
     kind_of_id,
 )
+from engine.memory.vectors import Embedder
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -89,7 +90,7 @@ class MemoryStore:
             from chromadb.config import Settings as ChromaSettings
 
             # Registers vibehq's embedding functions, which stored collections name.
-            import engine.memory.embedding_function  # noqa: F401
+            import engine.memory.chroma_embedding  # noqa: F401
 
             self.ws.ensure_state_dir()
             self._client = chromadb.PersistentClient(
@@ -105,7 +106,7 @@ class MemoryStore:
 
     def _embedding_function(self) -> Any:
         if self._function is None:
-            from engine.memory.embedding_function import embedding_function_for
+            from engine.memory.chroma_embedding import embedding_function_for
 
             self._function = embedding_function_for(self.embedder)
         return self._function

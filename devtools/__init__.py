@@ -1,0 +1,1 @@
+"""Developer tools that ship with vibehq but are no part of its engine."""
