@@ -57,8 +57,9 @@ def apply_approved(
     skip: dict[Step, str] | None = None,
     accept_unvalidated: bool = False,
 ) -> GateResult:
-    """Apply the approved item's batch through the gate. Without a validator now, the batch
-    must have passed one at review, or the approver must accept it unvalidated."""
+    """Apply the approved item's batch through the gate. Where the workspace has its tsconfig
+    and no validator runs now, the batch must have passed one at review, or the approver must
+    accept it unvalidated."""
     ws.ensure_state_dir()
     with Ledger.open(ws.ledger_path) as ledger:
         item = get_item(ledger, item_id)
@@ -77,6 +78,9 @@ def apply_approved(
             skips["validators"] = f"{why}; validated at review ({reviewed.summary})"
         elif accept_unvalidated:
             skips["validators"] = f"{why}; accepted unvalidated"
+        elif not (ws.root / settings.patch.tsconfig).is_file():
+            # Nothing here can type-check it; the verdict names the skip.
+            skips.setdefault("validators", f"(no {settings.patch.tsconfig} in the workspace)")
         else:
             raise CheckFailed(
                 f"item {item.id} was never validated (validators skipped {why}); "

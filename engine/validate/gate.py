@@ -31,6 +31,7 @@ from engine.validate.judge import (
     with_validation,
 )
 from engine.validate.quality import QualityReport
+from engine.validate.quarantine import AgentQuarantined
 from engine.validate.triggers import BatchFacts, PackageChange, QueueItem, evaluate
 from engine.workspace import Workspace
 
@@ -84,6 +85,8 @@ def gated_apply(
     )
     try:
         verdict = judge(ws, batch, ctx)
+    except AgentQuarantined:
+        raise
     except CheckFailed:
         # A stale anchor or a conflict: let the patch engine refuse it, so the ledger records
         # the failed batch exactly as for any other.
