@@ -126,7 +126,15 @@ def propose_batch(
         files=[f.path for f in payload.files] or files,
     )
     if item.state == "approved" and ctx.apply_approved:
-        result = apply_approved(ctx.home, item.id, ctx.settings, validator=ctx.validator)
+        # The run chose its validator (or none, by --no-validate); the review above ran it.
+        result = apply_approved(
+            ctx.home,
+            item.id,
+            ctx.settings,
+            validator=ctx.validator,
+            skip=None if ctx.validator else {"validators": "(this run has no validator)"},
+            accept_unvalidated=ctx.validator is None,
+        )
         out.applied = result.batch.batch_id
     return out
 

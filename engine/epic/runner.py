@@ -736,6 +736,13 @@ class EpicRunner:
             self._status(j, "gate") == "done" and self._status(j, "apply") != "done"
             for j in self.jobs[:index]
         )
+        # The gate step validated the folder on the overlay it will meet; without a validator
+        # the run was started so (the run's options say why) and the verdict names it.
+        skipped = (
+            "(validated by the epic's gate step)"
+            if self.validator is not None
+            else "(the epic runs without a validator)"
+        )
         batches: list[str] = []
         written = 0
         for item_id in ids:
@@ -756,6 +763,8 @@ class EpicRunner:
                     item_id,
                     self.settings,
                     validator=self.validator if recheck else None,
+                    skip=None if recheck and self.validator else {"validators": skipped},
+                    accept_unvalidated=True,
                 )
             except CheckFailed as exc:
                 return _Outcome(
