@@ -107,6 +107,15 @@ def judge(ws: Workspace, batch: PatchBatch, ctx: GateContext) -> Verdict:
     agent = batch.requester or UNKNOWN_AGENT
     home = ctx.home or ws
     steps: list[StepResult] = []
+    # Planning comes first: bad input raises before the ledger is opened or anyone recorded.
+    added, preexisting = QualityReport(), QualityReport()
+    quality: StepResult | None = None
+    if "quality" in ctx.skip:
+        quality = StepResult(step="quality", status="skipped", detail=ctx.skip["quality"])
+    else:
+        report = check_batch(ws, batch, block_root=ctx.block_root)
+        added, preexisting = split_preexisting(report, ctx.origins)
+        quality = _quality_step(added, preexisting)
     if "quarantine" in ctx.skip:
         steps.append(StepResult(step="quarantine", status="skipped", detail=ctx.skip["quarantine"]))
     elif ctx.dry_run:
@@ -115,13 +124,7 @@ def judge(ws: Workspace, batch: PatchBatch, ctx: GateContext) -> Verdict:
         with Ledger.open(home.ledger_path) as ledger:
             ensure_active(ledger, agent, batch.batch_id)
         steps.append(StepResult(step="quarantine", status="passed"))
-    added, preexisting = QualityReport(), QualityReport()
-    if "quality" in ctx.skip:
-        steps.append(StepResult(step="quality", status="skipped", detail=ctx.skip["quality"]))
-    else:
-        report = check_batch(ws, batch, block_root=ctx.block_root)
-        added, preexisting = split_preexisting(report, ctx.origins)
-        steps.append(_quality_step(added, preexisting))
+    steps.append(quality)
     if "validators" in ctx.skip:
         steps.append(StepResult(step="validators", status="skipped", detail=ctx.skip["validators"]))
     else:
