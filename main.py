@@ -246,8 +246,7 @@ def patch_apply(
         path = Path(batch_file)
         batch = load_batch_file(path)
         block_root = path.resolve().parent
-    wanted = validate if validate is not None else settings.patch.validate_batches
-    validator = _batch_validator(ws, settings) if wanted else None
+    validator, skip = _validator_choice(ws, settings, validate)
     gated = gated_apply(
         ws,
         batch,
@@ -256,6 +255,7 @@ def patch_apply(
         validator=validator,
         block_root=block_root,
         with_diff=as_json,
+        skip=skip,
     )
     if as_json:
         _emit_json(
@@ -340,6 +340,13 @@ ConflictOpt = Annotated[
         help="skip | overwrite | fail: a destination file that exists with other content.",
     ),
 ]
+
+
+def _validator_choice(ws: Workspace, settings: Settings, flag: bool | None) -> Any:
+    """(validator or None, the gate's skip): on wherever the workspace has its tsconfig."""
+    from engine.validate.judge import choose_validator
+
+    return choose_validator(ws, settings, flag)
 
 
 def _batch_validator(ws: Workspace, settings: Settings) -> Any:
@@ -447,8 +454,14 @@ def migrate_apply(
     base: BaseOpt = None,
     on_conflict: ConflictOpt = "fail",
     validate: Annotated[
-        bool, typer.Option("--validate", help="Type-check each folder's batch first.")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--validate/--no-validate",
+            help="Type-check each folder's batch first. Default: on when the workspace has "
+            "its tsconfig, unless [patch] validate = false.",
+            show_default=False,
+        ),
+    ] = None,
     refactor: Annotated[
         bool,
         typer.Option(
@@ -465,9 +478,11 @@ def migrate_apply(
 
     ws, settings = _open(workspace)
     policy = _conflict_policy(on_conflict)
-    validator = _batch_validator(ws, settings) if validate else None
+    validator, skip = _validator_choice(ws, settings, validate)
     loaded = _load_manifest(manifest, base)
-    record, result = apply_migration(ws, loaded, settings, on_conflict=policy, validator=validator)
+    record, result = apply_migration(
+        ws, loaded, settings, on_conflict=policy, validator=validator, skip=skip
+    )
     refactored = _refactor_migrated(ws, settings, loaded, result.plan) if refactor else []
     if as_json:
         payload = {"ok": True, **record.model_dump(mode="json")}
@@ -488,6 +503,7 @@ def migrate_apply(
         console.print(
             f"{folder.name}: {folder.status}, {folder.written} files written"
             f"{' in batch ' + folder.batch_id if folder.batch_id else ''}{extra}"
+            + (f"; {_escape(folder.held)}" if folder.held else "")
         )
     if record.written == 0:
         console.print(
@@ -730,8 +746,7 @@ def chat_cmd(
 
     if staging is None and (ws.root.parent / "STAGING").is_dir():
         staging = ws.root.parent / "STAGING"
-    wanted = validate if validate is not None else settings.patch.validate_batches
-    validator = _batch_validator(ws, settings) if wanted else None
+    validator, _skip = _validator_choice(ws, settings, validate)
     console = _console()
     session = ChatSession(
         ws,
@@ -901,8 +916,7 @@ def _reviewer(
 ) -> Any:
     from engine.approvals.review import batch_reviewer
 
-    wanted = validate if validate is not None else settings.patch.validate_batches
-    validator = _batch_validator(ws, settings) if wanted else None
+    validator, _skip = _validator_choice(ws, settings, validate)
     return batch_reviewer(ws, settings, validator=validator, block_root=block_root)
 
 
@@ -1093,12 +1107,11 @@ def approvals_approve(
         edited = load_batch_file(edit)
         with Ledger.open(ws.ledger_path) as ledger:
             current = get_item(ledger, item_id)
-        wanted = validate if validate is not None else settings.patch.validate_batches
         review = answer_reviewer(
             ws,
             settings,
             current,
-            validator=_batch_validator(ws, settings) if wanted else None,
+            validator=_validator_choice(ws, settings, validate)[0],
             block_root=edit.resolve().parent,
         ) or _reviewer(ws, settings, validate, edit.resolve().parent)
     with Ledger.open(ws.ledger_path) as ledger:
@@ -1137,6 +1150,13 @@ def approvals_reject(
 def approvals_apply(
     item_id: ItemArg,
     validate: ValidateOpt = None,
+    accept_unvalidated: Annotated[
+        bool,
+        typer.Option(
+            "--accept-unvalidated",
+            help="Apply a batch no validator checked (at review or now); recorded in the ledger.",
+        ),
+    ] = False,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -1145,9 +1165,15 @@ def approvals_apply(
     from engine.approvals.apply import apply_approved
 
     ws, settings = _open(workspace)
-    wanted = validate if validate is not None else settings.patch.validate_batches
-    validator = _batch_validator(ws, settings) if wanted else None
-    gated = apply_approved(ws, item_id, settings, validator=validator)
+    validator, skip = _validator_choice(ws, settings, validate)
+    gated = apply_approved(
+        ws,
+        item_id,
+        settings,
+        validator=validator,
+        skip=skip,
+        accept_unvalidated=accept_unvalidated,
+    )
     if as_json:
         _emit_json(
             {
@@ -1838,8 +1864,14 @@ def refactor_apply(
     folder: FolderArg,
     manifest: RpcManifestOpt = None,
     validate: Annotated[
-        bool, typer.Option("--validate/--no-validate", help="One tsc run over both batches.")
-    ] = True,
+        bool | None,
+        typer.Option(
+            "--validate/--no-validate",
+            help="One tsc run over both batches. Default: on when the workspace has its "
+            "tsconfig, unless [patch] validate = false.",
+            show_default=False,
+        ),
+    ] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -1850,11 +1882,13 @@ def refactor_apply(
     ws, settings = _open(workspace)
     plan, owner = _refactor_plan(ws, folder, manifest)
     tasks_path = _tasks_path(ws, settings, None)
+    validator, skip = _validator_choice(ws, settings, validate)
     outcome = apply_refactor(
         ws,
         plan,
         settings,
-        validator=_batch_validator(ws, settings) if validate else None,
+        validator=validator,
+        skip=skip,
         tasks_path=tasks_path,
         epic_id=owner,
     )

@@ -230,7 +230,17 @@ def decide(
             release(ledger, item.payload.agent, reason=reason or item.title, actor=by)
             return f"approved item {item.id}: agent {item.payload.agent} released"
     if item.payload.kind == "patch_batch":
-        result = apply_approved(ws, item.id, settings, validator=validator)
+        # A chat session without a validator was started so on purpose (--no-validate or
+        # `[patch] validate = false`): the approver's /approve accepts that, and the verdict
+        # names it.
+        result = apply_approved(
+            ws,
+            item.id,
+            settings,
+            validator=validator,
+            skip=None if validator else {"validators": "(chat session without a validator)"},
+            accept_unvalidated=validator is None,
+        )
         files = ", ".join(f.path for f in result.batch.files)
         return f"approved and applied item {item.id} as batch {result.batch.batch_id}: {files}"
     if item.payload.kind == "plan_change":

@@ -23,8 +23,11 @@ class PatchSettings(BaseModel):
         True, description="fsync staged files and the journal before commit (power-loss safety)"
     )
     lock_timeout_s: float = Field(60.0, gt=0, description="how long to wait for the workspace lock")
-    validate_batches: bool = Field(
-        False, alias="validate", description="run the validator on a staging copy before apply"
+    validate_batches: bool | None = Field(
+        None,
+        alias="validate",
+        description="run the validator on a staging copy before apply; default: on wherever "
+        "the workspace has its tsconfig, off only when set to false",
     )
     tsconfig: str = Field("tsconfig.json", description="tsconfig used by the tsc validator")
 

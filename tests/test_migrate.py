@@ -82,7 +82,7 @@ def test_apply_does_exactly_the_plan_then_nothing_then_rolls_back(cli: Any, targ
     before = outside_state(target)
     ws = Workspace.open(target)
     planned = plan_migration(ws, load_manifest(PILOT))
-    applied = cli("migrate", "apply", PILOT, "-w", target, "--json")
+    applied = cli("migrate", "apply", PILOT, "--no-validate", "-w", target, "--json")
     assert applied.code == 0, applied.err
     run = applied.json()
     for dest, content in planned.contents.items():
@@ -91,11 +91,11 @@ def test_apply_does_exactly_the_plan_then_nothing_then_rolls_back(cli: Any, targ
     assert written == set(planned.contents)
     assert run["totals"]["files"] == len(planned.contents)
 
-    again = cli("migrate", "apply", PILOT, "-w", target, "--json")
+    again = cli("migrate", "apply", PILOT, "--no-validate", "-w", target, "--json")
     assert again.code == 0
     assert sum(f["written"] for f in again.json()["folders"]) == 0
     assert all(f["status"] == "unchanged" for f in again.json()["folders"])
-    human = cli("migrate", "apply", PILOT, "-w", target)
+    human = cli("migrate", "apply", PILOT, "--no-validate", "-w", target)
     assert "nothing to write" in human.out
 
     rolled = cli("migrate", "rollback", run["run_id"], "-w", target)
@@ -281,7 +281,7 @@ def test_missing_path_aliases_are_added_to_tsconfig_keeping_comments(
     plan = cli("migrate", "plan", manifest, "-w", ws, "--json").json()
     assert set(plan["tsconfig_paths_missing"]) == {"@shared/*", "@apps/*"}
     assert plan["tsconfig_paths_differing"] == {"~/*": ["elsewhere/*"]}
-    run = cli("migrate", "apply", manifest, "-w", ws, "--json").json()
+    run = cli("migrate", "apply", manifest, "--no-validate", "-w", ws, "--json").json()
     text = (ws / "tsconfig.json").read_text()
     assert "// the monorepo's compiler settings" in text
     assert read_paths(ws / "tsconfig.json") == {
@@ -289,7 +289,7 @@ def test_missing_path_aliases_are_added_to_tsconfig_keeping_comments(
         "@shared/*": ["@shared/*"],
         "~/*": ["src/*"],
     }
-    again = cli("migrate", "apply", manifest, "-w", ws, "--json").json()
+    again = cli("migrate", "apply", manifest, "--no-validate", "-w", ws, "--json").json()
     assert all(f["written"] == 0 for f in again["folders"])
     cli("migrate", "rollback", run["run_id"], "-w", ws)
     assert (ws / "tsconfig.json").read_text() == original
@@ -307,6 +307,6 @@ def test_paths_object_is_created_when_the_tsconfig_has_none(
         "name: w\nsources:\n  - {from: STAGING/w, to: apps/w}\n"
         'tsconfig_paths:\n  "@shared/*": ["@shared/*"]\n  "@apps/*": ["apps/*"]\n'
     )
-    assert cli("migrate", "apply", manifest, "-w", ws).code == 0
+    assert cli("migrate", "apply", manifest, "--no-validate", "-w", ws).code == 0
     assert read_paths(ws / "tsconfig.json") == {"@apps/*": ["apps/*"], "@shared/*": ["@shared/*"]}
     assert json.loads((ws / "tsconfig.json").read_text())["compilerOptions"]["strict"] is True

@@ -418,7 +418,7 @@ def test_approvals_list_show_and_changes_by(root: Path, board: ApprovalItem) -> 
         approve(ledger, proposed["proposal"], by="alice")
     from engine.approvals.apply import apply_approved
 
-    apply_approved(Workspace.open(root), proposed["proposal"], Settings())
+    apply_approved(Workspace.open(root), proposed["proposal"], Settings(), accept_unvalidated=True)
     changes = call(context(root, "Auto"), "changes_by", agent="codex", folder="apps/unsafe-cases")
     [mine] = changes["proposals"]
     assert mine["id"] == proposed["proposal"] and mine["applied_batch"]

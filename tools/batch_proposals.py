@@ -29,8 +29,9 @@ from engine.ledger.events import LedgerEvent
 from engine.patch.apply import new_batch_id
 from engine.patch.loader import parse_batch
 from engine.patch.models import PatchBatch
-from engine.validate.quality import check_batch
-from engine.validate.quarantine import AgentQuarantined, ensure_active, record_check
+from engine.validate.gate import verdict_event
+from engine.validate.judge import GateContext, judge
+from engine.validate.quarantine import AgentQuarantined
 from tools.base import validation_line
 from tools.context import ToolContext
 
@@ -84,13 +85,11 @@ def propose_batch(
             ctx.guard.bad_tool_call(f"refused: {reason}")
         return BatchProposal(ok=False, refused=f"{reason}; nothing was queued", files=files)
     try:
-        with ctx.ledger() as ledger:
-            ensure_active(ledger, ctx.agent, batch.batch_id)
+        refused = _judged(ctx, batch)
     except AgentQuarantined as exc:
         return _quarantined(ctx, exc.message, files)
-    quarantined = _quality(ctx, batch)
-    if quarantined is not None:
-        return _quarantined(ctx, quarantined, files)
+    if refused is not None:
+        return _quarantined(ctx, refused, files)
     try:
         payload = review_batch(ctx.workspace, batch, ctx.settings, validator=ctx.validator)
     except BadInput as exc:
@@ -127,7 +126,15 @@ def propose_batch(
         files=[f.path for f in payload.files] or files,
     )
     if item.state == "approved" and ctx.apply_approved:
-        result = apply_approved(ctx.home, item.id, ctx.settings, validator=ctx.validator)
+        # The run chose its validator (or none, by --no-validate); the review above ran it.
+        result = apply_approved(
+            ctx.home,
+            item.id,
+            ctx.settings,
+            validator=ctx.validator,
+            skip=None if ctx.validator else {"validators": "(this run has no validator)"},
+            accept_unvalidated=ctx.validator is None,
+        )
         out.applied = result.batch.batch_id
     return out
 
@@ -177,32 +184,32 @@ def _record_refusal(ctx: ToolContext, reason: str, files: list[str]) -> None:
     ctx.emit("message", message=f"refused a batch from {ctx.agent}: {reason}")
 
 
-def _quality(ctx: ToolContext, batch: PatchBatch) -> str | None:
-    """Run the quality monitor for real (not a dry run): a critical violation quarantines the
-    agent. The refusal, or None when the batch may go on to review."""
+def _judged(ctx: ToolContext, batch: PatchBatch) -> str | None:
+    """The gate's judgement for real (not a dry run): a critical violation the batch adds
+    quarantines the agent. The refusal, or None when the batch may go on to review."""
+    gate = GateContext(
+        settings=ctx.settings,
+        # The review that follows runs them on the same tree, once.
+        skip={"validators": "(run by the review that follows)"},
+        home=ctx.home,
+    )
     try:
-        report = check_batch(ctx.workspace, batch)
+        verdict = judge(ctx.workspace, batch, gate)
+    except AgentQuarantined:
+        raise
     except CheckFailed:
         # A stale anchor or a conflict: the review records it as the gate's refusal.
         return None
-    critical = [v for v in report.violations if v.severity == "critical"]
-    first = critical[0] if critical else None
-    reason = f"{first.kind} at {first.file}:{first.line}: {first.message}" if first else ""
     with ctx.ledger() as ledger:
-        record_check(
-            ledger,
-            ctx.agent,
-            batch.batch_id or "(new batch)",
-            violations=len(report.violations),
-            critical=len(critical),
-            reason=reason,
-        )
-    if first is None:
+        ledger.record(verdict_event(verdict))
+    if verdict.policy == "apply":
         return None
-    ctx.emit("message", message=f"quarantined {ctx.agent}: {reason}")
+    if verdict.policy == "hold":
+        return f"{verdict.reason}; nothing was queued"
+    ctx.emit("message", message=f"quarantined {ctx.agent}: {verdict.reason}")
     return (
-        f"{len(critical)} critical quality violations ({reason}); agent {ctx.agent!r} is "
-        "quarantined and nothing was queued; a human must release it"
+        f"{verdict.reason}; agent {ctx.agent!r} is quarantined and nothing was queued; "
+        "a human must release it"
     )
 
 

@@ -4,6 +4,9 @@ Deciding an item never writes a file. The flow that owns the item's resume token
 `apply_approved` when it continues (or a human runs `vibehq approvals apply ID`). The batch
 goes through `gated_apply` like any other, pinned by the base hashes taken at review: it
 applies exactly the diff that was approved, or nothing at all.
+
+A batch nobody validated (not at review, not now) is refused unless the approver accepts
+that explicitly (`--accept-unvalidated`); the verdict then names who skipped what.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from engine.errors import BadInput, CheckFailed
 from engine.ledger.events import LedgerEvent
 from engine.ledger.store import Ledger
 from engine.patch.models import PatchBatch
-from engine.patch.validation import BatchValidator
+from engine.patch.validation import BatchValidator, ValidationResult
 from engine.settings import Settings
 from engine.validate.gate import GateResult, gated_apply
+from engine.validate.judge import Step
 from engine.workspace import Workspace
 
 APPLIED_EVENT = "approval_applied"
@@ -35,13 +39,27 @@ def approved_batch(item: ApprovalItem) -> PatchBatch:
     raise BadInput(f"item {item.id} ({item.kind}) has no batch to apply")
 
 
+def _reviewed_validation(item: ApprovalItem) -> ValidationResult | None:
+    payload = item.payload
+    if payload.kind == "patch_batch":
+        return payload.validation
+    if payload.kind == "needs_model" and payload.answer is not None:
+        return payload.answer.validation
+    return None
+
+
 def apply_approved(
     ws: Workspace,
     item_id: int,
     settings: Settings,
     *,
     validator: BatchValidator | None = None,
+    skip: dict[Step, str] | None = None,
+    accept_unvalidated: bool = False,
 ) -> GateResult:
+    """Apply the approved item's batch through the gate. Where the workspace has its tsconfig
+    and no validator runs now, the batch must have passed one at review, or the approver must
+    accept it unvalidated."""
     ws.ensure_state_dir()
     with Ledger.open(ws.ledger_path) as ledger:
         item = get_item(ledger, item_id)
@@ -52,7 +70,23 @@ def apply_approved(
             f"item {item.id} was already applied as batch {done[0].payload.get('batch_id')} "
             f"at {done[0].ts}"
         )
-    result = gated_apply(ws, batch, settings, validator=validator)
+    skips: dict[Step, str] = dict(skip or {})
+    if validator is None:
+        reviewed = _reviewed_validation(item)
+        why = skips.get("validators", "(no validator)")
+        if reviewed is not None and reviewed.ok:
+            skips["validators"] = f"{why}; validated at review ({reviewed.summary})"
+        elif accept_unvalidated:
+            skips["validators"] = f"{why}; accepted unvalidated"
+        elif not (ws.root / settings.patch.tsconfig).is_file():
+            # Nothing here can type-check it; the verdict names the skip.
+            skips.setdefault("validators", f"(no {settings.patch.tsconfig} in the workspace)")
+        else:
+            raise CheckFailed(
+                f"item {item.id} was never validated (validators skipped {why}); "
+                "validate it, or pass --accept-unvalidated to apply it anyway"
+            )
+    result = gated_apply(ws, batch, settings, validator=validator, skip=skips)
     with Ledger.open(ws.ledger_path) as ledger:
         ledger.record(
             LedgerEvent(
@@ -65,6 +99,7 @@ def apply_approved(
                     "files": [f.path for f in result.batch.files],
                     "run_id": item.run_id,
                     "step": item.step,
+                    "verdict": result.verdict.summary,
                 },
             )
         )

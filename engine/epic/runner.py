@@ -70,7 +70,9 @@ from engine.patch.models import PatchBatch
 from engine.patch.validation import BatchValidator, ValidationResult
 from engine.refactor.pipeline import plan_refactor, record_work_items, target_for
 from engine.settings import Settings
-from engine.validate.quality import QualityReport, check_batch
+from engine.validate.gate import verdict_event
+from engine.validate.judge import GateContext, judge
+from engine.validate.quality import QualityReport
 from engine.workspace import Workspace
 
 __all__ = [
@@ -456,6 +458,9 @@ class EpicRunner:
             if tsconfig is not None:
                 changes.add_batch(ovl, tsconfig)
         self._save(job, "recipes", changes)
+        # What the migration copied is the gate's origin: STAGING's own findings are reported
+        # as pre-existing, what recipes and models add later is judged as theirs.
+        self._save(job, "migrated", changes)
         return _Outcome("done", {"files": len(changes.paths), "changed": changes.paths[:_SHOWN]})
 
     # -- 3. refactor ------------------------------------------------------------------------------
@@ -589,23 +594,39 @@ class EpicRunner:
         recipes, model = self._changes(job, "recipes"), self._changes(job, "model")
         if not recipes and not model:
             return _Outcome("done", {"ok": True, "unchanged": True, "violations": 0})
+        migrated = self._changes(job, "migrated")
+        origins = {p: c for p in migrated.paths if (c := migrated.new.get(p)) is not None}
+        ctx = GateContext(
+            settings=self.settings,
+            # Run below, once, on the overlay with every layer and the model's answers.
+            skip={
+                "quarantine": "(each agent's proposal was judged when it was made)",
+                "validators": "(run on the folder's overlay next)",
+            },
+            dry_run=True,
+            origins=origins,
+        )
         with self._overlay(layers) as before:
-            quality = check_batch(before, self._folder_batch(job, recipes))
+            verdict = judge(before, self._folder_batch(job, recipes), ctx)
+        quality = verdict.quality
         critical = [v for v in quality.violations if v.severity == "critical"]
         data: dict[str, Any] = {
             "violations": len(quality.violations),
             "critical": len(critical),
+            "preexisting": len(verdict.preexisting.violations),
+            "verdict": verdict.summary,
             "quarantined": self._quarantined(job),
         }
         (self._dir(job) / "quality.json").write_text(quality.model_dump_json(), encoding="utf-8")
-        if critical:
-            first = critical[0]
-            data.update(
-                ok=False,
-                refused=f"{len(critical)} critical quality violations ({first.kind} at "
-                f"{first.file}:{first.line}: {first.message})",
-            )
-            data["error"] = data["refused"]
+        with Ledger.open(self.ws.ledger_path) as ledger:
+            ledger.record(verdict_event(verdict))
+        if verdict.policy == "refuse":
+            data.update(ok=False, refused=verdict.reason, error=verdict.reason)
+            return _Outcome("failed", data)
+        if verdict.policy == "hold":
+            # A secret STAGING already held: the folder waits for a human to clear it at the
+            # source; a later run plans it again.
+            data.update(ok=False, held=verdict.reason, error=f"held for a human: {verdict.reason}")
             return _Outcome("failed", data)
         validation = self._validate([*layers, recipes, model])
         if validation is None:
@@ -737,6 +758,13 @@ class EpicRunner:
             self._status(j, "gate") == "done" and self._status(j, "apply") != "done"
             for j in self.jobs[:index]
         )
+        # The gate step validated the folder on the overlay it will meet; without a validator
+        # the run was started so (the run's options say why) and the verdict names it.
+        skipped = (
+            "(validated by the epic's gate step)"
+            if self.validator is not None
+            else "(the epic runs without a validator)"
+        )
         batches: list[str] = []
         written = 0
         for item_id in ids:
@@ -757,6 +785,8 @@ class EpicRunner:
                     item_id,
                     self.settings,
                     validator=self.validator if recheck else None,
+                    skip=None if recheck and self.validator else {"validators": skipped},
+                    accept_unvalidated=True,
                 )
             except CheckFailed as exc:
                 return _Outcome(

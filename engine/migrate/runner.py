@@ -1,5 +1,10 @@
-"""Run a migration plan: one atomic PatchBatch per folder through the patch engine, a run
-record in `.vibehq/runs/<run>/`, and byte-for-byte rollback of a whole run."""
+"""Run a migration plan: one atomic PatchBatch per folder through the gate, a run record in
+`.vibehq/runs/<run>/`, and byte-for-byte rollback of a whole run.
+
+Each folder's batch is judged like any other write. What the folder copies from STAGING is
+its origin: a finding already there is reported as pre-existing (the migrator did not write
+it and is not quarantined for it), but a secret stops that folder and queues it for a human.
+"""
 
 from __future__ import annotations
 
@@ -23,14 +28,18 @@ from engine.migrate.planner import (
     plan_migration,
     source_fingerprint,
 )
-from engine.patch.apply import apply_batch, rollback_batch
+from engine.patch.apply import rollback_batch
 from engine.patch.models import PatchBatch, PatchOperation
 from engine.patch.validation import BatchValidator
 from engine.settings import Settings
+from engine.validate.gate import HeldForHuman, gated_apply
+from engine.validate.judge import Step
+from engine.validate.quality import Violation
 from engine.workspace import Workspace
 
 ConflictPolicy = Literal["skip", "overwrite", "fail"]
-FolderStatus = Literal["applied", "unchanged", "rolled-back"]
+FolderStatus = Literal["applied", "unchanged", "rolled-back", "held"]
+HELD_EVENT = "migration_held"
 RunState = Literal["applied", "unchanged", "rolled_back"]
 
 
@@ -40,6 +49,12 @@ class FolderOutcome(BaseModel):
     status: FolderStatus
     written: int = 0
     skipped_conflicts: list[str] = Field(default_factory=list)
+    verdict: str | None = Field(None, description="the gate's summary for the folder's batch")
+    preexisting: list[Violation] = Field(
+        default_factory=list, description="quality findings STAGING already held"
+    )
+    held: str | None = Field(None, description="why a human must look at it before it moves")
+    approval: int | None = Field(None, description="the approval item the held folder waits in")
 
 
 class RunRecord(BaseModel):
@@ -88,6 +103,7 @@ def apply_migration(
     on_conflict: ConflictPolicy = "fail",
     validator: BatchValidator | None = None,
     run_id: str | None = None,
+    skip: dict[Step, str] | None = None,
 ) -> tuple[RunRecord, PlanResult]:
     """Perform exactly the plan: each folder is one all-or-nothing batch. Idempotent: a second
     run on an unchanged tree writes nothing."""
@@ -114,19 +130,21 @@ def apply_migration(
         on_conflict=on_conflict,
         totals=result.plan.totals(),
     )
-    tsconfig = _apply_tsconfig_paths(ws, settings, run_id, loaded, result.plan)
+    tsconfig = _apply_tsconfig_paths(ws, settings, run_id, loaded, result.plan, skip)
     if tsconfig is not None:
         record.folders.append(tsconfig)
     for folder in result.plan.folders:
         record.folders.append(
-            _apply_folder(ws, settings, run_id, loaded, folder, result, on_conflict, validator)
+            _apply_folder(
+                ws, settings, run_id, loaded, folder, result, on_conflict, validator, skip
+            )
         )
         _save(ws, record)
     # A run that wrote nothing has nothing to roll back; --last must skip it.
     if not any(f.status == "applied" for f in record.folders):
         record.state = "unchanged"
     _save(ws, record)
-    if not any(f.skipped_conflicts for f in record.folders):
+    if not any(f.skipped_conflicts or f.status == "held" for f in record.folders):
         _store_plan(ws, loaded, fingerprint, result.plan)
     with Ledger.open(ws.ledger_path) as ledger:
         ledger.record(
@@ -153,6 +171,7 @@ def _apply_folder(
     result: PlanResult,
     on_conflict: ConflictPolicy,
     validator: BatchValidator | None,
+    skip: dict[Step, str] | None,
 ) -> FolderOutcome:
     ops: list[PatchOperation] = []
     skipped: list[str] = []
@@ -182,7 +201,22 @@ def _apply_folder(
         task_id=owner,
         patches=ops,
     )
-    applied = apply_batch(ws, batch, settings, validator=validator)
+    # The migrator only rewrites import specifiers: what it writes is what STAGING held.
+    origins = {op.file: result.contents[op.file] for op in ops}
+    try:
+        gated = gated_apply(ws, batch, settings, validator=validator, skip=skip, origins=origins)
+    except HeldForHuman as exc:
+        return FolderOutcome(
+            name=folder.name,
+            batch_id=batch.batch_id,
+            status="held",
+            skipped_conflicts=skipped,
+            verdict=exc.verdict.summary,
+            preexisting=exc.verdict.preexisting.violations,
+            held=exc.message,
+            approval=_held_item(ws, settings, batch, folder, exc.message),
+        )
+    applied = gated.batch
     written = sum(1 for f in applied.files if f.action != "unchanged")
     return FolderOutcome(
         name=folder.name,
@@ -190,7 +224,41 @@ def _apply_folder(
         status="applied" if written else "unchanged",
         written=written,
         skipped_conflicts=skipped,
+        verdict=gated.verdict.summary,
+        preexisting=gated.verdict.preexisting.violations,
     )
+
+
+def _held_item(
+    ws: Workspace, settings: Settings, batch: PatchBatch, folder: FolderPlan, reason: str
+) -> int:
+    """Queue the held folder for a human: the item shows the diff and why it stopped. It is
+    never auto-passed; the cure is to fix STAGING and migrate again, or to reject it."""
+    from engine.approvals.models import ApprovalRequest, PatchBatchPayload
+    from engine.approvals.queue import submit
+
+    payload = PatchBatchPayload(batch=batch, diff="", refused=reason)
+    with Ledger.open(ws.ledger_path) as ledger:
+        item = submit(
+            ledger,
+            ApprovalRequest(
+                payload=payload,
+                title=f"migration held: {folder.name} ({reason})"[:300],
+                requester="migrator",
+                run_id=batch.order_id,
+                step=f"migrate:{folder.name}",
+            ),
+            settings.approvals,
+            auto_pass=False,
+        )
+        ledger.record(
+            LedgerEvent(
+                kind=HELD_EVENT,
+                subject=batch.batch_id,
+                payload={"folder": folder.name, "reason": reason, "approval": item.id},
+            )
+        )
+    return item.id
 
 
 def _cache_path(ws: Workspace, loaded: LoadedManifest) -> Path:
@@ -256,12 +324,20 @@ _OPTIONS_LINE = r'^\s*"compilerOptions"\s*:\s*\{\s*$'
 
 
 def _apply_tsconfig_paths(
-    ws: Workspace, settings: Settings, run_id: str, loaded: LoadedManifest, plan: MigrationPlan
+    ws: Workspace,
+    settings: Settings,
+    run_id: str,
+    loaded: LoadedManifest,
+    plan: MigrationPlan,
+    skip: dict[Step, str] | None,
 ) -> FolderOutcome | None:
     batch = tsconfig_paths_batch(ws, run_id, loaded, plan)
     if batch is None:
         return None
-    applied = apply_batch(ws, batch, settings)
+    # The aliases point at folders not migrated yet: type-checking now would fail on them.
+    applied = gated_apply(
+        ws, batch, settings, skip={**(skip or {}), "validators": "(path aliases go first)"}
+    ).batch
     return FolderOutcome(name=plan.tsconfig, batch_id=applied.batch_id, status="applied", written=1)
 
 

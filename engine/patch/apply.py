@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -29,6 +29,8 @@ from engine.settings import Settings
 from engine.workspace import Workspace
 
 BatchStatus = Literal["applied", "dry-run", "unchanged", "rolled-back"]
+# Builds the gate's verdict event from the validation result; recorded with the applied rows.
+GateEvent = Callable[[ValidationResult | None], LedgerEvent]
 
 
 class FileResult(BaseModel):
@@ -78,6 +80,7 @@ def apply_batch(
     validator: BatchValidator | None = None,
     block_root: Path | None = None,
     with_diff: bool = False,
+    gate_event: GateEvent | None = None,
 ) -> BatchResult:
     """Apply `batch` all or nothing. Raises BadInput before anything is written, CheckFailed
     (conflict, stale anchor, validation) with the ledger told, never a half-applied tree."""
@@ -112,6 +115,8 @@ def apply_batch(
             journal.commit(batch_id, plan.changed, meta=_meta(batch))
             applied = _events("applied", batch_id, batch, plan, outcome)
             ledger.record_patch_rows(applied)
+            if gate_event is not None:
+                ledger.record(gate_event(validation))
     webhook = _notify(ws, settings, batch_id, applied)
     return _result(
         batch_id,

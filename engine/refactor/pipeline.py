@@ -11,6 +11,7 @@ Sites no recipe can prove safe become `needs-model` work items with their exact 
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from pathlib import Path
 
@@ -22,11 +23,10 @@ from engine.errors import BadInput, ValidationFailed
 from engine.ledger.events import LedgerEvent
 from engine.ledger.store import Ledger
 from engine.migrate.manifest import RpcSpec
-from engine.patch.apply import BatchResult, apply_batch, rollback_batch
+from engine.patch.apply import BatchResult, ValidationRejected
 from engine.patch.diff import unified_diff
 from engine.patch.models import PatchBatch
 from engine.patch.plan import plan_batch
-from engine.patch.staging import staging_copy
 from engine.patch.validation import BatchValidator, Finding, ValidationResult
 from engine.refactor.models import RpcMethod, RpcTarget, WorkItem
 from engine.refactor.orchestrator import orchestrator_batch
@@ -39,6 +39,8 @@ from engine.refactor.worker import (
 )
 from engine.settings import Settings
 from engine.syntax.parse import is_source
+from engine.validate.gate import gated_apply
+from engine.validate.judge import Step
 from engine.workspace import Workspace
 
 _SKIP_DIRS = frozenset({"node_modules", ".git", ".vibehq", "dist", "build"})
@@ -163,34 +165,58 @@ def apply_refactor(
     validator: BatchValidator | None,
     tasks_path: Path | None = None,
     epic_id: str | None = None,
+    skip: dict[Step, str] | None = None,
 ) -> RefactorOutcome:
+    """Both batches as one through the gate: the orchestrator's methods and the worker's
+    calls to them land together or not at all, checked by one validator run."""
     batches = [b for b in (plan.orchestrator, plan.worker) if b is not None]
     record_work_items(ws, plan, settings)
     if not batches:
         return RefactorOutcome(plan=plan, status="unchanged")
-    validation = None
-    if validator is not None:
-        changes = _changes(ws, batches)
-        with staging_copy(ws.root, changes) as staged:
-            validation = validator.validate(staged, sorted(changes))
-        if not validation.ok:
-            task = _remediation_task(ws, plan, validation.findings, tasks_path, epic_id)
-            raise RefactorRejected(
-                f"the refactor of {plan.target.folder} does not type-check "
-                f"({validation.summary}); nothing was applied"
-                + (f"; remediation task {task} added" if task else ""),
-                validation,
-            )
-    orchestrator = apply_batch(ws, plan.orchestrator, settings) if plan.orchestrator else None
+    combined = _combined(batches)
     try:
-        worker = apply_batch(ws, plan.worker, settings) if plan.worker else None
-    except Exception:
-        if orchestrator is not None and orchestrator.status == "applied":
-            rollback_batch(ws, orchestrator.batch_id, settings)
-        raise
+        gated = gated_apply(ws, combined, settings, validator=validator, skip=skip)
+    except ValidationRejected as exc:
+        task = _remediation_task(ws, plan, exc.result.findings, tasks_path, epic_id)
+        raise RefactorRejected(
+            f"the refactor of {plan.target.folder} does not type-check "
+            f"({exc.result.summary}); nothing was applied"
+            + (f"; remediation task {task} added" if task else ""),
+            exc.result,
+        ) from None
+    result = gated.batch
     return RefactorOutcome(
-        plan=plan, status="applied", orchestrator=orchestrator, worker=worker, validation=validation
+        plan=plan,
+        status="applied",
+        orchestrator=_part(result, plan.orchestrator),
+        worker=_part(result, plan.worker),
+        validation=result.validation,
     )
+
+
+def _combined(batches: list[PatchBatch]) -> PatchBatch:
+    first = batches[0]
+    if len(batches) == 1:
+        return first
+    pins: dict[str, str] = {}
+    for batch in batches:
+        pins.update(batch.base_sha256)
+    return first.model_copy(
+        update={
+            "batch_id": "+".join(b.batch_id for b in batches if b.batch_id) or None,
+            "reason": "; ".join(b.reason for b in batches if b.reason) or None,
+            "patches": [op for b in batches for op in b.patches],
+            "base_sha256": pins,
+        }
+    )
+
+
+def _part(result: BatchResult, batch: PatchBatch | None) -> BatchResult | None:
+    """The share of the one applied batch that came from `batch`, for the report."""
+    if batch is None:
+        return None
+    files = {posixpath.normpath(op.file) for op in batch.patches}
+    return result.model_copy(update={"files": [f for f in result.files if f.path in files]})
 
 
 def record_work_items(

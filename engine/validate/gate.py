@@ -1,40 +1,60 @@
-"""The gate in front of the patch engine for agent and human batches:
+"""The gate in front of the patch engine: the one path every write takes.
 
-    quarantine check -> quality monitor (added lines only) -> validators on a staging copy
-      -> atomic apply -> specialist triggers
+    judge (quarantine -> quality monitor on the added lines -> policy)
+      -> atomic apply with the validators on a staging copy -> specialist triggers
 
-A critical violation quarantines the requester and nothing is applied.
+A critical violation the batch adds quarantines the requester and nothing is applied; a
+secret it only carries over is held for a human. The verdict is recorded in the ledger with
+the write (`gate_verdict`, subject the batch id), or with the refusal.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from engine.errors import CheckFailed
+from engine.ledger.events import LedgerEvent
 from engine.ledger.store import Ledger
-from engine.patch.apply import BatchResult, apply_batch
+from engine.patch.apply import BatchResult, ValidationRejected, apply_batch, new_batch_id
 from engine.patch.models import PatchBatch
-from engine.patch.validation import BatchValidator
+from engine.patch.validation import BatchValidator, ValidationResult
 from engine.settings import Settings
-from engine.validate.quality import QualityReport, check_batch
-from engine.validate.quarantine import ensure_active, record_check
+from engine.validate.judge import (
+    GATE_EVENT,
+    GateContext,
+    Step,
+    Verdict,
+    judge,
+    with_validation,
+)
+from engine.validate.quality import QualityReport
+from engine.validate.quarantine import AgentQuarantined
 from engine.validate.triggers import BatchFacts, PackageChange, QueueItem, evaluate
 from engine.workspace import Workspace
 
-UNKNOWN_AGENT = "unknown"
-
 
 class QualityRejected(CheckFailed):
-    def __init__(self, message: str, report: QualityReport) -> None:
+    def __init__(self, message: str, report: QualityReport, verdict: Verdict | None = None) -> None:
         super().__init__(message)
         self.report = report
+        self.verdict = verdict
+
+
+class HeldForHuman(CheckFailed):
+    """The batch carries over something (a secret) a human must look at before it is written."""
+
+    def __init__(self, message: str, verdict: Verdict) -> None:
+        super().__init__(message)
+        self.verdict = verdict
 
 
 class GateResult(BaseModel):
     batch: BatchResult
     quality: QualityReport
+    verdict: Verdict
     queued: list[QueueItem] = Field(default_factory=list)
 
 
@@ -47,50 +67,62 @@ def gated_apply(
     block_root: Path | None = None,
     dry_run: bool = False,
     with_diff: bool = False,
+    skip: Mapping[Step, str] | None = None,
+    origins: Mapping[str, bytes] | None = None,
 ) -> GateResult:
-    agent = batch.requester or UNKNOWN_AGENT
-    batch_label = batch.batch_id or "(new batch)"
+    """Judge `batch`, then apply it all or nothing. Raises QualityRejected, HeldForHuman or
+    the patch engine's CheckFailed (conflict, validation) with nothing written."""
+    if batch.batch_id is None and not dry_run:
+        # The verdict event names the batch it judged, so the batch needs its id first.
+        batch = batch.model_copy(update={"batch_id": new_batch_id()})
+    ctx = GateContext(
+        settings=settings,
+        validator=validator,
+        skip=dict(skip or {}),
+        block_root=block_root,
+        dry_run=dry_run,
+        origins=origins or {},
+    )
     try:
-        # Read-only; bad input (unsafe path, overlap) surfaces here before anything is written.
-        report = check_batch(ws, batch, block_root=block_root)
+        verdict = judge(ws, batch, ctx)
+    except AgentQuarantined:
+        raise
     except CheckFailed:
         # A stale anchor or a conflict: let the patch engine refuse it, so the ledger records
         # the failed batch exactly as for any other.
         apply_batch(ws, batch, settings, dry_run=dry_run, block_root=block_root)
         raise
-    if not dry_run:
-        with Ledger.open(ws.ledger_path) as ledger:
-            ensure_active(ledger, agent, batch.batch_id)
-    critical = [v for v in report.violations if v.severity == "critical"]
-    if not dry_run:
-        first = critical[0] if critical else None
-        reason = f"{first.kind} at {first.file}:{first.line}: {first.message}" if first else ""
-        with Ledger.open(ws.ledger_path) as ledger:
-            record_check(
-                ledger,
-                agent,
-                batch_label,
-                violations=len(report.violations),
-                critical=len(critical),
-                reason=reason,
-            )
-    if critical:
+    if verdict.policy == "refuse":
+        _record(ws, verdict, dry_run)
         verb = "would quarantine" if dry_run else "quarantined"
         raise QualityRejected(
-            f"{len(critical)} critical quality violations ({critical[0].kind} at "
-            f"{critical[0].file}:{critical[0].line}); {verb} agent {agent!r}; nothing was applied",
-            report,
+            f"{verdict.reason}; {verb} agent {verdict.agent!r}; nothing was applied",
+            verdict.quality,
+            verdict,
         )
+    if verdict.policy == "hold":
+        _record(ws, verdict, dry_run)
+        raise HeldForHuman(f"{verdict.reason}; nothing was applied", verdict)
     packages = _package_snapshots(ws, batch)
-    result = apply_batch(
-        ws,
-        batch,
-        settings,
-        dry_run=dry_run,
-        validator=validator,
-        block_root=block_root,
-        with_diff=with_diff,
-    )
+
+    def event(validation: ValidationResult | None) -> LedgerEvent:
+        return verdict_event(with_validation(verdict, validation))
+
+    try:
+        result = apply_batch(
+            ws,
+            batch,
+            settings,
+            dry_run=dry_run,
+            validator=validator if "validators" not in ctx.skip else None,
+            block_root=block_root,
+            with_diff=with_diff,
+            gate_event=event,
+        )
+    except ValidationRejected as exc:
+        _record(ws, with_validation(verdict, exc.result), dry_run)
+        raise
+    verdict = with_validation(verdict, result.validation)
     queued: list[QueueItem] = []
     if result.status == "applied":
         facts = BatchFacts(
@@ -102,7 +134,19 @@ def gated_apply(
         )
         with Ledger.open(ws.ledger_path) as ledger:
             queued = evaluate(ledger, facts, settings.triggers)
-    return GateResult(batch=result, quality=report, queued=queued)
+    return GateResult(batch=result, quality=verdict.quality, verdict=verdict, queued=queued)
+
+
+def verdict_event(verdict: Verdict) -> LedgerEvent:
+    return LedgerEvent(kind=GATE_EVENT, subject=verdict.batch_id, payload=verdict.event_payload())
+
+
+def _record(ws: Workspace, verdict: Verdict, dry_run: bool) -> None:
+    if dry_run:
+        return
+    ws.ensure_state_dir()
+    with Ledger.open(ws.ledger_path) as ledger:
+        ledger.record(verdict_event(verdict))
 
 
 def _read(path: Path) -> bytes | None:
