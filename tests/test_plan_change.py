@@ -18,7 +18,7 @@ from engine.epic.plan_sync import folder_title, sync_folder_task
 from engine.errors import LockTimeout, VibehqError
 from engine.filelock import exclusive_lock
 from engine.ledger.store import Ledger
-from engine.plan.change import change_plan, tasks_path
+from engine.plan.change import change_plan, read_plan, tasks_path
 from engine.plan.document import PlanError, TasksFile, find_task
 from engine.plan.history import PLAN_CHANGE, plan_changes
 from engine.plan.ops import PlanChange, add_task, set_status, update_task
@@ -321,3 +321,10 @@ def _load(path: Path, *, tag: str | None = None) -> TasksFile:
     from engine.plan.document import load_tasks
 
     return load_tasks(path, tag=tag)
+
+
+def test_a_read_sees_the_file_and_tag_a_change_would(ws: Path, plan: Path) -> None:
+    with_feature_tag(plan)
+    settings_file(ws, '[plan]\ntag = "feature"\n')
+    tf = read_plan(Workspace.open(ws), load_settings(ws))
+    assert tf.path == plan and tf.tag == "feature" and len(tf.tasks) == 3

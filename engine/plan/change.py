@@ -30,7 +30,7 @@ from engine.plan.ops import PlanChange
 from engine.settings import Settings
 from engine.workspace import Workspace, resolve_inside
 
-__all__ = ["ChangeResult", "PlanEdit", "change_plan", "tasks_path"]
+__all__ = ["ChangeResult", "PlanEdit", "change_plan", "read_plan", "tasks_path"]
 
 # An operation on the file as read inside the lock: one change, or several made together.
 PlanEdit = Callable[[TasksFile], PlanChange | Sequence[PlanChange]]
@@ -63,6 +63,13 @@ def tasks_path(ws: Workspace, settings: Settings, file: Path | None = None) -> P
     if file is not None:
         return file if file.is_absolute() else Path.cwd() / file
     return resolve_inside(ws.root, settings.plan.tasks_file, what="[plan] tasks_file")
+
+
+def read_plan(
+    ws: Workspace, settings: Settings, *, file: Path | None = None, tag: str | None = None
+) -> TasksFile:
+    """The plan as `change_plan` would see it (same file, same tag), read without the lock."""
+    return load_tasks(tasks_path(ws, settings, file), tag=tag or settings.plan.tag)
 
 
 def change_plan(
