@@ -4,8 +4,8 @@ A plan tool first runs its operation on an in-memory copy of tasks.json, so a ch
 cannot apply (an unknown task, a cycle) is refused before anything is queued. The proposal is a
 `plan_change` approval item whose change carries the request (`op` and its arguments) under
 `fields["request"]`; applying an approved item replays that request on the file as it is then,
-under the tasks.json lock, records it in the plan history with the requester as actor, and
-marks the item applied so it never applies twice.
+through the plan-change service (`engine.plan.change`: lock, tag, plan history with the
+requester as actor), and marks the item applied so it never applies twice.
 
 The `plan_owner` policy rule passes the owner's changes at once ("Auto" by default); anyone
 else's wait for a human.
@@ -24,8 +24,8 @@ from engine.approvals.queue import get_item, subject, submit
 from engine.errors import BadInput, CheckFailed
 from engine.ledger.events import LedgerEvent
 from engine.ledger.store import Ledger
-from engine.plan.document import TasksFile, editing, load_tasks
-from engine.plan.history import record_change
+from engine.plan.change import change_plan
+from engine.plan.document import TasksFile, load_tasks
 from engine.plan.ops import PlanChange, add_subtask, add_task, set_status, update_task
 from engine.settings import Settings
 from engine.workspace import Workspace, resolve_inside
@@ -143,10 +143,11 @@ def apply_plan_item(home: Workspace, settings: Settings, item_id: int) -> PlanCh
     assert payload.kind == "plan_change"
     rel = payload.tasks_file or settings.plan.tasks_file
     path = resolve_inside(home.root, rel, what="tasks file")
-    with editing(path, tag=settings.plan.tag, lock_timeout_s=settings.patch.lock_timeout_s) as tf:
-        change = _op(op)(tf, args)
+    run = _op(op)
+    change = change_plan(
+        home, settings, lambda tf: run(tf, args), item.requester or "unknown", file=path
+    ).change
     with Ledger.open(home.ledger_path) as ledger:
-        record_change(ledger, change, actor=item.requester or "unknown", path=path)
         ledger.record(
             LedgerEvent(
                 kind=APPLIED_EVENT,
