@@ -181,7 +181,7 @@ class EpicRunner:
     ) -> EpicRun:
         """Check everything a run needs, then record it. Bad input raises before anything."""
         folder_jobs(spec, options.folders)
-        epic_task = _epic_task(ws, spec, tasks_path)
+        epic_task = _epic_task(ws, settings, spec, tasks_path)
         rel_tasks = None if tasks_path is None else _relative_or_absolute(ws, tasks_path)
         options = options.model_copy(update={"epic_task": epic_task, "tasks_file": rel_tasks})
         ws.ensure_state_dir()
@@ -874,6 +874,7 @@ class EpicRunner:
             failure=failure,
             findings=findings,
             open_items=self._open_items(job),
+            settings=self.settings,
         )
         return _Outcome("done", data)
 
@@ -1044,27 +1045,31 @@ def _message(summary: EpicSummary) -> str:
     return "; ".join(parts)
 
 
-def _epic_task(ws: Workspace, spec: EpicSpec, tasks_path: Path | None) -> str | None:
+def _epic_task(
+    ws: Workspace, settings: Settings, spec: EpicSpec, tasks_path: Path | None
+) -> str | None:
     """The epic task the run updates: the spec's (it must exist), or one made for the run."""
     if tasks_path is None or not tasks_path.is_file():
         return spec.epic
-    from engine.plan.document import editing, find_task, load_tasks
-    from engine.plan.history import record_change
+    from engine.plan.change import change_plan, read_plan
+    from engine.plan.document import find_task
     from engine.plan.ops import add_task
 
     if spec.epic is not None:
-        find_task(load_tasks(tasks_path), spec.epic)
+        find_task(read_plan(ws, settings, file=tasks_path), spec.epic)
         return spec.epic
-    with editing(tasks_path) as tf:
-        change = add_task(
+    change = change_plan(
+        ws,
+        settings,
+        lambda tf: add_task(
             tf,
             title=f"Epic: {spec.name}",
             description=spec.description or f"Migration epic {spec.name}",
             priority="high",
-        )
-    ws.ensure_state_dir()
-    with Ledger.open(ws.ledger_path) as ledger:
-        record_change(ledger, change, actor=REQUESTER, path=tasks_path)
+        ),
+        REQUESTER,
+        file=tasks_path,
+    ).change
     return change.ids[0]
 
 

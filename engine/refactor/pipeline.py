@@ -177,7 +177,7 @@ def apply_refactor(
     try:
         gated = gated_apply(ws, combined, settings, validator=validator, skip=skip)
     except ValidationRejected as exc:
-        task = _remediation_task(ws, plan, exc.result.findings, tasks_path, epic_id)
+        task = _remediation_task(ws, settings, plan, exc.result.findings, tasks_path, epic_id)
         raise RefactorRejected(
             f"the refactor of {plan.target.folder} does not type-check "
             f"({exc.result.summary}); nothing was applied"
@@ -273,6 +273,7 @@ def record_work_items(
 
 def _remediation_task(
     ws: Workspace,
+    settings: Settings,
     plan: RefactorPlan,
     findings: list[Finding],
     tasks_path: Path | None,
@@ -281,24 +282,27 @@ def _remediation_task(
     """Seed step 7: a failed refactor becomes a remediation subtask under the folder's epic."""
     if tasks_path is None or epic_id is None or not tasks_path.is_file():
         return None
-    from engine.plan.document import editing
-    from engine.plan.history import record_change
+    from engine.plan.change import change_plan
     from engine.plan.ops import add_subtask
 
+    epic = epic_id
     shown = "\n".join(
         f"- {f.file}:{f.line}:{f.column} {f.code or ''} {f.message}" for f in findings[:30]
     )
-    with editing(tasks_path) as tf:
-        change = add_subtask(
+    change = change_plan(
+        ws,
+        settings,
+        lambda tf: add_subtask(
             tf,
-            epic_id,
+            epic,
             title=f"Remediate the D1-to-RPC refactor of {plan.target.folder}",
             description=f"{len(findings)} new type errors after the recipes' batches; "
             "nothing was applied.",
             details=f"tsc findings on the staging copy:\n{shown}",
-        )
-    with Ledger.open(ws.ledger_path) as ledger:
-        record_change(ledger, change, actor="vibehq-refactor", path=tasks_path)
+        ),
+        "vibehq-refactor",
+        file=tasks_path,
+    ).change
     return change.ids[0] if change.ids else None
 
 
