@@ -41,7 +41,7 @@ $(NPM_STAMP): examples/workspace/package.json examples/workspace/package-lock.js
 	@touch $@
 
 setup: $(VENV_STAMP) $(NPM_STAMP)
-	@$(UV) run --frozen python -m compileall -q main.py engine agents crews tools
+	@$(UV) run --frozen python -m compileall -q main.py cli engine agents crews tools
 
 demo: setup
 	bash examples/demo.sh

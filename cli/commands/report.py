@@ -1,0 +1,84 @@
+"""`vibehq report`: queries on the event ledger."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import typer
+
+from cli.context import open_workspace
+from cli.errors import guarded
+from cli.options import JsonOpt, WorkspaceOpt
+from cli.output import emit_json
+from cli.render.report import print_report
+
+report_app = typer.Typer(
+    help="Reports: queries on the event ledger.", no_args_is_help=True, rich_markup_mode=None
+)
+
+ReportView = Literal["logs", "stats", "trends"]
+
+
+@report_app.command("patches")
+@guarded
+def report_patches(
+    view: Annotated[str, typer.Argument(help="logs | stats | trends")] = "logs",
+    task: Annotated[str | None, typer.Option("--task", help="logs: task id")] = None,
+    file: Annotated[str | None, typer.Option("--file", help="logs: path or glob")] = None,
+    search: Annotated[str | None, typer.Option("--search", help="logs: text search")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="logs: event kind")] = None,
+    batch: Annotated[str | None, typer.Option("--batch", help="logs: batch id")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+    order: Annotated[str, typer.Option("--order", help="logs: desc | asc")] = "desc",
+    date_from: Annotated[str | None, typer.Option("--from", help="stats: YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="stats: YYYY-MM-DD")] = None,
+    by: Annotated[str, typer.Option("--by", help="trends: weekly | task | order")] = "weekly",
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Patch logs, stats and trends from the ledger (the seed's three analytics APIs)."""
+    from engine.errors import BadInput
+    from engine.ledger import reports
+    from engine.ledger.store import Ledger
+
+    ws, _ = open_workspace(workspace)
+    if view not in ("logs", "stats", "trends"):
+        raise BadInput(f"unknown view {view!r}; expected logs, stats or trends")
+    if order not in ("asc", "desc"):
+        raise BadInput(f"--order must be asc or desc, not {order!r}")
+    if by not in ("weekly", "task", "order"):
+        raise BadInput(f"--by must be weekly, task or order, not {by!r}")
+    if not ws.ledger_path.is_file():
+        raise BadInput(f"no ledger yet at {ws.ledger_path}: apply a batch first")
+    with Ledger.open(ws.ledger_path) as ledger:
+        if view == "logs":
+            from pydantic import ValidationError
+
+            try:
+                query = reports.LogQuery(
+                    task_id=task,
+                    file=file,
+                    search=search,
+                    kind=kind,
+                    batch_id=batch,
+                    limit=limit,
+                    offset=offset,
+                    order=order,
+                )
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                raise BadInput(f"--{err['loc'][0]}: {err['msg']}") from None
+            data: Any = reports.patch_logs(ledger, query)
+        elif view == "stats":
+            data = reports.patch_stats(ledger, date_from, date_to)
+        else:
+            data = reports.patch_trends(ledger, by)  # type: ignore[arg-type]
+    if as_json:
+        emit_json(
+            data.model_dump(mode="json")
+            if hasattr(data, "model_dump")
+            else [row.model_dump(mode="json") for row in data]
+        )
+        return
+    print_report(view, data)

@@ -1,0 +1,60 @@
+"""What most commands start from: the open workspace, its settings, its tasks file, and the
+validator and approver the options ask for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cli.output import get_console
+
+if TYPE_CHECKING:
+    from engine.patch.validation import BatchValidator
+    from engine.settings import Settings
+    from engine.workspace import Workspace
+
+
+def open_workspace(workspace: Path | None) -> tuple[Workspace, Settings]:
+    """Open the workspace, load its settings, and finish any commit a crash interrupted."""
+    from engine.patch.apply import recover_workspace
+    from engine.settings import load_settings
+    from engine.workspace import Workspace
+
+    ws = Workspace.open(workspace)
+    settings = load_settings(ws.root)
+    if any(ws.journal_dir.glob("*.pending")):
+        for batch_id in recover_workspace(ws, settings):
+            get_console(stderr=True).print(
+                f"[yellow]recovered:[/] batch {batch_id} was interrupted mid-commit; "
+                "its files were restored"
+            )
+    return ws, settings
+
+
+def tasks_file(ws: Workspace, settings: Settings, file: Path | None) -> Path:
+    from engine.workspace import resolve_inside
+
+    if file is not None:
+        return file if file.is_absolute() else Path.cwd() / file
+    return resolve_inside(ws.root, settings.plan.tasks_file, what="[plan] tasks_file")
+
+
+def batch_validator(ws: Workspace, settings: Settings) -> BatchValidator:
+    """tsc (incremental) and eslint when configured, each judged against its baseline."""
+    from engine.validate.run import make_batch_validator
+
+    return make_batch_validator(ws, settings)
+
+
+def chosen_validator(
+    ws: Workspace, settings: Settings, validate: bool | None
+) -> BatchValidator | None:
+    """The validator `--validate/--no-validate` asks for; unset, `[patch] validate` decides."""
+    wanted = validate if validate is not None else settings.patch.validate_batches
+    return batch_validator(ws, settings) if wanted else None
+
+
+def approver(by: str | None) -> str:
+    import getpass
+
+    return by if by is not None else getpass.getuser()

@@ -1,0 +1,51 @@
+"""Reading tasks.json and changing it under its lock, with each change recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cli.context import open_workspace, tasks_file
+from cli.output import emit_json, escape, get_console
+
+
+def read_plan(workspace: Path | None, file: Path | None, tag: str | None) -> Any:
+    from engine.plan.document import load_tasks
+
+    ws, settings = open_workspace(workspace)
+    return load_tasks(tasks_file(ws, settings, file), tag=tag or settings.plan.tag)
+
+
+def change_plan(
+    workspace: Path | None,
+    file: Path | None,
+    tag: str | None,
+    actor: str | None,
+    as_json: bool,
+    change_fn: Callable[[Any], Any],
+) -> None:
+    """Apply one plan operation under the tasks.json lock, record it, print it."""
+    import getpass
+
+    from engine.ledger.store import Ledger
+    from engine.plan.document import editing
+    from engine.plan.history import record_change
+
+    ws, settings = open_workspace(workspace)
+    path = tasks_file(ws, settings, file)
+    with editing(path, tag=tag or settings.plan.tag) as tf:
+        change = change_fn(tf)
+    with Ledger.open(ws.ledger_path) as ledger:
+        record_change(ledger, change, actor=actor or getpass.getuser(), path=path)
+    if as_json:
+        emit_json({"ok": True, **change.model_dump(mode="json")})
+        return
+    console = get_console()
+    console.print(f"[bold]{escape(change.summary)}[/]")
+    for line in change.commands:
+        console.print(f"  [dim]{escape(line)}[/]")
+
+
+def split_ids(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
