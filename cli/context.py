@@ -54,7 +54,11 @@ def chosen_validator(
     return batch_validator(ws, settings) if wanted else None
 
 
-def approver(by: str | None) -> str:
+def approver(name: str | None, by: str | None = None) -> str:
+    """Who decides: `--approver` (or its old alias `--by`), else the user's login name."""
     import getpass
 
-    return by if by is not None else getpass.getuser()
+    from cli.options import either
+
+    given = either(name, by, name="--approver", alias="--by")
+    return given if given is not None else getpass.getuser()

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from cli.context import open_workspace
+from cli.context import approver, open_workspace
 from cli.errors import guarded
-from cli.options import JsonOpt, WorkspaceOpt
+from cli.options import ApproverByOpt, JsonOpt, WorkspaceOpt
 from cli.output import emit_json, escape, get_console
 from cli.render.report import rate
 
@@ -80,19 +80,23 @@ def agents_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> Non
 def agents_release(
     agent: Annotated[str, typer.Argument(help="The quarantined agent.")],
     reason: Annotated[str, typer.Option("--reason", help="Why it may work again.")],
-    actor: Annotated[str, typer.Option("--by", help="Who releases it.")] = "",
+    approver_name: Annotated[
+        str | None,
+        typer.Option(
+            "--approver", help="Who releases it. Default: your user name.", show_default=False
+        ),
+    ] = None,
+    by: ApproverByOpt = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Release a quarantined agent; its next batches are accepted again."""
-    import getpass
-
     from engine.ledger.store import Ledger
     from engine.validate.quarantine import release
 
     ws, _ = open_workspace(workspace)
     with Ledger.open(ws.ledger_path) as ledger:
-        release(ledger, agent, reason=reason, actor=actor or getpass.getuser())
+        release(ledger, agent, reason=reason, actor=approver(approver_name, by))
     if as_json:
         emit_json({"ok": True, "agent": agent, "released": True})
         return

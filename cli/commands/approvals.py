@@ -9,7 +9,16 @@ import typer
 
 from cli.context import approver, chosen_validator, open_workspace
 from cli.errors import guarded
-from cli.options import ByOpt, ItemArg, JsonOpt, ValidateOpt, WorkspaceOpt
+from cli.options import (
+    ApprovalKind,
+    ApprovalState,
+    ApproverByOpt,
+    ApproverOpt,
+    ItemArg,
+    JsonOpt,
+    ValidateOpt,
+    WorkspaceOpt,
+)
 from cli.output import emit_json, escape, get_console
 from cli.render.approvals import item_state, print_item, print_verdict
 from cli.render.patch import print_batch
@@ -93,13 +102,8 @@ def _expires_at(text: str) -> str:
 @approvals_app.command("list")
 @guarded
 def approvals_list(
-    state: Annotated[
-        str | None, typer.Option("--state", help="pending | approved | rejected | expired")
-    ] = None,
-    kind: Annotated[
-        str | None,
-        typer.Option("--kind", help="patch_batch | needs_model | plan_change | quarantine_release"),
-    ] = None,
+    state: Annotated[ApprovalState | None, typer.Option("--state")] = None,
+    kind: Annotated[ApprovalKind | None, typer.Option("--kind")] = None,
     run: Annotated[str | None, typer.Option("--run", help="Only this flow run.")] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
@@ -110,7 +114,12 @@ def approvals_list(
 
     ws, _ = open_workspace(workspace)
     with Ledger.open(ws.ledger_path) as ledger:
-        items = list_items(ledger, state=state, kind=kind, run_id=run)
+        items = list_items(
+            ledger,
+            state=None if state is None else state.value,
+            kind=None if kind is None else kind.value,
+            run_id=run,
+        )
     if as_json:
         emit_json([i.model_dump(mode="json") for i in items])
         return
@@ -160,7 +169,8 @@ def approvals_approve(
     all_safe: Annotated[
         bool, typer.Option("--all-safe", help="Approve every pending item the policy passes.")
     ] = False,
-    by: ByOpt = None,
+    approver_name: ApproverOpt = None,
+    by: ApproverByOpt = None,
     edit: Annotated[
         Path | None,
         typer.Option(
@@ -188,7 +198,7 @@ def approvals_approve(
     if all_safe and edit is not None:
         raise BadInput("--edit approves one item; it cannot go with --all-safe")
     ws, settings = open_workspace(workspace)
-    who = approver(by)
+    who = approver(approver_name, by)
     if all_safe:
         with Ledger.open(ws.ledger_path) as ledger:
             result = approve_all_safe(ledger, settings.approvals, by=who)
@@ -237,7 +247,8 @@ def approvals_approve(
 def approvals_reject(
     item_id: ItemArg,
     reason: Annotated[str, typer.Option("--reason", help="Why (required, recorded).")],
-    by: ByOpt = None,
+    approver_name: ApproverOpt = None,
+    by: ApproverByOpt = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -247,7 +258,7 @@ def approvals_reject(
 
     ws, _ = open_workspace(workspace)
     with Ledger.open(ws.ledger_path) as ledger:
-        item = reject(ledger, item_id, by=approver(by), reason=reason)
+        item = reject(ledger, item_id, by=approver(approver_name, by), reason=reason)
     if as_json:
         emit_json({"ok": True, **item.model_dump(mode="json")})
         return

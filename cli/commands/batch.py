@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from cli.commands.migrate import conflict_policy
 from cli.context import open_workspace
 from cli.errors import guarded
-from cli.options import ConflictOpt, JsonOpt, WorkspaceOpt
+from cli.options import ConflictOpt, JsonOpt, OnConflict, WorkspaceOpt
 from cli.output import emit_json
 from cli.render.batch import print_batch_summary
 
@@ -29,7 +28,7 @@ def batch_run(
         bool, typer.Option("--resume", help="Skip folders done in the last batch run.")
     ] = False,
     only: Annotated[str | None, typer.Option("--only", help="Glob over folder names.")] = None,
-    on_conflict: ConflictOpt = "fail",
+    on_conflict: ConflictOpt = OnConflict.fail,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -37,7 +36,6 @@ def batch_run(
     from engine.migrate.batchrun import run_batch
 
     ws, settings = open_workspace(workspace)
-    policy = conflict_policy(on_conflict)
     summary = run_batch(
         ws,
         settings,
@@ -46,7 +44,7 @@ def batch_run(
         workers=workers,
         resume=resume,
         only=only,
-        on_conflict=policy,
+        on_conflict=on_conflict.value,
         progress=not as_json,
     )
     if as_json:

@@ -15,7 +15,7 @@ import typer
 
 from cli.context import approver, chosen_validator, open_workspace
 from cli.errors import guarded
-from cli.options import ByOpt, JsonOpt, ValidateOpt, WorkspaceOpt
+from cli.options import ApproverByOpt, ApproverOpt, JsonOpt, ValidateOpt, WorkspaceOpt
 from cli.output import emit_json, escape, get_console
 from cli.render.chat import chat_progress, print_turn
 
@@ -48,7 +48,8 @@ def chat_cmd(
             show_default=False,
         ),
     ] = None,
-    by: ByOpt = None,
+    approver_name: ApproverOpt = None,
+    by: ApproverByOpt = None,
     validate: ValidateOpt = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
@@ -99,7 +100,7 @@ def chat_cmd(
         if not line:
             continue
         if line.startswith("/"):
-            if not _chat_command(line, ws, settings, approver(by), validator):
+            if not _chat_command(line, ws, settings, approver(approver_name, by), validator):
                 return
             continue
         print_turn(session.turn(line))

@@ -16,7 +16,7 @@ import typer
 
 from cli.context import open_workspace, tasks_file
 from cli.errors import guarded
-from cli.options import JsonOpt, WorkspaceOpt
+from cli.options import AutoApprove, JsonOpt, ReportFormat, WorkspaceOpt
 from cli.output import emit_json, escape, get_console
 from cli.render.epic import print_epic_summary
 
@@ -43,13 +43,13 @@ def epic_run(
         ),
     ],
     auto_approve: Annotated[
-        str,
+        AutoApprove,
         typer.Option(
             "--auto-approve",
             help="safe: what the approval policy passes is approved at once; none: every "
             "item waits for a human.",
         ),
-    ] = "safe",
+    ] = AutoApprove.safe,
     budget: Annotated[
         float | None,
         typer.Option("--budget", min=0, help="USD the run's model calls may spend."),
@@ -68,17 +68,14 @@ def epic_run(
     """Run a migration epic end to end (exit 0 done, 3 paused on approvals, 1 a folder failed)."""
     from engine.epic.models import EpicOptions
     from engine.epic.spec import load_epic
-    from engine.errors import BadInput
 
-    if auto_approve not in ("safe", "none"):
-        raise BadInput(f"--auto-approve must be safe or none, not {auto_approve!r}")
     ws, settings = open_workspace(workspace)
     tasks_path = tasks_file(ws, settings, None)
     spec, label = load_epic(source, ws, tasks_path)
     if epic is not None:
         spec = spec.model_copy(update={"epic": epic})
     options = EpicOptions(
-        auto_approve=auto_approve,  # type: ignore[arg-type]
+        auto_approve=auto_approve.value,
         budget_usd=budget,
         folders=folders,
     )
@@ -213,10 +210,10 @@ def epic_status(
 def epic_report(
     run_id: Annotated[str, typer.Argument(help="The epic run (see `vibehq epic status`).")],
     fmt: Annotated[
-        str | None,
+        ReportFormat | None,
         typer.Option(
             "--format",
-            help="md | json | html: also print that document to stdout.",
+            help="Also print that document to stdout.",
             show_default=False,
         ),
     ] = None,
@@ -226,14 +223,15 @@ def epic_report(
     """Write the run's delivery report (Markdown, JSON, one self-contained HTML page with
     charts) to .vibehq/runs/RUN/ from the ledger, and print where it went."""
     from engine.epic.report import build_report, write_report
-    from engine.errors import BadInput
 
-    if fmt is not None and fmt not in ("md", "json", "html"):
-        raise BadInput(f"--format must be md, json or html, not {fmt!r}")
     ws, _ = open_workspace(workspace)
     report = build_report(ws, run_id)
     paths = write_report(ws, report)
-    chosen = {"md": paths.markdown, "json": paths.json_path, "html": paths.html}
+    chosen = {
+        ReportFormat.md: paths.markdown,
+        ReportFormat.json: paths.json_path,
+        ReportFormat.html: paths.html,
+    }
     if fmt is not None:
         sys.stdout.write(chosen[fmt].read_text(encoding="utf-8"))
         return

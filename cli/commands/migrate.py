@@ -15,7 +15,7 @@ import typer
 
 from cli.context import batch_validator, open_workspace, tasks_file
 from cli.errors import guarded
-from cli.options import BaseOpt, ConflictOpt, JsonOpt, ManifestArg, WorkspaceOpt
+from cli.options import BaseOpt, ConflictOpt, JsonOpt, ManifestArg, OnConflict, WorkspaceOpt
 from cli.output import emit_json, escape, get_console
 from cli.render.migrate import print_plan
 
@@ -30,14 +30,6 @@ def load_manifest_file(path: Path, base: Path | None) -> Any:
     from engine.migrate.manifest import load_manifest
 
     return load_manifest(path, base=base)
-
-
-def conflict_policy(value: str) -> Any:
-    from engine.errors import BadInput
-
-    if value not in ("skip", "overwrite", "fail"):
-        raise BadInput(f"--on-conflict must be skip, overwrite or fail, not {value!r}")
-    return value
 
 
 @migrate_app.command("plan")
@@ -73,7 +65,7 @@ def migrate_plan(
 def migrate_apply(
     manifest: ManifestArg,
     base: BaseOpt = None,
-    on_conflict: ConflictOpt = "fail",
+    on_conflict: ConflictOpt = OnConflict.fail,
     validate: Annotated[
         bool, typer.Option("--validate", help="Type-check each folder's batch first.")
     ] = False,
@@ -92,10 +84,11 @@ def migrate_apply(
     from engine.migrate.runner import apply_migration
 
     ws, settings = open_workspace(workspace)
-    policy = conflict_policy(on_conflict)
     validator = batch_validator(ws, settings) if validate else None
     loaded = load_manifest_file(manifest, base)
-    record, result = apply_migration(ws, loaded, settings, on_conflict=policy, validator=validator)
+    record, result = apply_migration(
+        ws, loaded, settings, on_conflict=on_conflict.value, validator=validator
+    )
     refactored = _refactor_migrated(ws, settings, loaded, result.plan) if refactor else []
     if as_json:
         payload = {"ok": True, **record.model_dump(mode="json")}

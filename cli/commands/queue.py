@@ -9,7 +9,7 @@ import typer
 
 from cli.context import open_workspace
 from cli.errors import guarded
-from cli.options import JsonOpt, WorkspaceOpt
+from cli.options import JsonOpt, QueueStatus, WorkspaceOpt
 from cli.output import emit_json, get_console
 
 queue_app = typer.Typer(
@@ -22,7 +22,7 @@ queue_app = typer.Typer(
 @queue_app.command("list")
 @guarded
 def queue_list(
-    status: Annotated[str | None, typer.Option("--status", help="open | done")] = None,
+    status: Annotated[QueueStatus | None, typer.Option("--status")] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -32,7 +32,7 @@ def queue_list(
 
     ws, _ = open_workspace(workspace)
     with Ledger.open(ws.ledger_path) as ledger:
-        items = queue_items(ledger, status=status)
+        items = queue_items(ledger, status=None if status is None else status.value)
     if as_json:
         emit_json([i.model_dump(mode="json") for i in items])
         return

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 
 from cli.context import open_workspace
 from cli.errors import guarded
-from cli.options import JsonOpt, WorkspaceOpt
+from cli.options import JsonOpt, LogOrder, ReportView, TrendGroup, WorkspaceOpt, either
 from cli.output import emit_json
 from cli.render.report import print_report
 
@@ -16,13 +16,11 @@ report_app = typer.Typer(
     help="Reports: queries on the event ledger.", no_args_is_help=True, rich_markup_mode=None
 )
 
-ReportView = Literal["logs", "stats", "trends"]
-
 
 @report_app.command("patches")
 @guarded
 def report_patches(
-    view: Annotated[str, typer.Argument(help="logs | stats | trends")] = "logs",
+    view: Annotated[ReportView, typer.Argument(help="What to show.")] = ReportView.logs,
     task: Annotated[str | None, typer.Option("--task", help="logs: task id")] = None,
     file: Annotated[str | None, typer.Option("--file", help="logs: path or glob")] = None,
     search: Annotated[str | None, typer.Option("--search", help="logs: text search")] = None,
@@ -30,10 +28,18 @@ def report_patches(
     batch: Annotated[str | None, typer.Option("--batch", help="logs: batch id")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
-    order: Annotated[str, typer.Option("--order", help="logs: desc | asc")] = "desc",
+    order: Annotated[LogOrder, typer.Option("--order", help="logs: by time.")] = LogOrder.desc,
     date_from: Annotated[str | None, typer.Option("--from", help="stats: YYYY-MM-DD")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="stats: YYYY-MM-DD")] = None,
-    by: Annotated[str, typer.Option("--by", help="trends: weekly | task | order")] = "weekly",
+    group_by: Annotated[
+        TrendGroup | None,
+        typer.Option(
+            "--group-by",
+            help="trends: one row per ISO week, task or order.  [default: weekly]",
+            show_default=False,
+        ),
+    ] = None,
+    by: Annotated[TrendGroup | None, typer.Option("--by", hidden=True)] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -43,12 +49,7 @@ def report_patches(
     from engine.ledger.store import Ledger
 
     ws, _ = open_workspace(workspace)
-    if view not in ("logs", "stats", "trends"):
-        raise BadInput(f"unknown view {view!r}; expected logs, stats or trends")
-    if order not in ("asc", "desc"):
-        raise BadInput(f"--order must be asc or desc, not {order!r}")
-    if by not in ("weekly", "task", "order"):
-        raise BadInput(f"--by must be weekly, task or order, not {by!r}")
+    grouping = either(group_by, by, name="--group-by", alias="--by") or TrendGroup.weekly
     if not ws.ledger_path.is_file():
         raise BadInput(f"no ledger yet at {ws.ledger_path}: apply a batch first")
     with Ledger.open(ws.ledger_path) as ledger:
@@ -64,7 +65,7 @@ def report_patches(
                     batch_id=batch,
                     limit=limit,
                     offset=offset,
-                    order=order,
+                    order=order.value,
                 )
             except ValidationError as exc:
                 err = exc.errors()[0]
@@ -73,7 +74,7 @@ def report_patches(
         elif view == "stats":
             data = reports.patch_stats(ledger, date_from, date_to)
         else:
-            data = reports.patch_trends(ledger, by)  # type: ignore[arg-type]
+            data = reports.patch_trends(ledger, grouping.value)
     if as_json:
         emit_json(
             data.model_dump(mode="json")
@@ -81,4 +82,4 @@ def report_patches(
             else [row.model_dump(mode="json") for row in data]
         )
         return
-    print_report(view, data)
+    print_report(view.value, data)

@@ -23,7 +23,8 @@ tasks_app = typer.Typer(
 tasks_app.add_typer(tasks_links.dep_app, name="dep")
 tasks_app.add_typer(tasks_links.deps_app, name="deps")
 tasks_app.add_typer(tasks_links.subtask_app, name="subtask")
-tasks_app.add_typer(tasks_links.epic_app, name="epic")
+# `tasks epic create` was the old name of `tasks merge`: "epic" also names `vibehq epic run`.
+tasks_app.add_typer(tasks_links.epic_app, name="epic", hidden=True)
 
 
 @tasks_app.command("list")
@@ -253,21 +254,8 @@ def tasks_move(
     change_plan(workspace, file, tag, actor, as_json, lambda tf: move_task(tf, from_id, to_id))
 
 
-@tasks_app.command("deprecate")
-@guarded
-def tasks_deprecate(
-    task_id: Annotated[str, typer.Argument()],
-    by: Annotated[str, typer.Option("--by", help="The task (epic) that supersedes it.")],
-    file: TasksFileOpt = None,
-    tag: TagOpt = None,
-    actor: ActorOpt = None,
-    workspace: WorkspaceOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Deprecate a task in favour of another; its dependents move over."""
-    from engine.plan.ops import deprecate
-
-    change_plan(workspace, file, tag, actor, as_json, lambda tf: deprecate(tf, task_id, by=by))
+tasks_app.command("merge")(tasks_links.tasks_merge)
+tasks_app.command("deprecate")(tasks_links.tasks_deprecate)
 
 
 @tasks_app.command("emit-commands")

@@ -1,13 +1,14 @@
-"""`vibehq tasks dep|deps|subtask|epic`: dependencies, subtasks and merges."""
+"""`vibehq tasks dep|deps|subtask|merge|deprecate`: the links between tasks."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from cli.errors import guarded
-from cli.options import ActorOpt, JsonOpt, TagOpt, TasksFileOpt, WorkspaceOpt
+from cli.options import ActorOpt, JsonOpt, MergeMark, TagOpt, TasksFileOpt, WorkspaceOpt, either
 from cli.output import emit_json, escape, get_console
 from cli.tasks_plan import change_plan, read_plan, split_ids
 
@@ -150,27 +151,18 @@ def tasks_subtask_remove(
     change_plan(workspace, file, tag, actor, as_json, lambda tf: remove_subtask(tf, subtask_id))
 
 
-@epic_app.command("create")
-@guarded
-def tasks_epic_create(
-    title: Annotated[str, typer.Option("--title")],
-    merge: Annotated[str, typer.Option("--merge", help="Comma-separated ids to absorb.")],
-    mark: Annotated[str, typer.Option("--mark", help="subsumed | done | cancelled")] = "subsumed",
-    priority: Annotated[str, typer.Option("--priority")] = "high",
-    description: Annotated[str | None, typer.Option("--description")] = None,
-    details: Annotated[str | None, typer.Option("--details")] = None,
-    file: TasksFileOpt = None,
-    tag: TagOpt = None,
-    actor: ActorOpt = None,
-    workspace: WorkspaceOpt = None,
-    as_json: JsonOpt = False,
+def _merge(
+    ids: str,
+    title: str,
+    mark: MergeMark,
+    priority: str,
+    description: str | None,
+    details: str | None,
+    where: tuple[Path | None, Path | None, str | None, str | None, bool],
 ) -> None:
-    """Create an epic from granular tasks; dependents are re-pointed to it."""
-    from engine.errors import BadInput
     from engine.plan.ops import create_epic
 
-    if mark not in ("subsumed", "done", "cancelled"):
-        raise BadInput(f"--mark must be subsumed, done or cancelled, not {mark!r}")
+    workspace, file, tag, actor, as_json = where
     change_plan(
         workspace,
         file,
@@ -180,10 +172,81 @@ def tasks_epic_create(
         lambda tf: create_epic(
             tf,
             title=title,
-            merge=split_ids(merge),
-            mark=mark,  # type: ignore[arg-type]
+            merge=split_ids(ids),
+            mark=mark.value,
             priority=priority,
             description=description,
             details=details,
         ),
+    )
+
+
+MarkOpt = Annotated[MergeMark, typer.Option("--mark", help="What becomes of the merged tasks.")]
+PriorityOpt = Annotated[str, typer.Option("--priority")]
+DescriptionOpt = Annotated[str | None, typer.Option("--description")]
+DetailsOpt = Annotated[str | None, typer.Option("--details")]
+
+
+@guarded
+def tasks_merge(
+    ids: Annotated[str, typer.Argument(help="Comma-separated ids to absorb, e.g. 9,10,11.")],
+    title: Annotated[str, typer.Option("--title")],
+    mark: MarkOpt = MergeMark.subsumed,
+    priority: PriorityOpt = "high",
+    description: DescriptionOpt = None,
+    details: DetailsOpt = None,
+    file: TasksFileOpt = None,
+    tag: TagOpt = None,
+    actor: ActorOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Merge granular tasks into one new epic task; dependents are re-pointed to it."""
+    where = (workspace, file, tag, actor, as_json)
+    _merge(ids, title, mark, priority, description, details, where)
+
+
+@epic_app.command("create")
+@guarded
+def tasks_epic_create(
+    title: Annotated[str, typer.Option("--title")],
+    merge: Annotated[str, typer.Option("--merge", help="Comma-separated ids to absorb.")],
+    mark: MarkOpt = MergeMark.subsumed,
+    priority: PriorityOpt = "high",
+    description: DescriptionOpt = None,
+    details: DetailsOpt = None,
+    file: TasksFileOpt = None,
+    tag: TagOpt = None,
+    actor: ActorOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The old name of `tasks merge` (ids given with --merge)."""
+    where = (workspace, file, tag, actor, as_json)
+    _merge(merge, title, mark, priority, description, details, where)
+
+
+@guarded
+def tasks_deprecate(
+    task_id: Annotated[str, typer.Argument()],
+    into: Annotated[
+        str | None,
+        typer.Option("--into", help="The task (epic) that supersedes it.", show_default=False),
+    ] = None,
+    by: Annotated[str | None, typer.Option("--by", hidden=True)] = None,
+    file: TasksFileOpt = None,
+    tag: TagOpt = None,
+    actor: ActorOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Deprecate a task in favour of another; its dependents move over."""
+    from engine.errors import BadInput
+    from engine.plan.ops import deprecate
+
+    successor = either(into, by, name="--into", alias="--by")
+    if successor is None:
+        raise BadInput("give --into ID: the task (epic) that supersedes it")
+    change_plan(
+        workspace, file, tag, actor, as_json, lambda tf: deprecate(tf, task_id, by=successor)
     )
