@@ -52,6 +52,7 @@ def approvals_submit(
     from engine.approvals.models import ApprovalRequest
     from engine.approvals.queue import submit
     from engine.approvals.review import batch_reviewer, batch_title
+    from engine.duration import expires_at
     from engine.ledger.store import Ledger
     from engine.patch.loader import load_batch_file
 
@@ -71,7 +72,7 @@ def approvals_submit(
         run_id=run,
         step=step,
         signature=signature,
-        expires_at=None if expires_in is None else _expires_at(expires_in),
+        expires_at=None if expires_in is None else expires_at(expires_in, what="--expires-in"),
     )
     ws.ensure_state_dir()
     with Ledger.open(ws.ledger_path) as ledger:
@@ -81,22 +82,6 @@ def approvals_submit(
         return
     get_console().print(f"item {item.id}: {item_state(item)}")
     print_verdict(item)
-
-
-def _expires_at(text: str) -> str:
-    import re
-    from datetime import UTC, datetime, timedelta
-
-    from engine.errors import BadInput
-
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([mhd])\s*", text)
-    if match is None:
-        raise BadInput(f"--expires-in {text!r}: give a number and m, h or d (e.g. 30m, 4h, 2d)")
-    unit = {"m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
-    amount = float(match.group(1))
-    if amount <= 0:
-        raise BadInput(f"--expires-in {text!r}: must be more than zero")
-    return (datetime.now(UTC) + timedelta(**{unit: amount})).isoformat()
 
 
 @approvals_app.command("list")
@@ -221,18 +206,18 @@ def approvals_approve(
     review = None
     if edit is not None:
         from engine.approvals.queue import get_item
-        from engine.epic.runner import answer_reviewer
+        from engine.epic.edit_review import edit_reviewer
 
         edited = load_batch_file(edit)
         with Ledger.open(ws.ledger_path) as ledger:
             current = get_item(ledger, item_id)
-        from engine.approvals.review import batch_reviewer
-
-        validator = chosen_validator(ws, settings, validate)
-        block_root = edit.resolve().parent
-        review = answer_reviewer(
-            ws, settings, current, validator=validator, block_root=block_root
-        ) or batch_reviewer(ws, settings, validator=validator, block_root=block_root)
+        review = edit_reviewer(
+            ws,
+            settings,
+            current,
+            validator=chosen_validator(ws, settings, validate),
+            block_root=edit.resolve().parent,
+        )
     with Ledger.open(ws.ledger_path) as ledger:
         item = approve(ledger, item_id, by=who, reason=reason, edit=edited, review=review)
     if as_json:

@@ -18,7 +18,7 @@ from cli.context import open_workspace, tasks_file
 from cli.errors import guarded
 from cli.options import AutoApprove, JsonOpt, ReportFormat, WorkspaceOpt
 from cli.output import emit_json, escape, get_console
-from cli.render.epic import print_epic_summary
+from cli.render.epic import print_epic_summary, print_run_grid
 
 epic_run_app = typer.Typer(
     help="The migration epic: every folder planned, migrated, refactored, gated, approved, "
@@ -157,7 +157,7 @@ def epic_status(
     as_json: JsonOpt = False,
 ) -> None:
     """A run's folders x steps, what it waits for; or the latest runs."""
-    from engine.epic.models import FOLDER_STEPS
+    from engine.epic.grid import step_grid
     from engine.epic.store import list_runs, load_run
     from engine.ledger.store import Ledger
 
@@ -177,32 +177,7 @@ def epic_status(
     if as_json:
         emit_json(run.model_dump(mode="json"))
         return
-    from rich.table import Table
-
-    marks = {
-        "done": "[green]done[/]",
-        "waiting": "[yellow]waiting[/]",
-        "failed": "[red]failed[/]",
-        "running": "[cyan]running[/]",
-        "skipped": "[dim]skipped[/]",
-    }
-    table = Table(title=f"{run.run_id}: {run.status}")
-    table.add_column("folder")
-    for step in FOLDER_STEPS:
-        table.add_column(step)
-    for folder in run.folders:
-        cells = []
-        for step in FOLDER_STEPS:
-            record = run.step(folder, step)
-            cells.append("" if record is None else marks.get(record.status, record.status))
-        table.add_row(folder, *cells)
-    console = get_console()
-    console.print(table)
-    summary = run.summary or {}
-    if summary.get("message"):
-        console.print(escape(str(summary["message"])))
-    for item in summary.get("waiting", []):
-        console.print(f"  #{item['id']} [{item['kind']}] {item['folder']}: {escape(item['why'])}")
+    print_run_grid(run, step_grid(run))
 
 
 @epic_run_app.command("report")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.settings import Settings
-    from engine.workspace import Workspace
+    pass
 
 from pathlib import Path
 from typing import Annotated, Any
@@ -82,6 +81,7 @@ def migrate_apply(
 ) -> None:
     """Perform the plan: one atomic, journaled batch per folder. Re-running writes nothing."""
     from engine.migrate.runner import apply_migration
+    from engine.refactor.after_migration import refactor_migrated
 
     ws, settings = open_workspace(workspace)
     validator = batch_validator(ws, settings) if validate else None
@@ -89,7 +89,13 @@ def migrate_apply(
     record, result = apply_migration(
         ws, loaded, settings, on_conflict=on_conflict.value, validator=validator
     )
-    refactored = _refactor_migrated(ws, settings, loaded, result.plan) if refactor else []
+    refactored = (
+        refactor_migrated(
+            ws, settings, loaded, result.plan, tasks_path=tasks_file(ws, settings, None)
+        )
+        if refactor
+        else []
+    )
     if as_json:
         payload = {"ok": True, **record.model_dump(mode="json")}
         if refactor:
@@ -128,29 +134,6 @@ def migrate_apply(
         )
     if any(r.status == "rejected" for r in refactored):
         raise typer.Exit(1)
-
-
-def _refactor_migrated(ws: Workspace, settings: Settings, loaded: Any, plan: Any) -> list[Any]:
-    from engine.refactor.pipeline import refactor_folders
-    from engine.validate.baseline import load_baseline
-    from engine.validate.run import validate_workspace
-
-    folders = [f.dest_root for f in plan.folders if f.sql_sites]
-    if not folders:
-        return []
-    if load_baseline(ws, "tsc") is None:
-        # "No new errors" needs a before: the migrated tree, as it is now, is that before.
-        validate_workspace(ws, tools=("tsc",), record=True, settings=settings)
-    owner = getattr(loaded.manifest, "owner", None)
-    return refactor_folders(
-        ws,
-        folders,
-        settings,
-        rpc=getattr(loaded.manifest, "rpc", None),
-        validator=batch_validator(ws, settings),
-        tasks_path=tasks_file(ws, settings, None),
-        epic_id=None if owner is None else str(owner),
-    )
 
 
 @migrate_app.command("rollback")

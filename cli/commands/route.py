@@ -10,8 +10,8 @@ import typer
 from cli.context import open_workspace, tasks_file
 from cli.errors import guarded
 from cli.options import JsonOpt, TagOpt, TasksFileOpt, WorkspaceOpt
-from cli.output import emit_json, escape, get_console
-from cli.render.route import print_explanation
+from cli.output import emit_json
+from cli.render.route import print_call_stats, print_explanation
 
 route_app = typer.Typer(
     help="Model routing: complexity score, tier and model chain; calls and cost per tier.",
@@ -74,6 +74,7 @@ def route_stats(
 ) -> None:
     """Calls, tokens and cost per tier and model, from the ledger."""
     from engine.ledger.store import Ledger
+    from engine.route.call_totals import call_totals
     from engine.route.calls import call_stats, run_spend
 
     ws, settings = open_workspace(workspace)
@@ -81,42 +82,16 @@ def route_stats(
         rows = call_stats(ledger, run)
         spent = run_spend(ledger, run) if run is not None else None
     budget = settings.route.budget_usd
+    totals = call_totals(rows)
     if as_json:
         emit_json(
             {
                 "run": run,
                 "rows": [vars(r) for r in rows],
-                "total": {
-                    "calls": sum(r.calls for r in rows),
-                    "prompt_tokens": sum(r.prompt_tokens for r in rows),
-                    "completion_tokens": sum(r.completion_tokens for r in rows),
-                    "cost_usd": sum(r.cost_usd for r in rows),
-                },
+                "total": vars(totals),
                 "budget_usd": budget if run is not None else None,
                 "spent_usd": spent,
             }
         )
         return
-    from rich.table import Table
-
-    table = Table(
-        "tier", "model", "calls", "ok", "fallback", "errors", "prompt", "completion",
-        "cost $", "mean ms",
-    )  # fmt: skip
-    for r in rows:
-        table.add_row(
-            r.tier, escape(r.model or "-"), str(r.calls), str(r.ok), str(r.fallback),
-            str(r.errors), str(r.prompt_tokens), str(r.completion_tokens),
-            f"{r.cost_usd:.4f}", f"{r.mean_latency_ms:.0f}",
-        )  # fmt: skip
-    console = get_console()
-    console.print(table if rows else "no model calls recorded" + (f" for run {run}" if run else ""))
-    if rows:
-        cost = sum(r.cost_usd for r in rows)
-        console.print(f"{sum(r.calls for r in rows)} calls, ${cost:.4f}")
-    if spent is not None:
-        console.print(f"run {run}: spent ${spent:.4f} of its ${budget:.4f} budget")
-
-
-# Exit codes of `epic run`/`epic resume`: 0 done, 3 paused on approvals, 1 a folder failed.
-EPIC_PAUSED_EXIT = 3
+    print_call_stats(rows, totals, run=run, spent=spent, budget=budget)

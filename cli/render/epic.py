@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from engine.epic.grid import StepGrid
+    from engine.epic.models import EpicRun
     from engine.workspace import Workspace
 
 from typing import Any
@@ -30,3 +32,32 @@ def print_epic_summary(ws: Workspace, summary: Any) -> None:
     if summary.report:
         for kind, path in summary.report.items():
             console.print(f"delivery report ({kind}): {ws.root / path}")
+
+
+_MARKS = {
+    "done": "[green]done[/]",
+    "waiting": "[yellow]waiting[/]",
+    "failed": "[red]failed[/]",
+    "running": "[cyan]running[/]",
+    "skipped": "[dim]skipped[/]",
+}
+
+
+def print_run_grid(run: EpicRun, grid: StepGrid) -> None:
+    """The folders x steps table of a run, then what it says and what it waits for."""
+    from rich.table import Table
+
+    table = Table(title=f"{run.run_id}: {run.status}")
+    table.add_column("folder")
+    for step in grid.steps:
+        table.add_column(step)
+    for row in grid.rows:
+        cells = ["" if c is None else _MARKS.get(c, c) for c in row.cells]
+        table.add_row(row.folder, *cells)
+    console = get_console()
+    console.print(table)
+    summary = run.summary or {}
+    if summary.get("message"):
+        console.print(escape(str(summary["message"])))
+    for item in summary.get("waiting", []):
+        console.print(f"  #{item['id']} [{item['kind']}] {item['folder']}: {escape(item['why'])}")
