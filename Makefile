@@ -23,7 +23,7 @@ help:
 	@echo "make tour       set up and walk through the engines one command at a time"
 	@echo "make test       set up, lint, and run every test (integration included)"
 	@echo "make test-fast  the tests without the slow 'integration' ones"
-	@echo "make lint       ruff (lint + format check) and mypy on engine/"
+	@echo "make lint       ruff (lint + format check) and mypy on engine, cli, tools, agents, crews"
 	@echo "make bench      run every benchmark in bench/ and print its figures"
 
 $(CURDIR)/.tools/bin/uv:
@@ -52,7 +52,7 @@ tour: setup
 lint: $(VENV_STAMP)
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen mypy engine/
+	$(UV) run --frozen mypy engine/ cli/ tools/ agents/ crews/
 
 # pytest exits 5 when it collects nothing: that is a broken suite, not a pass.
 define run_pytest

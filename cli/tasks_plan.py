@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cli.context import open_workspace, tasks_file
 from cli.output import emit_json, escape, get_console
 
+if TYPE_CHECKING:
+    from engine.plan.document import TasksFile
+    from engine.plan.ops import PlanChange
 
-def read_plan(workspace: Path | None, file: Path | None, tag: str | None) -> Any:
+
+def read_plan(workspace: Path | None, file: Path | None, tag: str | None) -> TasksFile:
     from engine.plan.document import load_tasks
 
     ws, settings = open_workspace(workspace)
@@ -23,7 +27,7 @@ def change_plan(
     tag: str | None,
     actor: str | None,
     as_json: bool,
-    change_fn: Callable[[Any], Any],
+    change_fn: Callable[[TasksFile], PlanChange],
 ) -> None:
     """Apply one plan operation under the tasks.json lock, record it, print it."""
     import getpass

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from engine.patch.validation import BatchValidator
     from engine.settings import Settings
     from engine.workspace import Workspace
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -106,7 +107,9 @@ def chat_cmd(
         print_turn(session.turn(line))
 
 
-def _chat_command(line: str, ws: Workspace, settings: Settings, by: str, validator: Any) -> bool:
+def _chat_command(
+    line: str, ws: Workspace, settings: Settings, by: str, validator: BatchValidator | None
+) -> bool:
     """Run one /command; False to leave the chat. Errors are printed, never raised."""
     from engine.errors import VibehqError
 

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from engine.workspace import Workspace
-
 import json
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +14,13 @@ from cli.errors import guarded
 from cli.options import AutoApprove, JsonOpt, ReportFormat, WorkspaceOpt
 from cli.output import emit_json, escape, get_console
 from cli.render.epic import print_epic_summary, print_run_grid
+
+if TYPE_CHECKING:
+    from engine.epic.models import EpicEvent
+    from engine.epic.runner import EpicSummary
+    from engine.workspace import Workspace
+
+    Emit = Callable[[EpicEvent], None]
 
 epic_run_app = typer.Typer(
     help="The migration epic: every folder planned, migrated, refactored, gated, approved, "
@@ -91,7 +93,7 @@ def epic_run(
         tasks_path=tasks_path if tasks_path.is_file() else None,
     )
 
-    def work(emit: Any) -> Any:
+    def work(emit: Emit) -> EpicSummary:
         from crews.epic_flow import resume_epic
 
         return resume_epic(ws, settings, run.run_id, emit=emit)
@@ -116,7 +118,7 @@ def epic_resume(
     with Ledger.open(ws.ledger_path) as ledger:
         load_run(ledger, run_id)
 
-    def work(emit: Any) -> Any:
+    def work(emit: Emit) -> EpicSummary:
         from crews.epic_flow import resume_epic
 
         return resume_epic(ws, settings, run_id, emit=emit)
@@ -124,7 +126,7 @@ def epic_resume(
     drive_epic(ws, work, as_json)
 
 
-def drive_epic(ws: Workspace, work: Callable[[Any], Any], as_json: bool) -> None:
+def drive_epic(ws: Workspace, work: Callable[[Emit], EpicSummary], as_json: bool) -> None:
     from crews.progress import JsonLines, ProgressView
 
     def pending() -> int:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from engine.memory.models import Kind
+    from engine.memory.store import MemoryStore
     from engine.settings import Settings
     from engine.workspace import Workspace
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -26,13 +28,13 @@ memory_app = typer.Typer(
 )
 
 
-def memory_kind(kind: str | None) -> Any:
+def memory_kind(kind: str | None) -> Kind | None:
     from engine.memory.models import parse_kind
 
     return None if kind is None else parse_kind(kind)
 
 
-def memory_store(ws: Workspace, settings: Settings, *, vectors: bool) -> Any:
+def memory_store(ws: Workspace, settings: Settings, *, vectors: bool) -> MemoryStore:
     """The workspace's memory store. With `vectors`, the embedder is built first, so a missing
     model fails before anything is written."""
     from engine.memory.embedder import embedder_for
@@ -64,7 +66,7 @@ def memory_ingest(
     its earlier chunks."""
     from engine.memory.ingest import collect_files, ingest
 
-    parsed = memory_kind(kind)
+    parsed = memory_kind(kind) or "convention"
     ws, settings = open_workspace(workspace)
     files, skipped = collect_files(ws, paths, folder=folder)
     store = memory_store(ws, settings, vectors=True)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from engine.migrate.manifest import LoadedManifest
+
     pass
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -25,7 +27,7 @@ migrate_app = typer.Typer(
 )
 
 
-def load_manifest_file(path: Path, base: Path | None) -> Any:
+def load_manifest_file(path: Path, base: Path | None) -> LoadedManifest:
     from engine.migrate.manifest import load_manifest
 
     return load_manifest(path, base=base)

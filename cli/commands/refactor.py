@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from engine.refactor.pipeline import RefactorPlan
     from engine.workspace import Workspace
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -36,7 +37,9 @@ RpcManifestOpt = Annotated[
 ]
 
 
-def _refactor_plan(ws: Workspace, folder: str, manifest: Path | None) -> tuple[Any, Any]:
+def _refactor_plan(
+    ws: Workspace, folder: str, manifest: Path | None
+) -> tuple[RefactorPlan, str | None]:
     from engine.refactor.pipeline import plan_refactor, target_for
 
     loaded = load_manifest_file(manifest, None) if manifest is not None else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -10,11 +10,21 @@ from cli.context import open_workspace
 from cli.errors import guarded
 from cli.options import JsonOpt, LogOrder, ReportView, TrendGroup, WorkspaceOpt, either
 from cli.output import emit_json
-from cli.render.report import print_report
+from cli.render.report import print_logs, print_stats, print_trends
+
+if TYPE_CHECKING:
+    from engine.ledger.reports import TrendBy
 
 report_app = typer.Typer(
     help="Reports: queries on the event ledger.", no_args_is_help=True, rich_markup_mode=None
 )
+
+
+TREND_GROUPS: dict[TrendGroup, TrendBy] = {
+    TrendGroup.weekly: "weekly",
+    TrendGroup.task: "task",
+    TrendGroup.order: "order",
+}
 
 
 @report_app.command("patches")
@@ -70,16 +80,20 @@ def report_patches(
             except ValidationError as exc:
                 err = exc.errors()[0]
                 raise BadInput(f"--{err['loc'][0]}: {err['msg']}") from None
-            data: Any = reports.patch_logs(ledger, query)
+            logs = reports.patch_logs(ledger, query)
         elif view == "stats":
-            data = reports.patch_stats(ledger, date_from, date_to)
+            stats = reports.patch_stats(ledger, date_from, date_to)
         else:
-            data = reports.patch_trends(ledger, grouping.value)
-    if as_json:
-        emit_json(
-            data.model_dump(mode="json")
-            if hasattr(data, "model_dump")
-            else [row.model_dump(mode="json") for row in data]
-        )
-        return
-    print_report(view.value, data)
+            trends = reports.patch_trends(ledger, TREND_GROUPS[grouping])
+    if view == "logs" and as_json:
+        emit_json(logs.model_dump(mode="json"))
+    elif view == "logs":
+        print_logs(logs)
+    elif view == "stats" and as_json:
+        emit_json(stats.model_dump(mode="json"))
+    elif view == "stats":
+        print_stats(stats)
+    elif as_json:
+        emit_json([row.model_dump(mode="json") for row in trends])
+    else:
+        print_trends(trends)

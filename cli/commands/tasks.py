@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -13,6 +13,7 @@ from cli.context import open_workspace, tasks_file
 from cli.errors import guarded
 from cli.options import ActorOpt, JsonOpt, TagOpt, TasksFileOpt, WorkspaceOpt
 from cli.output import emit_json, escape, get_console
+from cli.render.tasks import print_task
 from cli.tasks_plan import change_plan, read_plan, split_ids
 
 tasks_app = typer.Typer(
@@ -81,24 +82,6 @@ def tasks_show(
         emit_json(view.model_dump(mode="json"))
         return
     print_task(view)
-
-
-def print_task(view: Any) -> None:
-    console = get_console()
-    console.print(f"[bold]#{view.id} {escape(view.title)}[/]")
-    console.print(
-        f"status: {view.status}  priority: {view.priority or '-'}  "
-        f"dependencies: {', '.join(view.dependencies) or 'none'}"
-    )
-    for label, text in (
-        ("description", view.description),
-        ("details", view.details),
-        ("test strategy", view.testStrategy),
-    ):
-        if text:
-            console.print(f"\n[bold]{label}[/]\n{escape(text)}")
-    for sub in view.subtasks:
-        console.print(escape(f"  - {sub.id} [{sub.status}] {sub.title}"))
 
 
 @tasks_app.command("next")

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cli.output import escape, get_console
 from cli.render.common import print_diff, print_violations
 
+if TYPE_CHECKING:
+    from engine.approvals.models import ApprovalItem, PatchBatchPayload
 
-def item_state(item: Any) -> str:
+
+def item_state(item: ApprovalItem) -> str:
     colour = {"pending": "yellow", "approved": "green", "rejected": "red"}.get(item.state, "dim")
     auto = " (auto)" if item.decision is not None and item.decision.auto else ""
     return f"[{colour}]{item.state}[/]{auto}"
 
 
-def print_verdict(item: Any) -> None:
+def print_verdict(item: ApprovalItem) -> None:
     console = get_console()
     verdict = item.verdict
     if verdict.verdict == "auto":
@@ -30,7 +33,7 @@ def print_verdict(item: Any) -> None:
         console.print(f"  - {r.rule}: {escape(r.detail)}")
 
 
-def print_item(item: Any) -> None:
+def print_item(item: ApprovalItem) -> None:
     console = get_console()
     console.print(f"[bold]item {item.id}[/] {item.kind} {item_state(item)}: {escape(item.title)}")
     facts = [
@@ -87,7 +90,7 @@ def print_item(item: Any) -> None:
         )
 
 
-def print_batch_payload(payload: Any) -> None:
+def print_batch_payload(payload: PatchBatchPayload) -> None:
     from rich.table import Table
 
     console = get_console()

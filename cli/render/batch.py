@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cli.output import escape, get_console
 
+if TYPE_CHECKING:
+    from engine.migrate.batchrun import BatchSummary
 
-def print_batch_summary(summary: Any) -> None:
+
+def print_batch_summary(summary: BatchSummary) -> None:
     from rich.table import Table
 
     table = Table(

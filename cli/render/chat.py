@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cli.output import escape, get_console
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-def chat_progress(console: Any) -> Any:
-    def show(event: Any) -> None:
+    from rich.console import Console
+
+    from crews.chat import ChatTurn
+    from engine.epic.models import EpicEvent
+
+
+def chat_progress(console: Console) -> Callable[[EpicEvent], None]:
+    def show(event: EpicEvent) -> None:
         if event.kind == "tool" and event.status == "started":
             console.print(f"  [dim]{escape(event.agent or '?')} -> {escape(event.tool or '')}[/]")
         elif event.kind == "message" and event.message:
@@ -17,7 +25,7 @@ def chat_progress(console: Any) -> Any:
     return show
 
 
-def print_turn(turn: Any) -> None:
+def print_turn(turn: ChatTurn) -> None:
     from rich.panel import Panel
 
     console = get_console()

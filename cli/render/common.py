@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from engine.patch.validation import ValidationResult
+    from engine.validate.quality import Violation
 
 import sys
-from typing import Any
 
 from cli.output import escape, get_console
 
@@ -32,7 +34,7 @@ def print_findings(result: ValidationResult) -> None:
         console.print(f"  and {len(result.findings) - 20} more")
 
 
-def print_violations(violations: Any, *, stderr: bool) -> None:
+def print_violations(violations: Sequence[Violation], *, stderr: bool) -> None:
     console = get_console(stderr=stderr)
     colours = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
     for v in violations[:30]:

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from engine.epic.grid import StepGrid
     from engine.epic.models import EpicRun
+    from engine.epic.runner import EpicSummary
     from engine.workspace import Workspace
 
-from typing import Any
 
 from cli.output import escape, get_console
 
 
-def print_epic_summary(ws: Workspace, summary: Any) -> None:
+def print_epic_summary(ws: Workspace, summary: EpicSummary) -> None:
     console = get_console()
     colour = {"done": "green", "paused": "yellow", "failed": "red"}.get(summary.status, "white")
     console.print(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.memory.models import EntryFields
 
 
-def where_from(entry: Any) -> str:
+def where_from(entry: EntryFields) -> str:
     if entry.source is None:
         return ""
     if entry.line_start is None:

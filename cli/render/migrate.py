@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cli.output import get_console
 
+if TYPE_CHECKING:
+    from engine.migrate.planner import MigrationPlan
 
-def print_plan(plan: Any, *, details: bool) -> None:
+
+def print_plan(plan: MigrationPlan, *, details: bool) -> None:
     from rich.table import Table
 
     console = get_console()

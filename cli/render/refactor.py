@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cli.output import escape, get_console
 from cli.render.common import print_diff
 
+if TYPE_CHECKING:
+    from engine.refactor.pipeline import RefactorPlan
 
-def print_refactor(plan: Any, *, diffs: bool = True) -> None:
+
+def print_refactor(plan: RefactorPlan, *, diffs: bool = True) -> None:
     from rich.table import Table
 
     console = get_console()

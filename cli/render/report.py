@@ -2,57 +2,59 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cli.output import get_console
 
+if TYPE_CHECKING:
+    from engine.ledger.reports import LogPage, PatchStats, TrendRow
 
-def print_report(view: str, data: Any) -> None:
+
+def print_logs(data: LogPage) -> None:
     from rich.table import Table
 
     console = get_console()
-    if view == "logs":
-        table = Table("ts", "kind", "batch", "task", "file", "op", "+", "-", "error")
-        for e in data.items:
-            table.add_row(
-                e.ts[:19],
-                e.kind,
-                e.batch_id,
-                e.task_id or "",
-                e.file or "",
-                e.op or "",
-                str(e.lines_added),
-                str(e.lines_removed),
-                e.error or "",
-            )
-        console.print(table)
-        console.print(f"{len(data.items)} of {data.total} events (offset {data.offset})")
-        return
-    if view == "trends":
-        table = Table(
-            "key", "batches", "applied", "failed", "rolled back", "success", "first", "last"
+    table = Table("ts", "kind", "batch", "task", "file", "op", "+", "-", "error")
+    for e in data.items:
+        table.add_row(
+            e.ts[:19],
+            e.kind,
+            e.batch_id,
+            e.task_id or "",
+            e.file or "",
+            e.op or "",
+            str(e.lines_added),
+            str(e.lines_removed),
+            e.error or "",
         )
-        for row in data:
-            table.add_row(
-                str(row.key),
-                str(row.batches),
-                str(row.applied),
-                str(row.failed),
-                str(row.rolled_back),
-                rate(row.success_rate),
-                row.first_ts[:10],
-                row.last_ts[:10],
-            )
-        console.print(table)
-        return
-    print_stats(data)
+    console.print(table)
+    console.print(f"{len(data.items)} of {data.total} events (offset {data.offset})")
+
+
+def print_trends(data: list[TrendRow]) -> None:
+    from rich.table import Table
+
+    console = get_console()
+    table = Table("key", "batches", "applied", "failed", "rolled back", "success", "first", "last")
+    for row in data:
+        table.add_row(
+            str(row.key),
+            str(row.batches),
+            str(row.applied),
+            str(row.failed),
+            str(row.rolled_back),
+            rate(row.success_rate),
+            row.first_ts[:10],
+            row.last_ts[:10],
+        )
+    console.print(table)
 
 
 def rate(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
-def print_stats(stats: Any) -> None:
+def print_stats(stats: PatchStats) -> None:
     from rich.table import Table
 
     console = get_console()

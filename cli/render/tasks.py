@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cli.output import escape, get_console
 
+if TYPE_CHECKING:
+    from engine.plan.ops import TaskView
 
-def print_task(view: Any) -> None:
+
+def print_task(view: TaskView) -> None:
     console = get_console()
     console.print(f"[bold]#{view.id} {escape(view.title)}[/]")
     console.print(

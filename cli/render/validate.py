@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cli.output import escape, get_console
 
+if TYPE_CHECKING:
+    from engine.validate.run import ValidateReport
 
-def print_validate(report: Any) -> None:
+
+def print_validate(report: ValidateReport) -> None:
     from rich.table import Table
 
     console = get_console()
