@@ -23,7 +23,7 @@ help:
 	@echo "make tour       set up and walk through the engines one command at a time"
 	@echo "make test       set up, lint, and run every test (integration included)"
 	@echo "make test-fast  the tests without the slow 'integration' ones"
-	@echo "make lint       ruff (lint + format check), mypy on engine/, import-linter layers"
+	@echo "make lint       ruff (lint + format check), mypy on engine, cli, tools, agents, crews, import-linter layers"
 	@echo "make bench      run every benchmark in bench/ and print its figures"
 
 $(CURDIR)/.tools/bin/uv:
@@ -41,7 +41,7 @@ $(NPM_STAMP): examples/workspace/package.json examples/workspace/package-lock.js
 	@touch $@
 
 setup: $(VENV_STAMP) $(NPM_STAMP)
-	@$(UV) run --frozen python -m compileall -q main.py engine agents crews tools devtools
+	@$(UV) run --frozen python -m compileall -q main.py cli engine agents crews tools devtools
 
 demo: setup
 	bash examples/demo.sh
@@ -52,7 +52,7 @@ tour: setup
 lint: $(VENV_STAMP)
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen mypy engine/
+	$(UV) run --frozen mypy engine/ cli/ tools/ agents/ crews/
 	$(UV) run --frozen lint-imports
 
 # pytest exits 5 when it collects nothing: that is a broken suite, not a pass.

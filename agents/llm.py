@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from crewai.events.types.llm_events import LLMCallType
 from crewai.hooks.dispatch import HookAborted
@@ -72,7 +72,7 @@ class RoutedLLM(BaseLLM):
     @classmethod
     def for_workspace(
         cls, workspace: Workspace, settings: Settings, *, run_id: str | None = None, **fields: Any
-    ) -> RoutedLLM:
+    ) -> Self:
         return cls(router=ModelRouter.open(workspace, settings, run_id=run_id), **fields)
 
     def supports_function_calling(self) -> bool:

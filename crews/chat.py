@@ -74,6 +74,10 @@ class DelegateToCrewTool(VibehqTool):
     args_schema: type[ToolArgs] = DelegateArgs
     _delegated: list[str] = PrivateAttr(default_factory=list)
 
+    # Declared so that the type checker sees VibehqTool's constructor, not pydantic's.
+    def __init__(self, ctx: ToolContext, **data: Any) -> None:
+        super().__init__(ctx, **data)
+
     @property
     def delegated(self) -> list[str]:
         return list(self._delegated)

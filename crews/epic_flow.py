@@ -135,12 +135,10 @@ def _kickoff(
 
 def _ensure_baseline(ws: Workspace, settings: Settings, emit: Emit | None, run_id: str) -> None:
     """Only errors a change introduces may fail it: the tree before the epic is the before."""
-    from engine.validate.baseline import load_baseline
-    from engine.validate.run import validate_workspace
+    from engine.validate.baseline_first import ensure_tsc_baseline
 
-    if load_baseline(ws, "tsc") is not None:
+    if not ensure_tsc_baseline(ws, settings):
         return
-    validate_workspace(ws, tools=("tsc",), record=True, settings=settings)
     if emit is not None:
         emit(
             EpicEvent(

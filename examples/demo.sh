@@ -44,7 +44,7 @@ $vibehq approvals list -w "$demo" --state pending
 step "4. The human: review and approve the four folder changes"
 for id in $($vibehq approvals list -w "$demo" --state pending --kind patch_batch --json | $py -c \
   'import json,sys; print(" ".join(str(i["id"]) for i in json.load(sys.stdin)))'); do
-  $vibehq approvals approve "$id" -w "$demo" --by demo-reviewer --reason "diff reviewed in the demo"
+  $vibehq approvals approve "$id" -w "$demo" --approver demo-reviewer --reason "diff reviewed in the demo"
 done
 
 step "5. Resume: approved folders are applied in order, each as one atomic batch"

@@ -40,7 +40,7 @@ if $vibehq patch apply examples/batches/04-lazy-placeholder.json -w "$demo"; the
   exit 1
 fi
 $vibehq agents list -w "$demo"
-$vibehq agents release codex --reason "demo: reviewed the refused batch" --by demo -w "$demo"
+$vibehq agents release codex --reason "demo: reviewed the refused batch" --approver demo -w "$demo"
 
 step "4c. Record the type-check baseline; later checks report only what a change introduces"
 $vibehq validate --baseline -w "$demo"
@@ -85,8 +85,8 @@ step "12. The task plan: apply the Option 2 update to the real 35-task plan, the
 mkdir -p "$demo/.taskmaster/tasks"
 cp tests/fixtures/taskmaster/tasks.before-option2.json "$demo/.taskmaster/tasks/tasks.json"
 tasks() { $vibehq tasks "$@" -w "$demo" --actor auto; }
-tasks epic create --title "Epic: Implement Core Analytics API" --merge 9,10,11
-tasks epic create --title "Epic: Implement Ops & Integrations API" --merge 12,13,14,15
+tasks merge 9,10,11 --title "Epic: Implement Core Analytics API"
+tasks merge 12,13,14,15 --title "Epic: Implement Ops & Integrations API"
 tasks add --title "Epic: Implement Option 2 Migration Automation" --priority high \
   --dependencies 1,3,19,21 --description "Create a new manifest-driven Python script \
 (migrate_staging.py) that automates file copying and import-path fixing, triggers the \
@@ -94,7 +94,7 @@ standardized AI refactoring (D1-to-RPC) by calling the AIProviderOps RPC entrypo
 (Task 19/21), and runs automated validation (tsc and lint) upon completion."
 epic=$($vibehq tasks list -w "$demo" --json | .venv/bin/python -c \
   'import json,sys; print(max(int(t["id"]) for t in json.load(sys.stdin)))')
-tasks deprecate 34 --by "$epic"
+tasks deprecate 34 --into "$epic"
 tasks update 24 --description "A goal of the 'Implement Option 2' epic: the migration script \
 points factories at @shared/contracts."
 tasks dep add 24 "$epic"

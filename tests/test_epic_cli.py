@@ -92,7 +92,7 @@ def tsc_errors(root: Path) -> str:
     ("args", "message"),
     [
         (["epic", "run", "missing.yaml"], "epic spec 'missing.yaml' not found"),
-        (["epic", "run", "{spec}", "--auto-approve", "maybe"], "--auto-approve must be"),
+        (["epic", "run", "{spec}", "--auto-approve", "maybe"], "'maybe' is not one of"),
         (["epic", "run", "{spec}", "--epic", "999"], "999"),
         (["epic", "run", "{spec}", "--folders", "zzz*"], "no epic folders match 'zzz*'"),
         (["epic", "run", "{bad}"], "malformed YAML"),

@@ -270,4 +270,4 @@ def test_report_views_filter_the_ledger(cli: Any, tree: Path, tmp_path: Path) ->
     assert json.dumps(stats)
     trends = cli("report", "patches", "trends", "--by", "task", "-w", tree, "--json").json()
     assert {row["key"]: row["applied"] for row in trends} == {"7": 2, "8": 1}
-    assert_one_line_error(cli("report", "patches", "nope", "-w", tree), 2, "unknown view")
+    assert_one_line_error(cli("report", "patches", "nope", "-w", tree), 2, "'nope' is not one of")

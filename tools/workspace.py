@@ -92,9 +92,9 @@ class ChangesByTool(VibehqTool):
                 if (i.requester or "").casefold() == who
             ]
             applied = {
-                int(e.payload["id"]): str(e.payload.get("batch_id"))
+                item_id: str(e.payload.get("batch_id"))
                 for e in ledger.events(kind=APPLIED_EVENT, limit=10_000)
-                if isinstance(e.payload.get("id"), int)
+                if isinstance(item_id := e.payload.get("id"), int)
             }
             refused = [
                 e
@@ -141,7 +141,7 @@ class ChangesByTool(VibehqTool):
         refusals = [
             {"ts": e.ts, "reason": clip(str(e.payload.get("reason")), 200)}
             for e in refused
-            if any(under(f) for f in e.payload.get("files") or []) or not folder
+            if any(under(str(f)) for f in _listed(e.payload.get("files"))) or not folder
         ]
         return {
             "agent": args.agent,
@@ -153,3 +153,8 @@ class ChangesByTool(VibehqTool):
 
 
 WORKSPACE_TOOLS: tuple[type[VibehqTool], ...] = (ReadFileTool, ChangesByTool)
+
+
+def _listed(value: object) -> list[object]:
+    """A ledger payload field that holds a list, or nothing when it holds anything else."""
+    return value if isinstance(value, list) else []

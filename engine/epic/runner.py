@@ -909,6 +909,15 @@ class EpicRunner:
     def _work_item_ids(self) -> set[int]:
         return {i for job in self.jobs for i in self._data(job, "refactor").get("items", [])}
 
+    def answer_layers(self, folder: str) -> list[Changeset] | None:
+        """The overlay a human's answer for `folder` is written against: the earlier folders'
+        changes, then this folder's migration and recipes. None once the folder is applied
+        (its files are in the workspace) or when the run has no such folder."""
+        index = next((n for n, j in enumerate(self.jobs) if j.name == folder), None)
+        if index is None or self._status(self.jobs[index], "apply") == "done":
+            return None
+        return [*self._layers(index), self._changes(self.jobs[index], "recipes")]
+
 
 # -- helpers of one idea each: reading the queue for the runner ------------------------------------
 
@@ -960,11 +969,9 @@ def answer_reviewer(
         except UnknownRun:
             return None
     runner = EpicRunner(ws, settings, run, tasks_path=None, validator=None)
-    folder = step.split(":", 1)[1]
-    index = next((n for n, j in enumerate(runner.jobs) if j.name == folder), None)
-    if index is None or runner._status(runner.jobs[index], "apply") == "done":
+    layers = runner.answer_layers(step.split(":", 1)[1])
+    if layers is None:
         return None
-    layers = [*runner._layers(index), runner._changes(runner.jobs[index], "recipes")]
 
     def review(batch: PatchBatch) -> PatchBatchPayload:
         with overlay(ws, layers) as ovl:

@@ -1,0 +1,83 @@
+"""The vibehq Typer app: the root command, its groups, and the console-script entry."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from cli.commands import (
+    agents,
+    approvals,
+    batch,
+    chat,
+    dev,
+    epic,
+    memory,
+    migrate,
+    patch,
+    queue,
+    refactor,
+    report,
+    route,
+    scan,
+    tasks,
+    validate,
+)
+from cli.output import escape, get_console
+
+app = typer.Typer(
+    name="vibehq",
+    help="Carry a code-migration epic through an atomic, validated, recorded patch gate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    # Plain click help: rich-formatted help imports rich.markdown, ~0.3 s of start-up.
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def main() -> None:
+    """vibehq: STAGING workers into a monorepo, through one atomic patch gate."""
+
+
+app.add_typer(patch.patch_app, name="patch")
+app.command("validate")(validate.validate_cmd)
+app.add_typer(migrate.migrate_app, name="migrate")
+app.command("batch")(batch.batch_run)
+app.add_typer(refactor.refactor_app, name="refactor")
+app.add_typer(tasks.tasks_app, name="tasks")
+app.add_typer(agents.agents_app, name="agents")
+app.command("chat")(chat.chat_cmd)
+app.add_typer(queue.queue_app, name="queue")
+app.add_typer(approvals.approvals_app, name="approvals")
+app.add_typer(report.report_app, name="report")
+app.command("scan")(scan.scan_cmd)
+app.add_typer(dev.dev_app, name="dev")
+app.add_typer(route.route_app, name="route")
+app.add_typer(memory.memory_app, name="memory")
+app.add_typer(epic.epic_run_app, name="epic")
+
+
+def run_app() -> None:
+    """Usage errors become one line and exit 2, never a traceback."""
+    # Typer 0.2x vendors click; older releases depend on it.
+    try:
+        from typer._click import exceptions as click_exc
+    except ImportError:
+        from click import exceptions as click_exc  # type: ignore[no-redef]
+
+    try:
+        # Without standalone mode, click returns an Exit's code instead of raising it.
+        code = app(standalone_mode=False)
+    except click_exc.ClickException as exc:
+        # `vibehq` alone prints help and raises an error with no message.
+        if message := exc.format_message():
+            get_console(stderr=True).print(f"[bold red]error:[/] {escape(message)}")
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

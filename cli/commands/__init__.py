@@ -1,0 +1,1 @@
+"""One module per command group: parse the arguments, make one engine call, render."""

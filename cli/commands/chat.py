@@ -1,0 +1,152 @@
+"""`vibehq chat`: talk to Auto; pending approvals decided inline."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.patch.validation import BatchValidator
+    from engine.settings import Settings
+    from engine.workspace import Workspace
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.context import approver, chosen_validator, open_workspace
+from cli.errors import guarded
+from cli.options import ApproverByOpt, ApproverOpt, JsonOpt, ValidateOpt, WorkspaceOpt
+from cli.output import emit_json, escape, get_console
+from cli.render.chat import chat_progress, print_turn
+
+# --- chat ---------------------------------------------------------------------------------------
+
+CHAT_WITHOUT_MODEL = (
+    "without a model, use the deterministic commands: vibehq tasks list|show|next|set-status, "
+    "vibehq approvals list|show|approve|reject, vibehq epic run MANIFEST"
+)
+CHAT_HELP = (
+    "/pending  list what waits for a decision\n"
+    "/approve N [REASON]  approve item N (a batch or plan change is applied at once)\n"
+    "/reject N REASON  reject item N\n"
+    "/quit  leave (Ctrl-D too)"
+)
+
+
+@guarded
+def chat_cmd(
+    once: Annotated[
+        str | None,
+        typer.Option("--once", help="One turn for scripts: send MESSAGE, print the answer, exit."),
+    ] = None,
+    staging: Annotated[
+        Path | None,
+        typer.Option(
+            "--staging",
+            help="The STAGING folder migrations read from. Default: STAGING beside the "
+            "workspace, if there is one.",
+            show_default=False,
+        ),
+    ] = None,
+    approver_name: ApproverOpt = None,
+    by: ApproverByOpt = None,
+    validate: ValidateOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Talk to Auto, the architect: ask about the plan, change it, or hand work to the crew.
+    Pending approvals are decided inline with /approve N and /reject N REASON."""
+    from agents.spec import agents_path, load_agents, tier_missing
+
+    ws, settings = open_workspace(workspace)
+    missing = tier_missing(settings, load_agents(agents_path(ws, settings)).get("auto"))
+    if missing is not None:
+        from engine.errors import CheckFailed
+
+        detail = missing.removeprefix("needs a model: ")
+        raise CheckFailed(f"chat needs a model: {detail}; {CHAT_WITHOUT_MODEL}")
+    from crews.chat import ChatSession
+
+    if staging is None and (ws.root.parent / "STAGING").is_dir():
+        staging = ws.root.parent / "STAGING"
+    validator = chosen_validator(ws, settings, validate)
+    console = get_console()
+    session = ChatSession(
+        ws,
+        settings,
+        staging=None if staging is None else staging.resolve(),
+        validator=validator,
+        on_event=None if as_json else chat_progress(console),
+    )
+    if once is not None:
+        turn = session.turn(once)
+        if as_json:
+            emit_json(turn.model_dump(mode="json"))
+        else:
+            print_turn(turn)
+        if not turn.ok:
+            raise typer.Exit(1)
+        return
+    console.print(
+        f"[bold]vibehq chat[/] with Auto in {escape(str(ws.root))} "
+        "(/help for commands, Ctrl-D to leave)"
+    )
+    while True:
+        try:
+            line = console.input("[bold cyan]you>[/] ").strip()
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if not line:
+            continue
+        if line.startswith("/"):
+            if not _chat_command(line, ws, settings, approver(approver_name, by), validator):
+                return
+            continue
+        print_turn(session.turn(line))
+
+
+def _chat_command(
+    line: str, ws: Workspace, settings: Settings, by: str, validator: BatchValidator | None
+) -> bool:
+    """Run one /command; False to leave the chat. Errors are printed, never raised."""
+    from engine.errors import VibehqError
+
+    console = get_console()
+    words = line.split()
+    name, rest = words[0].lower(), words[1:]
+    if name in ("/quit", "/exit", "/q"):
+        return False
+    if name == "/help":
+        console.print(CHAT_HELP)
+        return True
+    try:
+        if name == "/pending":
+            from crews.chat import pending_items
+
+            items = pending_items(ws)
+            for item in items:
+                console.print(f"  {item.id}  {item.kind}  {escape(item.title)}")
+            console.print(f"{len(items)} pending" if items else "nothing is pending")
+            return True
+        if name in ("/approve", "/reject") and rest and rest[0].isdigit():
+            from crews.chat import decide
+
+            reason = " ".join(rest[1:]).removeprefix("--reason").strip()
+            done = decide(
+                ws,
+                settings,
+                int(rest[0]),
+                approve=name == "/approve",
+                by=by,
+                reason=reason,
+                validator=validator,
+            )
+            console.print(escape(done))
+            return True
+    except VibehqError as exc:
+        console.print(f"[bold red]error:[/] {escape(exc.message)}")
+        return True
+    console.print(f"unknown command {escape(line)!r}\n{CHAT_HELP}")
+    return True

@@ -1,0 +1,1 @@
+"""Printers: each takes an engine model and writes it for people."""
