@@ -12,8 +12,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from engine.config.route import RouteSettings
 from engine.errors import SettingsError
-from engine.route.config import RouteSettings
 
 SETTINGS_FILE = "vibehq.toml"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from engine.route.config import Deployment, RouteSettings, deployment_name
+from engine.config.route import Deployment, RouteSettings, deployment_name
 from engine.route.errors import NoModelConfigured
 from engine.route.tiers import Tier
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.config.route import RouteSettings
 from engine.errors import BadInput
 from engine.route.chain import ModelChain, model_chain, tier_order
-from engine.route.config import RouteSettings
 from engine.route.errors import NoModelConfigured
 from engine.route.features import CodeWork, WorkUnit
 from engine.route.score import ComplexityScore, score_unit
-from engine.route.tiers import Tier, TierChoice, choose_tier
+from engine.route.tiers import Thresholds, Tier, TierChoice, choose_tier
 
 __all__ = ["RouteDecision", "decide"]
 
@@ -54,7 +54,9 @@ def decide(
     if text is not None or code is not None:
         computed = score_unit(WorkUnit(text=text or "", code=code))
     choice = choose_tier(
-        thresholds=route.thresholds.frozen(),
+        thresholds=Thresholds(
+            route.thresholds.simple, route.thresholds.standard, route.thresholds.complex
+        ),
         score=score if score is not None else (computed.score if computed else None),
         tier=tier,
         task_id=task_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.route.config import Deployment
+from engine.config.route import Deployment
 
 __all__ = ["call_cost", "usage_tokens"]
 

@@ -17,12 +17,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from engine.config.route import RouteSettings
 from engine.errors import BadInput
 from engine.ids import new_run_id
 from engine.ledger.store import Ledger
 from engine.route.calls import ModelCallRow, record_model_call, run_spend
 from engine.route.chain import ChainLink, ModelChain, model_chain, tier_links
-from engine.route.config import RouteSettings
 from engine.route.decision import RouteDecision, decide
 from engine.route.errors import BudgetExhausted, ModelCallFailed, ModelKeyMissing, NoModelConfigured
 from engine.route.features import CodeWork

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal
 
-Tier = Literal["simple", "standard", "complex", "reasoning"]
-TIERS: tuple[Tier, ...] = get_args(Tier)
+from engine.config.route import TIERS, Tier
+
+__all__ = ["TIERS", "Thresholds", "Tier", "TierChoice", "TierSource", "choose_tier"]
 
 # Where the tier came from, in the order `choose_tier` consults them.
 TierSource = Literal["argument", "task override", "agent override", "score"]
