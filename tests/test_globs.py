@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.migrate.globs import has_magic, matcher
+from engine.globs import has_magic, matcher
 
 
 @pytest.mark.parametrize(

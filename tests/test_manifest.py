@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from engine.errors import BadInput
-from engine.migrate.globs import matcher
+from engine.globs import matcher
 from engine.migrate.manifest import (
     DEFAULT_EXCLUDES,
     LoadedManifest,

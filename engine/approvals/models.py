@@ -19,8 +19,8 @@ from engine.approvals.changes import ChangedFile
 from engine.patch.models import PatchBatch
 from engine.patch.validation import ValidationResult
 from engine.plan.ops import PlanChange
-from engine.refactor.models import WorkItem
 from engine.validate.quality import QualityReport
+from engine.work_item import WorkItem
 
 ItemKind = Literal["patch_batch", "needs_model", "plan_change", "quarantine_release"]
 ItemState = Literal["pending", "approved", "rejected", "expired"]

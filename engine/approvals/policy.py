@@ -42,7 +42,7 @@ from engine.approvals.models import (
     PolicyReason,
     PolicyVerdict,
 )
-from engine.migrate.globs import matcher
+from engine.globs import matcher
 from engine.settings import ApprovalSettings
 
 IMPORT_ONLY_CONFIDENCE = 1.0

@@ -43,9 +43,9 @@ from engine.approvals.models import (
 from engine.approvals.policy import SignatureHistory, evaluate
 from engine.approvals.review import BatchReviewer
 from engine.errors import BadInput, CheckFailed
+from engine.globs import matcher
 from engine.ledger.events import utc_now
 from engine.ledger.store import Ledger, canonical_ts
-from engine.migrate.globs import matcher
 from engine.patch.models import PatchBatch
 from engine.settings import ApprovalSettings
 

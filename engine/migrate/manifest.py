@@ -47,7 +47,7 @@ from engine.workspace import STATE_DIR
 PLACEHOLDERS = ("folder", "staging", "name")
 _PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
 
-# Globs over paths relative to a source's `from`, as engine.migrate.globs matches them:
+# Globs over paths relative to a source's `from`, as engine.globs matches them:
 # `**/x` matches x at any depth, `dist/**` only at the top of the folder.
 DEFAULT_EXCLUDES = (
     "**/node_modules/**",

@@ -6,12 +6,20 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.sql.tokens import SqlKind
+from engine.sql.site import SqlDriver, SqlSite
+
+__all__ = [
+    "ImportKind",
+    "ImportRewrite",
+    "ImportRule",
+    "ImportSpecifier",
+    "SqlDriver",
+    "SqlSite",
+]
 
 ImportKind = Literal[
     "import", "import-type", "export-from", "dynamic-import", "require", "reference-path"
 ]
-SqlDriver = Literal["bun:sqlite", "durable-object-sql", "d1", "better-sqlite3", "drizzle", "kysely"]
 
 
 class _Record(BaseModel):
@@ -28,25 +36,6 @@ class ImportSpecifier(_Record):
     column: int = Field(description="1-based column of the specifier's first character")
     start_byte: int
     end_byte: int
-
-
-class SqlSite(_Record):
-    """A place where a worker touches a database directly."""
-
-    file: str
-    start_line: int
-    end_line: int
-    driver: SqlDriver
-    call: str = Field(description="the call shape, e.g. 'db.query().all', 'env.DB.prepare().first'")
-    statement: str | None = Field(
-        None, description="SQL text when it is a literal or template (templates keep ${...})"
-    )
-    kind: SqlKind = "unknown"
-    tables_read: list[str] = Field(default_factory=list)
-    tables_written: list[str] = Field(default_factory=list)
-    is_async: bool
-    function: str | None = Field(None, description="enclosing function or method name")
-    class_name: str | None = Field(None, description="enclosing class name")
 
 
 class ImportRule(BaseModel):

@@ -12,8 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from engine.errors import BadInput
+from engine.globs import has_magic, matcher
 from engine.ledger.events import utc_now
-from engine.migrate.globs import has_magic, matcher
 from engine.migrate.imports import (
     alias_specifier,
     apply_rules,

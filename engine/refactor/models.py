@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from engine.migrate.models import SqlSite
 from engine.sql.tokens import SqlKind
+from engine.work_item import WorkItem as WorkItem
 
 # What the RPC method hands back, mirroring the call it replaces:
 #   rows   -> D1 `.all()`   -> Promise<Row[]>
@@ -47,17 +47,3 @@ class RpcTarget(BaseModel):
     migrations_dir: str = "orchestrator/migrations"
     entrypoints_index: str = "orchestrator/worker/entrypoints/index.ts"
     service: str = Field("vibehq-orchestrator", description="the orchestrator worker's name")
-
-
-class WorkItem(BaseModel):
-    """A site no recipe can prove safe to rewrite: a model (or a human) must do it."""
-
-    id: str = Field(description="stable: folder, file and line")
-    folder: str
-    file: str
-    start_line: int
-    end_line: int
-    reason: str = Field(description="why the recipes left it alone, in one sentence")
-    site: SqlSite
-    context: str = Field(description="the surrounding code, with line numbers")
-    methods: list[str] = Field(default_factory=list, description="RPC methods it could use")
