@@ -1956,8 +1956,8 @@ def report_patches(
 ) -> None:
     """Patch logs, stats and trends from the ledger (the seed's three analytics APIs)."""
     from engine.errors import BadInput
-    from engine.ledger import reports
     from engine.ledger.store import Ledger
+    from engine.patch import reports
 
     ws, _ = _open(workspace)
     if view not in ("logs", "stats", "trends"):
