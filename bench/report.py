@@ -26,6 +26,7 @@ from engine.epic.report import build_report, write_report
 from engine.epic.store import begin_step, create_run, finish_step, set_run_status
 from engine.ledger.events import PatchRow, utc_now
 from engine.ledger.store import Ledger
+from engine.patch.patch_events import record_patch_rows
 from engine.refactor.models import WorkItem
 from engine.route.calls import ModelCallRow, record_model_call
 from engine.settings import ApprovalSettings
@@ -135,7 +136,7 @@ def build_ledger(ws: Workspace, folders: int, approvals: int, calls: int) -> Non
             if i % 10 == 0:
                 release(ledger, agent, reason="reviewed", actor="alice")
             now = utc_now()
-            ledger.record_patch_rows(
+            record_patch_rows(ledger,
                 [
                     PatchRow(now, kind, f"batch-{folder}", RUN, f"38.{i + 1}", "Codex", None,
                              None, f"apps/{folder}/src/f{k}.ts", "replace-block", k, 3, 2,

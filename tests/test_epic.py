@@ -20,6 +20,7 @@ from engine.epic.spec import load_epic
 from engine.errors import BadInput
 from engine.ledger.store import Ledger
 from engine.patch.apply import apply_batch
+from engine.patch.patch_events import patch_events
 from engine.patch.validation import Finding, ValidationResult
 from engine.plan.document import find_task, load_tasks
 from engine.settings import load_settings
@@ -111,7 +112,7 @@ def ledger(root: Path) -> Ledger:
 
 def applied_batches(root: Path) -> dict[str, int]:
     with ledger(root) as led:
-        events = led.patch_events()
+        events = patch_events(led)
     counts: dict[str, set[str]] = {}
     for e in events:
         if e.kind == "applied":

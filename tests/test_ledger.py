@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -17,11 +18,18 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from engine.approvals.table import APPROVALS, run_approvals
+from engine.epic.store import EPIC_TABLES, load_run
 from engine.errors import BadInput, LockTimeout
-from engine.ledger import store
+from engine.ledger import schema, store
 from engine.ledger.events import LedgerEvent, PatchEvent
-from engine.ledger.reports import LogQuery, patch_logs, patch_stats, patch_trends
+from engine.ledger.schema import TableSchema, register
 from engine.ledger.store import Ledger, canonical_ts, split_statements
+from engine.patch.patch_events import patch_events, record_patch_events
+from engine.patch.reports import LogQuery, patch_logs, patch_stats, patch_trends
+from engine.route.calls import MODEL_CALLS, model_calls
+from engine.validate.quarantine import AGENT_EVENTS, agent_statuses
+from engine.validate.triggers import SPECIALIST_QUEUE, queue_items
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,7 +100,7 @@ def _sample_events() -> list[PatchEvent]:
 
 @pytest.fixture
 def sample(ledger: Ledger) -> Ledger:
-    ledger.record_patch_events(_sample_events())
+    record_patch_events(ledger, _sample_events())
     return ledger
 
 
@@ -106,7 +114,11 @@ def _raw(path: Path) -> sqlite3.Connection:
 def test_open_creates_folder_schema_and_version(ledger_path: Path) -> None:
     assert not ledger_path.parent.exists()
     with Ledger.open(ledger_path) as ledger:
-        assert ledger.schema_version == store.SCHEMA_VERSION == len(store.MIGRATIONS) >= 2
+        assert ledger.schema_version == store.SCHEMA_VERSION == 6
+        versions = ledger.schema_versions()
+    # Every schema registered by an imported owner is created at open.
+    assert {"events", "patch_events", "agent_events", "specialist_queue"} <= set(versions)
+    assert set(versions.values()) == {1}
     conn = _raw(ledger_path)
     names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert {"patch_events", "events", "agent_events", "specialist_queue"} <= names
@@ -132,29 +144,54 @@ def test_wal_mode_and_connection_pragmas(ledger: Ledger, ledger_path: Path) -> N
 def test_connection_opens_lazily(ledger_path: Path) -> None:
     ledger = Ledger(ledger_path)
     assert not ledger_path.exists()
-    assert ledger.patch_events() == []
+    assert patch_events(ledger) == []
     assert ledger_path.exists()
     ledger.close()
 
 
-def test_reopen_keeps_data_and_does_not_rerun_migrations(
-    ledger_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+_MARKER_V1 = """
+    CREATE TABLE test_marks (id INTEGER PRIMARY KEY, note TEXT NOT NULL);
+    INSERT INTO test_marks (note) VALUES ('v1 ran');
+"""
+_MARKER_V2 = """
+    ALTER TABLE test_marks ADD COLUMN extra TEXT;
+    INSERT INTO test_marks (note, extra) VALUES ('v2 ran', 'x');
+"""
+
+
+def _marks(ledger: Ledger, schema: TableSchema) -> list[str]:
+    with ledger.reading(schema) as conn:
+        return [r[0] for r in conn.execute("SELECT note FROM test_marks ORDER BY id")]
+
+
+def test_reopen_keeps_data_and_does_not_rerun_migrations(ledger_path: Path) -> None:
+    first = TableSchema("test_marks", (_MARKER_V1,))
     with Ledger.open(ledger_path) as ledger:
-        ledger.record_patch_events([ev("applied", "b1", "2026-11-16T10:00:00Z")])
-    marker = (
-        "INSERT INTO events (ts, kind, payload) "
-        "VALUES ('2026-11-16T00:00:00.000000Z', 'migration-ran', '{\"step\": 2}')"
-    )
-    next_version = len(store.MIGRATIONS) + 1
-    monkeypatch.setattr(store, "MIGRATIONS", (*store.MIGRATIONS, marker))
-    monkeypatch.setattr(store, "SCHEMA_VERSION", next_version)
+        record_patch_events(ledger, [ev("applied", "b1", "2026-11-16T10:00:00Z")])
+        assert _marks(ledger, first) == ["v1 ran"]
+    second = TableSchema("test_marks", (_MARKER_V1, _MARKER_V2))
     for _ in range(3):
         with Ledger.open(ledger_path) as ledger:
-            assert ledger.schema_version == next_version
-            assert len(ledger.patch_events()) == 1
-            ran = ledger.events(kind="migration-ran")
-    assert [e.payload for e in ran] == [{"step": 2}]
+            assert len(patch_events(ledger)) == 1
+            assert _marks(ledger, second) == ["v1 ran", "v2 ran"]
+            assert ledger.schema_versions()["test_marks"] == 2
+
+
+def test_a_schema_its_owner_never_registered_is_created_on_first_use(ledger_path: Path) -> None:
+    late = TableSchema("test_marks", (_MARKER_V1,))
+    with Ledger.open(ledger_path) as ledger:
+        assert "test_marks" not in ledger.schema_versions()
+        assert _marks(ledger, late) == ["v1 ran"]
+        assert ledger.schema_versions()["test_marks"] == 1
+
+
+def test_a_failing_migration_leaves_the_table_schema_where_it_was(ledger_path: Path) -> None:
+    broken = TableSchema("test_marks", (_MARKER_V1, "ALTER TABLE missing ADD COLUMN x TEXT;"))
+    with Ledger.open(ledger_path) as ledger:
+        with pytest.raises(sqlite3.OperationalError, match="no such table"):
+            ledger.ensure(broken)
+        assert "test_marks" not in ledger.schema_versions()
+        assert _marks(ledger, TableSchema("test_marks", (_MARKER_V1,))) == ["v1 ran"]
 
 
 def test_newer_schema_version_is_refused(ledger_path: Path) -> None:
@@ -162,6 +199,64 @@ def test_newer_schema_version_is_refused(ledger_path: Path) -> None:
     _raw(ledger_path).execute("PRAGMA user_version = 99")
     with pytest.raises(BadInput, match=rf"schema version 99.*up to version {store.SCHEMA_VERSION}"):
         Ledger.open(ledger_path)
+
+
+def test_a_newer_table_schema_is_refused(ledger_path: Path) -> None:
+    Ledger.open(ledger_path).close()
+    _raw(ledger_path).execute("UPDATE schema_versions SET version = 7 WHERE name = 'patch_events'")
+    with pytest.raises(BadInput, match=r"'patch_events' at version 7.*up to version 1"):
+        Ledger.open(ledger_path)
+
+
+def test_two_schemas_under_one_name_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schema, "_REGISTRY", {})
+    register(TableSchema("test_twice", ("CREATE TABLE test_twice (id INTEGER);",)))
+    with pytest.raises(ValueError, match="test_twice"):
+        register(TableSchema("test_twice", ("CREATE TABLE test_twice (x TEXT);",)))
+
+
+def test_a_v5_ledger_from_the_old_store_opens_and_reads(tmp_path: Path) -> None:
+    """A file the pre-registry store wrote (file version 5, every table created by it) gets
+    its tables recorded at version 1 of their owners' schemas, and every row stays readable
+    through the owners' queries."""
+    path = tmp_path / "ledger.sqlite"
+    shutil.copyfile(Path(__file__).parent / "fixtures" / "ledger" / "v5-ledger.sqlite", path)
+    assert _raw(path).execute("PRAGMA user_version").fetchone()[0] == 5
+    with Ledger.open(path) as ledger:
+        assert ledger.schema_version == store.SCHEMA_VERSION
+        # Applying a schema again would fail on CREATE TABLE; every owner must be at 1.
+        ledger.ensure(APPROVALS, MODEL_CALLS, AGENT_EVENTS, SPECIALIST_QUEUE, EPIC_TABLES)
+        assert ledger.schema_versions() == {
+            "events": 1,
+            "patch_events": 1,
+            "agent_events": 1,
+            "specialist_queue": 1,
+            "approvals": 1,
+            "model_calls": 1,
+            "epic": 1,
+        }
+        [applied] = patch_events(ledger)
+        assert (applied.batch_id, applied.file, applied.lines_added) == ("b-old", "src/a.ts", 3)
+        assert [e.payload["actor"] for e in ledger.events(kind="plan_change")] == ["ana"]
+        [codex] = agent_statuses(ledger)
+        assert (codex.agent, codex.status, codex.reason) == ("codex", "quarantined", "secret")
+        assert [q.dedup_key for q in queue_items(ledger)] == ["k1"]
+        with ledger.reading(APPROVALS) as conn:
+            [item] = run_approvals(conn, "run-old")
+        assert (item.title, item.state, item.verdict) == ("old item", "pending", {"reasons": []})
+        [call] = model_calls(ledger, "run-old")
+        assert (call.tier, call.prompt_tokens, call.cost_usd) == ("standard", 100, 0.5)
+        run = load_run(ledger, "run-old")
+        assert (run.name, run.status, [s.step for s in run.steps]) == (
+            "old epic",
+            "done",
+            ["report"],
+        )
+        # New rows go in after the old ones.
+        record_patch_events(ledger, [ev("applied", "b-new", "2026-11-16T10:00:00Z")])
+        assert [e.batch_id for e in patch_events(ledger)] == ["b-old", "b-new"]
+    with Ledger.open(path) as ledger:
+        assert len(patch_events(ledger)) == 2
 
 
 def test_a_file_that_is_not_sqlite_is_bad_input(ledger_path: Path) -> None:
@@ -191,31 +286,32 @@ def test_split_statements_keeps_semicolons_in_triggers_and_literals() -> None:
 
 def test_patch_events_round_trip_in_record_order(ledger: Ledger) -> None:
     events = _sample_events()
-    ledger.record_patch_events(events[:6])
-    ledger.record_patch_events(events[6:])
-    stored = ledger.patch_events()
+    record_patch_events(ledger, events[:6])
+    record_patch_events(ledger, events[6:])
+    stored = patch_events(ledger)
     assert [(e.batch_id, e.kind, e.file, e.op) for e in stored] == [
         (e.batch_id, e.kind, e.file, e.op) for e in events
     ]
     assert stored[5].error == "anchor not found: // ROUTES"
     assert stored[5].requester == "auto"
-    assert [e.kind for e in ledger.patch_events("b4")] == ["requested", "applied", "rolled_back"]
-    assert ledger.patch_events("missing") == []
+    assert [e.kind for e in patch_events(ledger, "b4")] == ["requested", "applied", "rolled_back"]
+    assert patch_events(ledger, "missing") == []
 
 
 def test_timestamps_are_stored_as_canonical_utc(ledger: Ledger) -> None:
-    ledger.record_patch_events(
+    record_patch_events(
+        ledger,
         [
             ev("requested", "b", "2026-11-16T10:00:00+02:00"),
             ev("applied", "b", "2026-11-16T08:30:00"),
-        ]
+        ],
     )
-    assert [e.ts for e in ledger.patch_events()] == [
+    assert [e.ts for e in patch_events(ledger)] == [
         "2026-11-16T08:00:00.000000Z",
         "2026-11-16T08:30:00.000000Z",
     ]
     with pytest.raises(BadInput, match="ISO-8601"):
-        ledger.record_patch_events([ev("applied", "b", "2026-02-30T00:00:00.000000Z")])
+        record_patch_events(ledger, [ev("applied", "b", "2026-02-30T00:00:00.000000Z")])
     assert canonical_ts("2026-11-16T08:00:00.123456Z") == "2026-11-16T08:00:00.123456Z"
 
 
@@ -228,10 +324,10 @@ def test_a_batch_of_patch_events_is_stored_all_or_nothing(ledger: Ledger) -> Non
         ts="2026-11-16T10:00:01Z",
     )
     with pytest.raises(sqlite3.IntegrityError):
-        ledger.record_patch_events([good, bad])
-    assert ledger.patch_events() == []
-    ledger.record_patch_events([good])
-    assert len(ledger.patch_events()) == 1
+        record_patch_events(ledger, [good, bad])
+    assert patch_events(ledger) == []
+    record_patch_events(ledger, [good])
+    assert len(patch_events(ledger)) == 1
 
 
 def test_a_writer_held_up_past_the_busy_timeout_gets_lock_timeout(
@@ -243,11 +339,11 @@ def test_a_writer_held_up_past_the_busy_timeout_gets_lock_timeout(
         holder.execute("BEGIN IMMEDIATE")
         started = time.monotonic()
         with pytest.raises(LockTimeout, match="locked"):
-            ledger.record_patch_events([ev("applied", "b", "2026-11-16T10:00:00Z")])
+            record_patch_events(ledger, [ev("applied", "b", "2026-11-16T10:00:00Z")])
         assert time.monotonic() - started < 5
         holder.execute("ROLLBACK")
-        ledger.record_patch_events([ev("applied", "b", "2026-11-16T10:00:00Z")])
-        assert len(ledger.patch_events()) == 1
+        record_patch_events(ledger, [ev("applied", "b", "2026-11-16T10:00:00Z")])
+        assert len(patch_events(ledger)) == 1
 
 
 def test_twenty_thousand_rows_in_one_call_all_land(ledger: Ledger) -> None:
@@ -264,7 +360,7 @@ def test_twenty_thousand_rows_in_one_call_all_land(ledger: Ledger) -> None:
         for i in range(20_000)
     ]
     # Its speed is measured by bench/patch_apply.py, not asserted here.
-    ledger.record_patch_events(events)
+    record_patch_events(ledger, events)
     with ledger.reading() as conn:
         assert conn.execute("SELECT COUNT(*) FROM patch_events").fetchone()[0] == 20_000
         batches = conn.execute("SELECT COUNT(DISTINCT batch_id) FROM patch_events").fetchone()[0]
@@ -299,8 +395,8 @@ def test_generic_events_filter_and_keep_the_latest(ledger: Ledger) -> None:
 def test_threads_sharing_one_ledger_lose_nothing(ledger: Ledger) -> None:
     def write(n: int) -> None:
         for i in range(50):
-            ledger.record_patch_events(
-                [ev("requested", f"t{n}", "2026-11-16T10:00:00Z", op_index=i)]
+            record_patch_events(
+                ledger, [ev("requested", f"t{n}", "2026-11-16T10:00:00Z", op_index=i)]
             )
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
@@ -308,7 +404,7 @@ def test_threads_sharing_one_ledger_lose_nothing(ledger: Ledger) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(ledger.patch_events()) == 400
+    assert len(patch_events(ledger)) == 400
 
 
 _WRITER = textwrap.dedent(
@@ -317,6 +413,7 @@ _WRITER = textwrap.dedent(
     from pathlib import Path
     from engine.ledger.events import LedgerEvent, PatchEvent
     from engine.ledger.store import Ledger
+    from engine.patch.patch_events import record_patch_events
 
     path, workdir, n = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     (workdir / f"ready-{n}").touch()
@@ -324,7 +421,8 @@ _WRITER = textwrap.dedent(
         time.sleep(0.002)
     with Ledger.open(path) as ledger:
         for i in range(200):
-            ledger.record_patch_events(
+            record_patch_events(
+                ledger,
                 [PatchEvent(kind="requested", batch_id=f"p{n}", op_index=i, file=f"f{i}.ts")]
             )
             if i % 20 == 0:
@@ -361,8 +459,8 @@ def test_processes_writing_at_once_to_a_fresh_file_lose_nothing(
             if proc.poll() is None:
                 proc.kill()
     with Ledger.open(ledger_path) as ledger:
-        rows = {(e.batch_id, e.op_index) for e in ledger.patch_events()}
-        assert len(ledger.patch_events()) == writers * 200
+        rows = {(e.batch_id, e.op_index) for e in patch_events(ledger)}
+        assert len(patch_events(ledger)) == writers * 200
         assert rows == {(f"p{n}", i) for n in range(writers) for i in range(200)}
         assert len(ledger.events(kind="writer")) == writers * 10
         assert ledger.schema_version == store.SCHEMA_VERSION
@@ -370,7 +468,7 @@ def test_processes_writing_at_once_to_a_fresh_file_lose_nothing(
 
 def test_importing_the_ledger_is_cheap() -> None:
     code = (
-        "import sys, engine.ledger.store, engine.ledger.reports; "
+        "import sys, engine.ledger.store, engine.patch.reports; "
         "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
     )
     out = subprocess.run(
@@ -469,8 +567,8 @@ def test_logs_limit_and_offset_page_through_everything(sample: Ledger) -> None:
 
 def test_logs_order_breaks_timestamp_ties_by_record_order(ledger: Ledger) -> None:
     ts = "2026-11-16T10:00:00Z"
-    ledger.record_patch_events([ev("requested", "b", ts, op_index=i) for i in range(3)])
-    ledger.record_patch_events([ev("applied", "b", "2026-11-16T09:00:00Z", op_index=9)])
+    record_patch_events(ledger, [ev("requested", "b", ts, op_index=i) for i in range(3)])
+    record_patch_events(ledger, [ev("applied", "b", "2026-11-16T09:00:00Z", op_index=9)])
     asc = [e.op_index for e in patch_logs(ledger, LogQuery(order="asc")).items]
     desc = [e.op_index for e in patch_logs(ledger, LogQuery(order="desc")).items]
     assert asc == [9, 0, 1, 2]
@@ -522,7 +620,7 @@ def test_stats_success_rate_per_requester(sample: Ledger) -> None:
 
 
 def test_stats_success_rate_is_none_without_outcomes(ledger: Ledger) -> None:
-    ledger.record_patch_events([ev("requested", "b", "2026-11-16T10:00:00Z", requester="ana")])
+    record_patch_events(ledger, [ev("requested", "b", "2026-11-16T10:00:00Z", requester="ana")])
     [rate] = patch_stats(ledger).requesters
     assert (rate.requester, rate.applied, rate.failed, rate.success_rate) == ("ana", 0, 0, None)
 
@@ -542,9 +640,10 @@ def test_stats_error_summary_is_top_ten_by_count(sample: Ledger) -> None:
     errors = [(e.error, e.count) for e in patch_stats(sample).errors]
     assert errors == [("anchor not found: // ROUTES", 2), ("file exists", 1)]
 
-    sample.record_patch_events(
+    record_patch_events(
+        sample,
         [ev("failed", "many", "2026-11-25T00:00:00Z", error=f"error {i:02d}") for i in range(12)]
-        + [ev("failed", "many", "2026-11-25T00:00:01Z", error="error 11")] * 3
+        + [ev("failed", "many", "2026-11-25T00:00:01Z", error="error 11")] * 3,
     )
     summary = patch_stats(sample).errors
     assert len(summary) == 10
@@ -634,7 +733,7 @@ def test_trends_accept_a_date_range_and_refuse_unknown_grouping(sample: Ledger) 
     ["2024-12-30", "2026-01-01", "2027-01-01", "2021-01-03", "2026-11-22", "2026-11-23"],
 )
 def test_weekly_keys_follow_iso_weeks_across_year_ends(ledger: Ledger, day: str) -> None:
-    ledger.record_patch_events([ev("applied", "b", f"{day}T23:59:59Z")])
+    record_patch_events(ledger, [ev("applied", "b", f"{day}T23:59:59Z")])
     year, week, _ = date.fromisoformat(day).isocalendar()
     [row] = patch_trends(ledger, "weekly")
     assert row.key == f"{year}-W{week:02d}"

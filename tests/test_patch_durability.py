@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import pytest
 
 from engine.ledger.store import Ledger
+from engine.patch.patch_events import patch_events
 from tests.conftest import ROOT, batch_file, snapshot, write
 
 # The child applies a batch and SIGKILLs itself at a chosen point of the commit.
@@ -140,7 +141,7 @@ def test_two_concurrent_writers_lose_no_update(ws: Path) -> None:
     for name in ("p1", "p2"):
         assert (ws / f"{name}.ts").read_text().splitlines() == [f"// {i}" for i in range(15)]
     with Ledger.open(ws / ".vibehq" / "ledger.sqlite") as ledger:
-        assert len([e for e in ledger.patch_events() if e.kind == "applied"]) == 60
+        assert len([e for e in patch_events(ledger) if e.kind == "applied"]) == 60
 
 
 RACE_CHILD = r"""

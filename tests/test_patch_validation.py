@@ -12,6 +12,7 @@ from engine.errors import ValidationFailed
 from engine.ledger.store import Ledger
 from engine.patch.apply import apply_batch
 from engine.patch.models import PatchBatch
+from engine.patch.patch_events import patch_events
 from engine.patch.validation import Finding, ValidationResult
 from engine.settings import Settings
 from engine.workspace import Workspace
@@ -60,7 +61,7 @@ def test_validator_runs_once_on_a_staging_copy_with_the_batch_applied(ws: Path) 
     assert seen == {"a.ts": "a0\na\na2\n", "b.ts": "b\nb2\n"}
     assert result.validation is not None and result.validation.ok
     with Ledger.open(ws / ".vibehq" / "ledger.sqlite") as ledger:
-        assert {e.validation for e in ledger.patch_events()} == {"passed"}
+        assert {e.validation for e in patch_events(ledger)} == {"passed"}
 
 
 def test_rejected_batch_writes_nothing_and_is_recorded(ws: Path) -> None:
@@ -78,7 +79,7 @@ def test_rejected_batch_writes_nothing_and_is_recorded(ws: Path) -> None:
         )
     assert snapshot(ws, include_state=False) == before
     with Ledger.open(ws / ".vibehq" / "ledger.sqlite") as ledger:
-        failed = [e for e in ledger.patch_events() if e.kind == "failed"]
+        failed = [e for e in patch_events(ledger) if e.kind == "failed"]
     assert [(e.file, e.validation) for e in failed] == [("a.ts", "failed"), ("c.ts", "failed")]
 
 

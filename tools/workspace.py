@@ -14,6 +14,7 @@ from pydantic import Field
 from engine.approvals.apply import APPLIED_EVENT
 from engine.approvals.queue import list_items
 from engine.errors import BadInput
+from engine.patch.patch_events import requester_edits
 from tools.base import ToolArgs, VibehqTool, clip, listing
 from tools.batch_proposals import REFUSED_EVENT
 
@@ -101,12 +102,7 @@ class ChangesByTool(VibehqTool):
                 for e in ledger.events(kind=REFUSED_EVENT, limit=10_000)
                 if str(e.payload.get("agent", "")).casefold() == who
             ]
-            with ledger.reading() as conn:
-                rows = conn.execute(
-                    "SELECT batch_id, kind, file, lines_added, lines_removed, ts FROM patch_events"
-                    " WHERE requester = ? COLLATE NOCASE AND file IS NOT NULL ORDER BY id",
-                    (args.agent.strip(),),
-                ).fetchall()
+            edits = requester_edits(ledger, args.agent.strip())
         proposals = []
         for item in items:
             payload = item.payload
@@ -127,17 +123,17 @@ class ChangesByTool(VibehqTool):
                 }
             )
         batches: dict[str, dict[str, Any]] = {}
-        for batch_id, kind, file, added, removed, ts in rows:
-            if not under(file):
+        for edit in edits:
+            if not under(edit.file):
                 continue
             entry = batches.setdefault(
-                batch_id, {"batch": batch_id, "events": [], "files": {}, "last": ts}
+                edit.batch_id, {"batch": edit.batch_id, "events": [], "files": {}, "last": edit.ts}
             )
-            if kind not in entry["events"]:
-                entry["events"].append(kind)
-            if kind == "applied":
-                entry["files"][file] = f"+{added} -{removed}"
-            entry["last"] = ts
+            if edit.kind not in entry["events"]:
+                entry["events"].append(edit.kind)
+            if edit.kind == "applied":
+                entry["files"][edit.file] = f"+{edit.lines_added} -{edit.lines_removed}"
+            entry["last"] = edit.ts
         refusals = [
             {"ts": e.ts, "reason": clip(str(e.payload.get("reason")), 200)}
             for e in refused

@@ -13,7 +13,7 @@ from cli.output import emit_json
 from cli.render.report import print_logs, print_stats, print_trends
 
 if TYPE_CHECKING:
-    from engine.ledger.reports import TrendBy
+    from engine.patch.reports import TrendBy
 
 report_app = typer.Typer(
     help="Reports: queries on the event ledger.", no_args_is_help=True, rich_markup_mode=None
@@ -55,8 +55,8 @@ def report_patches(
 ) -> None:
     """Patch logs, stats and trends from the ledger (the seed's three analytics APIs)."""
     from engine.errors import BadInput
-    from engine.ledger import reports
     from engine.ledger.store import Ledger
+    from engine.patch import reports
 
     ws, _ = open_workspace(workspace)
     grouping = either(group_by, by, name="--group-by", alias="--by") or TrendGroup.weekly

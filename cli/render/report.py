@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from cli.output import get_console
 
 if TYPE_CHECKING:
-    from engine.ledger.reports import LogPage, PatchStats, TrendRow
+    from engine.patch.reports import LogPage, PatchStats, TrendRow
 
 
 def print_logs(data: LogPage) -> None:

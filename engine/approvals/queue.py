@@ -42,10 +42,11 @@ from engine.approvals.models import (
 )
 from engine.approvals.policy import SignatureHistory, evaluate
 from engine.approvals.review import BatchReviewer
+from engine.approvals.table import APPROVALS
 from engine.errors import BadInput, CheckFailed
 from engine.globs import matcher
-from engine.ledger.events import utc_now
-from engine.ledger.store import Ledger, canonical_ts
+from engine.ledger.events import LedgerEvent, utc_now
+from engine.ledger.store import Ledger, canonical_ts, insert_event
 from engine.patch.models import PatchBatch
 from engine.settings import ApprovalSettings
 
@@ -178,7 +179,7 @@ def submit(
             _decision_event(conn, item)
         return item
 
-    return ledger.write(work)
+    return ledger.write(work, APPROVALS)
 
 
 def _resume_token(conn: sqlite3.Connection, request: ApprovalRequest) -> str:
@@ -222,7 +223,7 @@ def get_item(ledger: Ledger, item_id: int, *, now: str | None = None) -> Approva
             item = _expire(conn, item, at)
         return item
 
-    item = ledger.write(work)
+    item = ledger.write(work, APPROVALS)
     if item is None:
         raise UnknownApproval(f"no approval item {item_id}")
     return item
@@ -249,7 +250,7 @@ def list_items(
             where.append(f"{column} = ?")
             params.append(value)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    with ledger.reading() as conn:
+    with ledger.reading(APPROVALS) as conn:
         rows = conn.execute(f"{_SELECT}{clause} ORDER BY id", params).fetchall()
     return [_item(row) for row in rows]
 
@@ -257,7 +258,7 @@ def list_items(
 def token_status(ledger: Ledger, token: str, *, now: str | None = None) -> PauseStatus:
     """The items a paused flow waits on, by the resume token it was given."""
     expire_due(ledger, now=now)
-    with ledger.reading() as conn:
+    with ledger.reading(APPROVALS) as conn:
         rows = conn.execute(f"{_SELECT} WHERE resume_token = ? ORDER BY id", (token,)).fetchall()
     if not rows:
         raise UnknownApproval("no approval item has that resume token")
@@ -388,7 +389,7 @@ def approve_all_safe(
             at=_now(now),
             left=result.left,
         )
-        approved = ledger.write(judge)
+        approved = ledger.write(judge, APPROVALS)
         if approved is not None:
             result.approved.append(approved)
     return result
@@ -440,7 +441,7 @@ def expire_due(ledger: Ledger, *, now: str | None = None) -> list[int]:
         ).fetchall()
         return [_expire(conn, _item(row), at).id for row in rows]
 
-    return ledger.write(work)
+    return ledger.write(work, APPROVALS)
 
 
 def _decide(
@@ -466,7 +467,7 @@ def _decide(
         decision = Decision(state=state, by=by, at=at, reason=reason)
         return True, _record_decision(conn, item, decision, payload_json=payload_json)
 
-    won, item = ledger.write(work)
+    won, item = ledger.write(work, APPROVALS)
     if item is None:
         raise UnknownApproval(f"no approval item {item_id}")
     if not won:
@@ -636,10 +637,7 @@ def _event(conn: sqlite3.Connection, kind: str, item: ApprovalItem, ts: str, **e
     }
     if item.payload.kind == "patch_batch":
         payload["batch_id"] = item.payload.batch.batch_id
-    conn.execute(
-        "INSERT INTO events (ts, kind, subject, payload) VALUES (?, ?, ?, ?)",
-        (ts, kind, subject(item.id), json.dumps(payload, ensure_ascii=False)),
-    )
+    insert_event(conn, LedgerEvent(ts=ts, kind=kind, subject=subject(item.id), payload=payload))
 
 
 # --- small values -------------------------------------------------------------------------------

@@ -13,13 +13,13 @@ steps list. Nothing else is read, so a report can be rebuilt at any time from th
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from engine.approvals.table import APPROVALS, run_approvals
 from engine.epic.models import FOLDER_STEPS, REPORT_STEP, RUN_FOLDER, EpicRun, StepRecord
 from engine.epic.report_models import (
     AgentChecks,
@@ -41,6 +41,14 @@ from engine.epic.store import UnknownRun, load_run
 from engine.filelock import write_atomic
 from engine.ids import check_run_id
 from engine.ledger.store import Ledger
+from engine.patch.patch_events import PATCH_EVENTS, batch_kind_totals
+from engine.route.calls import MODEL_CALLS, run_call_groups
+from engine.validate.quarantine import (
+    AGENT_EVENTS,
+    is_quarantined,
+    window_check_totals,
+    window_guard_records,
+)
 from engine.workspace import Workspace
 
 __all__ = [
@@ -94,10 +102,10 @@ def _build(ledger: Ledger, run_id: str) -> DeliveryReport:
     expire_due(ledger)
     folders = _folder_reports(run)
     batch_folder = {b: f.folder for f in folders for b in f.batches}
-    with ledger.reading() as conn:
+    with ledger.reading(APPROVALS, MODEL_CALLS, AGENT_EVENTS, PATCH_EVENTS) as conn:
         approvals, work = _approvals(conn, run, folders)
         tiers = _call_groups(conn, run_id, "tier")
-        agents = _call_groups(conn, run_id, "COALESCE(agent, '-')")
+        agents = _call_groups(conn, run_id, "agent")
         checks, guards, quarantined_now = _guards(conn, run)
         batches = _batches(conn, batch_folder)
     tiers.sort(key=lambda g: (_tier_rank(g.name), g.name))
@@ -254,40 +262,31 @@ def _approvals(
     owner = _approval_folders(run)
     by_dest = {f.dest: f.folder for f in folders if f.dest}
     names = {f.folder for f in folders}
-    rows = conn.execute(
-        "SELECT id, kind, state, title, requester, step, decided_by, decided_at, auto, rule,"
-        " reason, verdict, CASE kind WHEN 'needs_model' THEN json_extract(payload, '$.work_item')"
-        " END FROM approvals WHERE run_id = ? ORDER BY id",
-        (run.run_id,),
-    ).fetchall()
     lines: list[ApprovalLine] = []
     work: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        item_id, kind, state, title, requester, step, by, at, auto, rule, reason = row[:11]
-        verdict = json.loads(row[11])
-        policy_rules = [str(r.get("rule")) for r in verdict.get("reasons") or []]
-        folder = owner.get(int(item_id))
-        if row[12] is not None:
-            item = json.loads(row[12])
-            work[int(item_id)] = item
+    for row in run_approvals(conn, run.run_id):
+        policy_rules = [str(r.get("rule")) for r in row.verdict.get("reasons") or []]
+        folder = owner.get(row.id)
+        if row.work_item is not None:
+            work[row.id] = row.work_item
             if folder is None:
-                source = str(item.get("folder"))
+                source = str(row.work_item.get("folder"))
                 folder = by_dest.get(source) or (source if source in names else None)
         lines.append(
             ApprovalLine(
-                id=int(item_id),
-                kind=str(kind),
-                state=str(state),
-                title=str(title),
+                id=row.id,
+                kind=row.kind,
+                state=row.state,
+                title=row.title,
                 folder=folder,
-                step=step,
-                requester=requester,
-                decided_by=by,
-                decided_at=at,
-                auto=bool(auto),
-                rule=rule,
-                policy_rules=policy_rules if state == "pending" or not auto else [],
-                reason=reason,
+                step=row.step,
+                requester=row.requester,
+                decided_by=row.decided_by,
+                decided_at=row.decided_at,
+                auto=row.auto,
+                rule=row.rule,
+                policy_rules=policy_rules if row.state == "pending" or not row.auto else [],
+                reason=row.reason,
             )
         )
     return lines, work
@@ -308,25 +307,21 @@ def _count_approvals(folders: Sequence[FolderReport], approvals: Iterable[Approv
         folder.pending = pending.get(name, 0)
 
 
-def _call_groups(conn: sqlite3.Connection, run_id: str, key: str) -> list[CallGroup]:
-    rows = conn.execute(
-        f"SELECT {key}, COUNT(*), SUM(outcome = 'ok'), SUM(outcome = 'fallback'),"
-        " SUM(outcome = 'error'), SUM(prompt_tokens), SUM(completion_tokens), SUM(cost_usd)"
-        f" FROM model_calls WHERE run_id = ? GROUP BY {key}",
-        (run_id,),
-    ).fetchall()
+def _call_groups(
+    conn: sqlite3.Connection, run_id: str, by: Literal["tier", "agent"]
+) -> list[CallGroup]:
     return [
         CallGroup(
-            name=str(r[0]),
-            calls=int(r[1]),
-            ok=int(r[2]),
-            fallback=int(r[3]),
-            errors=int(r[4]),
-            prompt_tokens=int(r[5]),
-            completion_tokens=int(r[6]),
-            cost_usd=round(float(r[7]), 6),
+            name=g.name,
+            calls=g.calls,
+            ok=g.ok,
+            fallback=g.fallback,
+            errors=g.errors,
+            prompt_tokens=g.prompt_tokens,
+            completion_tokens=g.completion_tokens,
+            cost_usd=round(g.cost_usd, 6),
         )
-        for r in rows
+        for g in run_call_groups(conn, run_id, by)
     ]
 
 
@@ -346,74 +341,50 @@ def _guards(
     conn: sqlite3.Connection, run: EpicRun
 ) -> tuple[list[AgentChecks], list[GuardEvent], list[str]]:
     start, end = _window(run)
-    clause, params = "ts >= ?", [start]
-    if end is not None:
-        clause += " AND ts <= ?"
-        params.append(end)
     checks = [
         AgentChecks(
-            agent=str(r[0]),
-            checks=int(r[1]),
-            with_violations=int(r[2]),
-            violations=int(r[3]),
-            critical=int(r[4]),
-            quarantines=int(r[5]),
-            releases=int(r[6]),
-            refusals=int(r[7]),
+            agent=t.agent,
+            checks=t.checks,
+            with_violations=t.with_violations,
+            violations=t.violations,
+            critical=t.critical,
+            quarantines=t.quarantines,
+            releases=t.releases,
+            refusals=t.refusals,
         )
-        for r in conn.execute(
-            "SELECT agent, SUM(kind = 'checked'), SUM(kind = 'checked' AND violations > 0),"
-            " SUM(CASE kind WHEN 'checked' THEN violations ELSE 0 END),"
-            " SUM(CASE kind WHEN 'checked' THEN critical ELSE 0 END),"
-            " SUM(kind = 'quarantined'), SUM(kind = 'released'), SUM(kind = 'refused')"
-            f" FROM agent_events WHERE {clause} GROUP BY agent ORDER BY agent",
-            params,
-        )
+        for t in window_check_totals(conn, start, end)
     ]
     guards = [
         GuardEvent(
-            ts=str(r[0]),
-            agent=str(r[1]),
-            kind=str(r[2]),
-            batch_id=r[3],
-            violations=int(r[4]),
-            critical=int(r[5]),
-            reason=r[6],
-            actor=r[7],
+            ts=g.ts,
+            agent=g.agent,
+            kind=g.kind,
+            batch_id=g.batch_id,
+            violations=g.violations,
+            critical=g.critical,
+            reason=g.reason,
+            actor=g.actor,
         )
-        for r in conn.execute(
-            "SELECT ts, agent, kind, batch_id, violations, critical, reason, actor"
-            f" FROM agent_events WHERE {clause} AND kind != 'checked' ORDER BY id",
-            params,
-        )
+        for g in window_guard_records(conn, start, end)
     ]
     agents = sorted({g.agent for g in guards} | {c.agent for c in checks})
-    quarantined_now = [agent for agent in agents if _quarantined(conn, agent)]
+    quarantined_now = [agent for agent in agents if is_quarantined(conn, agent)]
     return checks, guards, quarantined_now
-
-
-def _quarantined(conn: sqlite3.Connection, agent: str) -> bool:
-    row = conn.execute(
-        "SELECT kind FROM agent_events WHERE agent = ? AND"
-        " (kind = 'quarantined' OR kind = 'released') ORDER BY id DESC LIMIT 1",
-        (agent,),
-    ).fetchone()
-    return row is not None and row[0] == "quarantined"
 
 
 def _batches(conn: sqlite3.Connection, batch_folder: Mapping[str, str]) -> list[BatchLine]:
     if not batch_folder:
         return []
     ids = list(batch_folder)
-    marks = ", ".join("?" for _ in ids)
     found: dict[str, dict[str, Any]] = {}
-    for batch_id, kind, ops, files, added, removed, error in conn.execute(
-        "SELECT batch_id, kind, COUNT(*), COUNT(DISTINCT file), SUM(lines_added),"
-        f" SUM(lines_removed), MAX(error) FROM patch_events WHERE batch_id IN ({marks})"
-        " GROUP BY batch_id, kind",
-        ids,
-    ):
-        found.setdefault(batch_id, {})[kind] = (ops, files, added, removed, error)
+    for t in batch_kind_totals(conn, ids):
+        found.setdefault(t.batch_id, {})[t.kind] = (
+            t.ops,
+            t.files,
+            t.lines_added,
+            t.lines_removed,
+            t.error,
+        )
     lines = []
     for batch_id in ids:
         kinds = found.get(batch_id, {})

@@ -67,6 +67,7 @@ from engine.ledger.store import Ledger
 from engine.migrate.planner import plan_migration
 from engine.migrate.runner import tsconfig_paths_batch
 from engine.patch.models import PatchBatch
+from engine.patch.patch_events import patch_events
 from engine.patch.validation import BatchValidator, ValidationResult
 from engine.refactor.pipeline import plan_refactor, record_work_items, target_for
 from engine.settings import Settings
@@ -802,7 +803,7 @@ class EpicRunner:
         """A killed run may have applied the batch and died before recording it: the patch
         ledger says so, and the approval is marked applied now instead of applying again."""
         with Ledger.open(self.ws.ledger_path) as ledger:
-            applied = [e for e in ledger.patch_events(batch_id) if e.kind == "applied"]
+            applied = [e for e in patch_events(ledger, batch_id) if e.kind == "applied"]
             if not applied:
                 return False
             ledger.record(

@@ -1,4 +1,4 @@
-"""Epic runs and their steps in the ledger (tables `epic_runs`, `epic_steps`).
+"""Epic runs and their steps in the ledger (tables `epic_runs`, `epic_steps`, owned here).
 
 A step row is the resume point of a run: `begin_step` marks it running, `finish_step` records
 its outcome. A step left `running` by a killed process is run again on resume, and every step
@@ -14,9 +14,11 @@ from datetime import datetime
 from engine.epic.models import EpicOptions, EpicRun, EpicSpec, RunStatus, StepRecord, StepStatus
 from engine.errors import BadInput
 from engine.ledger.events import utc_now
+from engine.ledger.schema import TableSchema, register
 from engine.ledger.store import Ledger, canonical_ts
 
 __all__ = [
+    "EPIC_TABLES",
     "UnknownRun",
     "begin_step",
     "create_run",
@@ -25,6 +27,45 @@ __all__ = [
     "load_run",
     "set_run_status",
 ]
+
+# One row per epic run, one per (run, folder, step). A step row is the resume point: a step
+# `done` is never run again for that folder of that run. Folder `*` holds the run-wide steps
+# (the report). `data` is the step's JSON result.
+EPIC_TABLES = register(
+    TableSchema(
+        "epic",
+        (
+            """
+            CREATE TABLE epic_runs (
+                run_id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                source TEXT NOT NULL,
+                spec TEXT NOT NULL,
+                options TEXT NOT NULL DEFAULT '{}',
+                status TEXT NOT NULL CHECK (
+                    status IN ('running', 'paused', 'done', 'failed', 'interrupted')
+                ),
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                summary TEXT
+            );
+            CREATE TABLE epic_steps (
+                run_id TEXT NOT NULL REFERENCES epic_runs (run_id),
+                folder TEXT NOT NULL,
+                step TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (
+                    status IN ('running', 'done', 'waiting', 'failed', 'skipped')
+                ),
+                started_at TEXT NOT NULL,
+                finished_at TEXT,
+                duration_ms REAL,
+                data TEXT NOT NULL DEFAULT '{}',
+                PRIMARY KEY (run_id, folder, step)
+            );
+            """,
+        ),
+    )
+)
 
 _RUN_COLUMNS = "run_id, name, source, spec, options, status, created_at, updated_at, summary"
 _STEP_COLUMNS = "run_id, folder, step, status, started_at, finished_at, duration_ms, data"
@@ -53,13 +94,14 @@ def create_run(
     ledger.write(
         lambda conn: conn.execute(
             f"INSERT INTO epic_runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row
-        )
+        ),
+        EPIC_TABLES,
     )
     return run
 
 
 def load_run(ledger: Ledger, run_id: str) -> EpicRun:
-    with ledger.reading() as conn:
+    with ledger.reading(EPIC_TABLES) as conn:
         row = conn.execute(
             f"SELECT {_RUN_COLUMNS} FROM epic_runs WHERE run_id = ?", (run_id,)
         ).fetchone()
@@ -76,7 +118,7 @@ def load_run(ledger: Ledger, run_id: str) -> EpicRun:
 
 def list_runs(ledger: Ledger, *, limit: int = 20) -> list[EpicRun]:
     """The latest `limit` runs, newest first, without their steps."""
-    with ledger.reading() as conn:
+    with ledger.reading(EPIC_TABLES) as conn:
         rows = conn.execute(
             f"SELECT {_RUN_COLUMNS} FROM epic_runs ORDER BY created_at DESC, rowid DESC LIMIT ?",
             (limit,),
@@ -99,7 +141,7 @@ def set_run_status(
         if cursor.rowcount == 0:
             raise UnknownRun(run_id)
 
-    ledger.write(work)
+    ledger.write(work, EPIC_TABLES)
 
 
 def begin_step(ledger: Ledger, run_id: str, folder: str, step: str) -> StepRecord:
@@ -110,7 +152,8 @@ def begin_step(ledger: Ledger, run_id: str, folder: str, step: str) -> StepRecor
         lambda conn: conn.execute(
             f"INSERT OR REPLACE INTO epic_steps ({_STEP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             row,
-        )
+        ),
+        EPIC_TABLES,
     )
     return record
 
@@ -137,7 +180,8 @@ def finish_step(
                 record.folder,
                 record.step,
             ),
-        )
+        ),
+        EPIC_TABLES,
     )
     return done
 

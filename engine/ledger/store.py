@@ -2,7 +2,9 @@
 
 Writes run in `BEGIN IMMEDIATE` transactions, so a writer takes the write lock before it reads
 anything and never has to upgrade a read snapshot (the one case where SQLite returns BUSY
-without waiting). The schema moves forward through `MIGRATIONS`, tracked in `PRAGMA user_version`.
+without waiting). The ledger owns the connection and the `events` log; the other tables belong
+to the engine packages that declare them as `TableSchema`s (`engine.ledger.schema`), each moved
+forward on its own version in `schema_versions`. `PRAGMA user_version` holds the file layout.
 """
 
 from __future__ import annotations
@@ -17,220 +19,69 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from engine.errors import BadInput, LockTimeout
-from engine.ledger.events import LedgerEvent, PatchEvent, PatchRow
+from engine.ledger.events import LedgerEvent
+from engine.ledger.schema import TableSchema, registered
 
 __all__ = [
-    "MIGRATIONS",
-    "PATCH_COLUMNS",
+    "EVENTS",
     "SCHEMA_VERSION",
     "Ledger",
     "canonical_ts",
-    "patch_event_from_row",
+    "insert_event",
     "split_statements",
 ]
 
 _T = TypeVar("_T")
 
-# One entry per schema version, applied in order; append a script to add a version.
-# The CHECKs are OR chains, not `IN (...)`: SQLite builds an ephemeral table for an IN list on
-# every row, which doubled the cost of a 20,000-row insert.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE patch_events (
-        id INTEGER PRIMARY KEY,
-        ts TEXT NOT NULL,
-        kind TEXT NOT NULL CHECK (
-            kind = 'requested' OR kind = 'applied' OR kind = 'failed' OR kind = 'rolled_back'
-        ),
-        batch_id TEXT NOT NULL,
-        order_id TEXT,
-        task_id TEXT,
-        requester TEXT,
-        branch TEXT,
-        reason TEXT,
-        file TEXT,
-        op TEXT,
-        op_index INTEGER,
-        lines_added INTEGER NOT NULL DEFAULT 0,
-        lines_removed INTEGER NOT NULL DEFAULT 0,
-        validation TEXT NOT NULL DEFAULT 'skipped' CHECK (
-            validation = 'passed' OR validation = 'failed' OR validation = 'skipped'
-        ),
-        error TEXT
-    );
-    CREATE INDEX patch_events_ts ON patch_events (ts);
-    CREATE INDEX patch_events_task_id ON patch_events (task_id);
-    CREATE INDEX patch_events_file ON patch_events (file);
-    CREATE INDEX patch_events_batch_id ON patch_events (batch_id);
-    CREATE TABLE events (
-        id INTEGER PRIMARY KEY,
-        ts TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        subject TEXT,
-        payload TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(payload))
-    );
-    CREATE INDEX events_kind_ts ON events (kind, ts);
-    """,
-    """
-    CREATE TABLE agent_events (
-        id INTEGER PRIMARY KEY,
-        ts TEXT NOT NULL,
-        agent TEXT NOT NULL,
-        kind TEXT NOT NULL CHECK (
-            kind = 'checked' OR kind = 'quarantined' OR kind = 'released' OR kind = 'refused'
-        ),
-        batch_id TEXT,
-        violations INTEGER NOT NULL DEFAULT 0,
-        critical INTEGER NOT NULL DEFAULT 0,
-        reason TEXT,
-        actor TEXT
-    );
-    CREATE INDEX agent_events_agent ON agent_events (agent, id);
-    CREATE TABLE specialist_queue (
-        id INTEGER PRIMARY KEY,
-        ts TEXT NOT NULL,
-        specialist TEXT NOT NULL,
-        rule TEXT NOT NULL,
-        dedup_key TEXT NOT NULL UNIQUE,
-        batch_id TEXT,
-        task_id TEXT,
-        detail TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail)),
-        status TEXT NOT NULL DEFAULT 'open' CHECK (status = 'open' OR status = 'done')
-    );
-    """,
-    """
-    CREATE TABLE approvals (
-        id INTEGER PRIMARY KEY,
-        kind TEXT NOT NULL CHECK (
-            kind = 'patch_batch' OR kind = 'needs_model' OR kind = 'plan_change'
-            OR kind = 'quarantine_release'
-        ),
-        state TEXT NOT NULL DEFAULT 'pending' CHECK (
-            state = 'pending' OR state = 'approved' OR state = 'rejected' OR state = 'expired'
-        ),
-        title TEXT NOT NULL,
-        requester TEXT,
-        run_id TEXT,
-        step TEXT,
-        resume_token TEXT NOT NULL,
-        signature TEXT,
-        created_at TEXT NOT NULL,
-        expires_at TEXT,
-        payload TEXT NOT NULL CHECK (json_valid(payload)),
-        original_payload TEXT CHECK (original_payload IS NULL OR json_valid(original_payload)),
-        verdict TEXT NOT NULL CHECK (json_valid(verdict)),
-        decided_by TEXT,
-        decided_at TEXT,
-        reason TEXT,
-        auto INTEGER NOT NULL DEFAULT 0 CHECK (auto = 0 OR auto = 1),
-        rule TEXT,
-        confidence REAL CHECK (confidence IS NULL OR (confidence >= 0 AND confidence <= 1)),
-        edited INTEGER NOT NULL DEFAULT 0 CHECK (edited = 0 OR edited = 1),
-        CHECK ((state = 'pending') = (decided_at IS NULL AND decided_by IS NULL))
-    );
-    CREATE INDEX approvals_state ON approvals (state, id);
-    CREATE INDEX approvals_run ON approvals (run_id, id);
-    CREATE INDEX approvals_token ON approvals (resume_token);
-    CREATE INDEX approvals_signature ON approvals (kind, signature);
-    CREATE INDEX approvals_expiry ON approvals (expires_at) WHERE state = 'pending';
-    """,
-    # engine/route: one row per model call. `tier` is what the call asked for, `model_group`
-    # the LiteLLM group it was sent to; `deployment`/`served_tier`/`model` say who answered
-    # (from the response's hidden params, not the requested name) and `response_model` what
-    # the provider reported.
-    """
-    CREATE TABLE model_calls (
-        id INTEGER PRIMARY KEY,
-        ts TEXT NOT NULL,
-        run_id TEXT NOT NULL,
-        tier TEXT NOT NULL,
-        model_group TEXT NOT NULL,
-        deployment TEXT,
-        served_tier TEXT,
-        model TEXT,
-        response_model TEXT,
-        task_id TEXT,
-        agent TEXT,
-        score INTEGER CHECK (score IS NULL OR (score >= 1 AND score <= 10)),
-        prompt_tokens INTEGER NOT NULL DEFAULT 0,
-        completion_tokens INTEGER NOT NULL DEFAULT 0,
-        cost_usd REAL NOT NULL DEFAULT 0 CHECK (cost_usd >= 0),
-        latency_ms REAL NOT NULL DEFAULT 0,
-        outcome TEXT NOT NULL CHECK (
-            outcome = 'ok' OR outcome = 'fallback' OR outcome = 'error'
-        ),
-        error TEXT
-    );
-    CREATE INDEX model_calls_run ON model_calls (run_id, id);
-    CREATE INDEX model_calls_ts ON model_calls (ts);
-    """,
-    # engine/epic: one row per epic run, one per (run, folder, step). A step row is the
-    # resume point: a step `done` is never run again for that folder of that run. Folder `*`
-    # holds the run-wide steps (the report). `data` is the step's JSON result.
-    """
-    CREATE TABLE epic_runs (
-        run_id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        source TEXT NOT NULL,
-        spec TEXT NOT NULL,
-        options TEXT NOT NULL DEFAULT '{}',
-        status TEXT NOT NULL CHECK (
-            status IN ('running', 'paused', 'done', 'failed', 'interrupted')
-        ),
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        summary TEXT
-    );
-    CREATE TABLE epic_steps (
-        run_id TEXT NOT NULL REFERENCES epic_runs (run_id),
-        folder TEXT NOT NULL,
-        step TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (
-            status IN ('running', 'done', 'waiting', 'failed', 'skipped')
-        ),
-        started_at TEXT NOT NULL,
-        finished_at TEXT,
-        duration_ms REAL,
-        data TEXT NOT NULL DEFAULT '{}',
-        PRIMARY KEY (run_id, folder, step)
-    );
-    """,
+# The pre-registry store (file versions 1-5 in `PRAGMA user_version`) created every table
+# itself; this says in which of its versions each table appeared, so a ledger it left behind
+# gets those tables recorded at version 1 of their owners' schemas, whose first scripts are the
+# same DDL. Names only: the ledger never imports the packages that own these tables.
+_LEGACY_TABLES: dict[str, int] = {
+    "events": 1,
+    "patch_events": 1,
+    "agent_events": 2,
+    "specialist_queue": 2,
+    "approvals": 3,
+    "model_calls": 4,
+    "epic": 5,
+}
+# The layout of the file: version 6 keeps one version per table schema in `schema_versions`.
+SCHEMA_VERSION = 6
+
+_SCHEMA_VERSIONS_DDL = """
+    CREATE TABLE schema_versions (
+        name TEXT PRIMARY KEY,
+        version INTEGER NOT NULL CHECK (version >= 1)
+    )
+"""
+
+# The ledger's own table: the generic event log.
+EVENTS = TableSchema(
+    "events",
+    (
+        """
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            subject TEXT,
+            payload TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(payload))
+        );
+        CREATE INDEX events_kind_ts ON events (kind, ts);
+        """,
+    ),
 )
-SCHEMA_VERSION = len(MIGRATIONS)
+_INSERT_EVENT = "INSERT INTO events (ts, kind, subject, payload) VALUES (?, ?, ?, ?)"
 
 _BUSY_TIMEOUT_MS = 15_000
 # busy_timeout already waits for the lock; these retries cover the BUSY results SQLite returns
 # without consulting it (WAL recovery, a journal-mode switch racing a fresh file).
 _LOCK_RETRIES = 5
 _RETRY_BACKOFF_S = 0.05
-
-# Column order of every patch-event SELECT; `patch_event_from_row` relies on it.
-PATCH_COLUMNS: tuple[str, ...] = (
-    "ts",
-    "kind",
-    "batch_id",
-    "order_id",
-    "task_id",
-    "requester",
-    "branch",
-    "reason",
-    "file",
-    "op",
-    "op_index",
-    "lines_added",
-    "lines_removed",
-    "validation",
-    "error",
-)
-_INSERT_PATCH = (
-    f"INSERT INTO patch_events ({', '.join(PATCH_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in PATCH_COLUMNS)})"
-)
-_SELECT_PATCH = f"SELECT {', '.join(PATCH_COLUMNS)} FROM patch_events"
-
 
 _CANONICAL_TS = re.compile(
     r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}Z"
@@ -292,10 +143,13 @@ class Ledger:
         self._conn: sqlite3.Connection | None = None
         # One connection is not safe for interleaved transactions from several threads.
         self._lock = threading.RLock()
+        # Schemas this handle has already brought up to date, so a query checks only once.
+        self._ensured: set[str] = set()
 
     @classmethod
     def open(cls, path: Path) -> Ledger:
-        """Open (creating if needed) the ledger at `path` and bring its schema up to date."""
+        """Open (creating if needed) the ledger at `path` and bring the `events` log and every
+        registered table schema up to date, all in one transaction."""
         ledger = cls(path)
         ledger._connection()
         return ledger
@@ -319,58 +173,39 @@ class Ledger:
 
     @property
     def schema_version(self) -> int:
+        """The file layout version (`PRAGMA user_version`); tables carry their own versions."""
         with self._lock:
             return _user_version(self._connection())
 
-    def record_patch_events(self, events: Sequence[PatchEvent]) -> None:
-        """Append patch events in one transaction: all of them are stored or none."""
-        self.record_patch_rows(
-            [
-                PatchRow(
-                    e.ts,
-                    e.kind,
-                    e.batch_id,
-                    e.order_id,
-                    e.task_id,
-                    e.requester,
-                    e.branch,
-                    e.reason,
-                    e.file,
-                    e.op,
-                    e.op_index,
-                    e.lines_added,
-                    e.lines_removed,
-                    e.validation,
-                    e.error,
-                )
-                for e in events
-            ]
-        )
+    def schema_versions(self) -> dict[str, int]:
+        """The version each table schema in this file is at, by schema name."""
+        with self._lock:
+            return _stored_versions(self._connection())
 
-    def record_patch_rows(self, rows: Sequence[PatchRow]) -> None:
-        """Like record_patch_events, for rows the engine built itself (no model per row)."""
-        if not rows:
-            return
-        stored = [(canonical_ts(r.ts), *r[1:]) for r in rows]
-        self._write(lambda conn: conn.executemany(_INSERT_PATCH, stored))
+    def ensure(self, *schemas: TableSchema) -> None:
+        """Bring `schemas` up to date in this file (once per handle): an owner calls it before
+        it touches its tables, so they exist even if it registered after the ledger opened."""
+        with self._lock:
+            missing = [s for s in schemas if s.name not in self._ensured]
+            if not missing:
+                return
+            conn = self._connection()
+            try:
+                self._with_lock_retry(lambda: self._migrate(conn, missing))
+            except sqlite3.OperationalError as exc:
+                if _is_lock_error(exc):
+                    raise LockTimeout(f"ledger {self.path} stayed locked: {exc}") from exc
+                raise
 
     def record(self, event: LedgerEvent) -> None:
-        try:
-            payload = json.dumps(event.model_dump(mode="json")["payload"], ensure_ascii=False)
-        except (TypeError, ValueError) as exc:
-            raise BadInput(f"{event.kind} event payload is not JSON-serialisable: {exc}") from None
-        row = (canonical_ts(event.ts), event.kind, event.subject, payload)
-        self._write(
-            lambda conn: conn.execute(
-                "INSERT INTO events (ts, kind, subject, payload) VALUES (?, ?, ?, ?)", row
-            )
-        )
+        self.write(lambda conn: insert_event(conn, event))
 
     def events(
-        self, kind: str | None = None, subject: str | None = None, limit: int = 1000
+        self, kind: str | None = None, subject: str | None = None, limit: int | None = 1000
     ) -> list[LedgerEvent]:
-        """The latest `limit` generic events matching `kind`/`subject`, oldest first."""
-        if limit < 1:
+        """The latest `limit` (None: all) generic events matching `kind`/`subject`, oldest
+        first."""
+        if limit is not None and limit < 1:
             raise BadInput(f"limit must be at least 1, got {limit}")
         where: list[str] = []
         params: list[object] = []
@@ -387,27 +222,18 @@ class Ledger:
             f"ORDER BY id DESC LIMIT ?) ORDER BY id"
         )
         with self.reading() as conn:
-            rows = conn.execute(sql, [*params, limit]).fetchall()
+            rows = conn.execute(sql, [*params, -1 if limit is None else limit]).fetchall()
         return [
             LedgerEvent(ts=ts, kind=k, subject=s, payload=json.loads(payload))
             for ts, k, s, payload in rows
         ]
 
-    def patch_events(self, batch_id: str | None = None) -> list[PatchEvent]:
-        """Every patch event (of one batch, if given) in the order it was recorded."""
-        with self.reading() as conn:
-            if batch_id is None:
-                rows = conn.execute(f"{_SELECT_PATCH} ORDER BY id").fetchall()
-            else:
-                rows = conn.execute(
-                    f"{_SELECT_PATCH} WHERE batch_id = ? ORDER BY id", (batch_id,)
-                ).fetchall()
-        return [patch_event_from_row(row) for row in rows]
-
     @contextmanager
-    def reading(self) -> Iterator[sqlite3.Connection]:
-        """A read transaction: every query made inside it sees the same snapshot."""
+    def reading(self, *schemas: TableSchema) -> Iterator[sqlite3.Connection]:
+        """A read transaction on the tables of `schemas` (brought up to date first): every
+        query made inside it sees the same snapshot."""
         with self._lock:
+            self.ensure(*schemas)
             conn = self._connection()
             conn.execute("BEGIN")
             try:
@@ -417,13 +243,11 @@ class Ledger:
                 if conn.in_transaction:
                     conn.execute("COMMIT")
 
-    def _write(self, work: Callable[[sqlite3.Connection], object]) -> None:
-        self.write(work)
-
-    def write(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+    def write(self, work: Callable[[sqlite3.Connection], _T], *schemas: TableSchema) -> _T:
         """Run `work` in one BEGIN IMMEDIATE transaction (retried on a lock) and return its
-        result: for engines that keep their own tables in the ledger."""
+        result: for the engines that own tables of `schemas` (brought up to date first)."""
         with self._lock:
+            self.ensure(*schemas)
             conn = self._connection()
             return self._with_lock_retry(lambda: self._transaction(conn, work))
 
@@ -480,7 +304,7 @@ class Ledger:
             self._refuse_newer(conn)
             self._with_lock_retry(lambda: conn.execute("PRAGMA journal_mode = WAL"))
             conn.execute("PRAGMA synchronous = NORMAL")
-            self._with_lock_retry(lambda: self._migrate(conn))
+            self._with_lock_retry(lambda: self._migrate(conn, [EVENTS, *registered()]))
         except sqlite3.DatabaseError as exc:
             conn.close()
             if isinstance(exc, sqlite3.OperationalError) and _is_lock_error(exc):
@@ -499,20 +323,53 @@ class Ledger:
                 f"up to version {SCHEMA_VERSION}; upgrade vibehq to read it"
             )
 
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        if _user_version(conn) == SCHEMA_VERSION:
+    def _migrate(self, conn: sqlite3.Connection, schemas: Sequence[TableSchema]) -> None:
+        if _user_version(conn) == SCHEMA_VERSION and self._up_to_date(conn, schemas):
             return
 
         def apply_missing(conn: sqlite3.Connection) -> None:
             # Re-read under the write lock: another process may have migrated meanwhile.
             self._refuse_newer(conn)
-            current = _user_version(conn)
-            for script in MIGRATIONS[current:]:
-                for statement in split_statements(script):
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            layout = _user_version(conn)
+            if layout < SCHEMA_VERSION:
+                conn.execute(_SCHEMA_VERSIONS_DDL)
+                conn.executemany(
+                    "INSERT INTO schema_versions (name, version) VALUES (?, 1)",
+                    [(name,) for name, since in _LEGACY_TABLES.items() if since <= layout],
+                )
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            stored = _stored_versions(conn)
+            for schema in schemas:
+                current = self._checked_version(schema, stored)
+                for script in schema.migrations[current:]:
+                    for statement in split_statements(script):
+                        conn.execute(statement)
+                if current < schema.version:
+                    conn.execute(
+                        "INSERT INTO schema_versions (name, version) VALUES (?, ?)"
+                        " ON CONFLICT (name) DO UPDATE SET version = excluded.version",
+                        (schema.name, schema.version),
+                    )
 
         self._transaction(conn, apply_missing)
+        self._ensured.update(s.name for s in schemas)
+
+    def _up_to_date(self, conn: sqlite3.Connection, schemas: Sequence[TableSchema]) -> bool:
+        stored = _stored_versions(conn)
+        if any(self._checked_version(s, stored) < s.version for s in schemas):
+            return False
+        self._ensured.update(s.name for s in schemas)
+        return True
+
+    def _checked_version(self, schema: TableSchema, stored: dict[str, int]) -> int:
+        current = stored.get(schema.name, 0)
+        if current > schema.version:
+            raise BadInput(
+                f"ledger {self.path} has table schema {schema.name!r} at version {current}, "
+                f"but this vibehq only knows up to version {schema.version}; "
+                "upgrade vibehq to read it"
+            )
+        return current
 
 
 def _user_version(conn: sqlite3.Connection) -> int:
@@ -520,6 +377,17 @@ def _user_version(conn: sqlite3.Connection) -> int:
     return int(row[0])
 
 
-def patch_event_from_row(row: Sequence[Any]) -> PatchEvent:
-    """Build a PatchEvent from a row selected in `PATCH_COLUMNS` order."""
-    return PatchEvent.model_validate(dict(zip(PATCH_COLUMNS, row, strict=True)))
+def _stored_versions(conn: sqlite3.Connection) -> dict[str, int]:
+    if _user_version(conn) < SCHEMA_VERSION:
+        return {}
+    return {str(n): int(v) for n, v in conn.execute("SELECT name, version FROM schema_versions")}
+
+
+def insert_event(conn: sqlite3.Connection, event: LedgerEvent) -> None:
+    """Append `event` to the log inside the caller's write transaction, so an owner can record
+    it atomically with the change to its own table."""
+    try:
+        payload = json.dumps(event.model_dump(mode="json")["payload"], ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise BadInput(f"{event.kind} event payload is not JSON-serialisable: {exc}") from None
+    conn.execute(_INSERT_EVENT, (canonical_ts(event.ts), event.kind, event.subject, payload))

@@ -21,6 +21,7 @@ from engine.patch.diff import unified_diff
 from engine.patch.journal import Journal, JournalRecord
 from engine.patch.lock import workspace_lock
 from engine.patch.models import PatchBatch
+from engine.patch.patch_events import record_patch_events, record_patch_rows
 from engine.patch.plan import BatchPlan, FileChange, plan_batch, sha256
 from engine.patch.staging import staging_copy
 from engine.patch.validation import BatchValidator, ValidationResult
@@ -111,10 +112,10 @@ def apply_batch(
             )
         outcome = _outcome(validation)
         with Ledger.open(ws.ledger_path) as ledger:
-            ledger.record_patch_rows(_events("requested", batch_id, batch, plan, outcome))
+            record_patch_rows(ledger, _events("requested", batch_id, batch, plan, outcome))
             journal.commit(batch_id, plan.changed, meta=_meta(batch))
             applied = _events("applied", batch_id, batch, plan, outcome)
-            ledger.record_patch_rows(applied)
+            record_patch_rows(ledger, applied)
             if gate_event is not None:
                 ledger.record(gate_event(validation))
     webhook = _notify(ws, settings, batch_id, applied)
@@ -163,7 +164,7 @@ def rollback_batch(ws: Workspace, batch_id: str, settings: Settings) -> BatchRes
             for f in record.files
         ]
         with Ledger.open(ws.ledger_path) as ledger:
-            ledger.record_patch_events(events)
+            record_patch_events(ledger, events)
     webhook = _notify(ws, settings, batch_id, events)
     # A rollback adds what the batch removed and removes what it added.
     files = [
@@ -200,7 +201,8 @@ def _recover(ws: Workspace, journal: Journal) -> list[str]:
                         payload={"state": record.state, "note": record.note},
                     )
                 )
-                ledger.record_patch_events(
+                record_patch_events(
+                    ledger,
                     [
                         PatchEvent(
                             kind="failed",
@@ -212,7 +214,7 @@ def _recover(ws: Workspace, journal: Journal) -> list[str]:
                             error=record.note,
                         )
                         for f in record.files
-                    ]
+                    ],
                 )
     return [r.batch_id for r in records]
 
@@ -359,7 +361,7 @@ def _record_failure(
     ]
     ws.ensure_state_dir()
     with Ledger.open(ws.ledger_path) as ledger:
-        ledger.record_patch_events(events)
+        record_patch_events(ledger, events)
     _notify(ws, settings, batch_id, [e for e in events if e.kind == "failed"])
 
 

@@ -7,7 +7,6 @@ tasks file), so the history of a plan survives the file and can be turned back i
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -37,22 +36,20 @@ def record_change(ledger: Ledger, change: PlanChange, *, actor: str, path: Path)
 
 def plan_changes(ledger: Ledger, path: Path | None = None) -> list[RecordedChange]:
     """Every recorded change (to one tasks file, if given), oldest first."""
-    sql = "SELECT id, ts, subject, payload FROM events WHERE kind = ?"
-    params: list[object] = [PLAN_CHANGE]
-    if path is not None:
-        sql += " AND subject = ?"
-        params.append(_subject(path))
-    with ledger.reading() as conn:
-        rows = conn.execute(sql + " ORDER BY id", params).fetchall()
+    subject = None if path is None else _subject(path)
     changes: list[RecordedChange] = []
-    for row_id, ts, subject, payload in rows:
+    for event in ledger.events(kind=PLAN_CHANGE, subject=subject, limit=None):
         try:
-            data = json.loads(payload)
+            data = dict(event.payload)
             actor = data.pop("actor", "")
             change = PlanChange.model_validate(data)
         except (ValueError, ValidationError, AttributeError) as exc:
-            raise PlanError(f"ledger event {row_id} is not a readable plan change: {exc}") from None
-        changes.append(RecordedChange(ts=ts, actor=str(actor), path=subject or "", change=change))
+            raise PlanError(
+                f"ledger event at {event.ts} is not a readable plan change: {exc}"
+            ) from None
+        changes.append(
+            RecordedChange(ts=event.ts, actor=str(actor), path=event.subject or "", change=change)
+        )
     return changes
 
 

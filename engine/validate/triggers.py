@@ -2,7 +2,8 @@
 
 DocString Architect when a change generates many lines, Lint Surgeon when it introduces lint
 errors, Dependency Auditor on a major version bump in a package.json. Items are deduplicated
-by key in the ledger's `specialist_queue`, so a rule that fires twice queues one item.
+by key in the ledger's `specialist_queue` (a table this module owns), so a rule that fires
+twice queues one item.
 """
 
 from __future__ import annotations
@@ -17,8 +18,30 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from engine.ledger.events import utc_now
+from engine.ledger.schema import TableSchema, register
 from engine.ledger.store import Ledger
 from engine.settings import TriggerSettings
+
+SPECIALIST_QUEUE = register(
+    TableSchema(
+        "specialist_queue",
+        (
+            """
+            CREATE TABLE specialist_queue (
+                id INTEGER PRIMARY KEY,
+                ts TEXT NOT NULL,
+                specialist TEXT NOT NULL,
+                rule TEXT NOT NULL,
+                dedup_key TEXT NOT NULL UNIQUE,
+                batch_id TEXT,
+                task_id TEXT,
+                detail TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail)),
+                status TEXT NOT NULL DEFAULT 'open' CHECK (status = 'open' OR status = 'done')
+            );
+            """,
+        ),
+    )
+)
 
 SPECIALISTS = {
     "docstring": "DocString Architect",
@@ -113,7 +136,7 @@ def evaluate(ledger: Ledger, facts: BatchFacts, settings: TriggerSettings) -> li
                 ids.append(cursor.lastrowid)
         return ids
 
-    new_ids = ledger.write(write) if wanted else []
+    new_ids = ledger.write(write, SPECIALIST_QUEUE) if wanted else []
     return [item for item in queue_items(ledger) if item.id in new_ids]
 
 
@@ -126,7 +149,7 @@ def queue_items(ledger: Ledger, *, status: str | None = None) -> list[QueueItem]
     if status is not None:
         sql += " WHERE status = ?"
         params = (status,)
-    with ledger.reading() as conn:
+    with ledger.reading(SPECIALIST_QUEUE) as conn:
         rows = conn.execute(sql + " ORDER BY id", params).fetchall()
     return [
         QueueItem(

@@ -1,4 +1,4 @@
-"""Patch logs, stats and trends: the seed's analytics APIs as SQL queries on the ledger.
+"""Patch logs, stats and trends: the seed's analytics APIs as SQL queries on `patch_events`.
 
 Every figure is an aggregate computed by SQLite; Python only shapes the result rows into
 models, which serialise camelCase like the seed's `/api/patches/*` responses.
@@ -15,7 +15,8 @@ from pydantic.alias_generators import to_camel
 
 from engine.errors import BadInput
 from engine.ledger.events import PatchEvent, PatchEventKind
-from engine.ledger.store import PATCH_COLUMNS, Ledger, patch_event_from_row
+from engine.ledger.store import Ledger
+from engine.patch.patch_events import PATCH_COLUMNS, PATCH_EVENTS, patch_event_from_row
 
 __all__ = [
     "DayCount",
@@ -176,7 +177,7 @@ def patch_logs(ledger: Ledger, query: LogQuery) -> LogPage:
         f"ORDER BY ts {direction}, id {direction} LIMIT ? OFFSET ?"
     )
     count_sql = f"SELECT COUNT(*) FROM patch_events {where.sql()}"
-    with ledger.reading() as db:
+    with ledger.reading(PATCH_EVENTS) as db:
         (total,) = db.execute(count_sql, where.params).fetchone()
         rows = db.execute(page_sql, [*where.params, query.limit, query.offset]).fetchall()
     return LogPage(
@@ -197,7 +198,7 @@ def patch_stats(
     """
     where = _date_range(date_from, date_to)
     params = where.params
-    with ledger.reading() as db:
+    with ledger.reading(PATCH_EVENTS) as db:
         total, first_ts, last_ts = db.execute(
             f"SELECT COUNT(*), MIN(ts), MAX(ts) FROM patch_events {where.sql()}", params
         ).fetchone()
@@ -260,7 +261,7 @@ def patch_trends(
         FROM patch_events {where.sql()}
         GROUP BY key ORDER BY MIN(ts), key
     """
-    with ledger.reading() as db:
+    with ledger.reading(PATCH_EVENTS) as db:
         rows = db.execute(sql, where.params).fetchall()
     return [
         TrendRow(
