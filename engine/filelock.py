@@ -19,9 +19,14 @@ _POLL_S = 0.01
 
 @contextmanager
 def exclusive_lock(path: Path, timeout_s: float) -> Iterator[None]:
+    # O_NOFOLLOW: a lock file planted as a symlink would otherwise create its target,
+    # wherever that points.
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(path, flags, 0o644)
     except OSError as exc:
+        if os.path.islink(path):
+            raise BadInput(f"lock file {path} is a symlink; refusing to follow it") from None
         raise BadInput(f"cannot create the lock file {path}: {exc.strerror or exc}") from None
     try:
         deadline = time.monotonic() + timeout_s
