@@ -17,12 +17,53 @@ from engine.errors import BadInput, LockTimeout
 _POLL_S = 0.01
 
 
+def _open_lock(path: Path) -> int:
+    # O_NOFOLLOW: a lock file planted as a symlink would otherwise create its target,
+    # wherever that points.
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.open(path, flags, 0o644)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise BadInput(f"lock file {path} is a symlink; refusing to follow it") from None
+        raise BadInput(f"cannot create the lock file {path}: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def claim(path: Path, holder: str) -> Iterator[str | None]:
+    """Try once to take `path` without waiting. Yields None when taken (and `holder` is
+    written into the file for whoever comes next), or the name of the one who holds it.
+    The kernel drops the lock when its holder dies, so a killed holder never blocks."""
+    fd = _open_lock(path)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield _holder(fd)
+            return
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, holder.encode("utf-8", "replace"), 0)
+            yield None
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _holder(fd: int) -> str:
+    # The holder writes its name just after taking the lock; give it a moment to appear.
+    for _ in range(50):
+        name = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+        if name:
+            return name
+        time.sleep(_POLL_S)
+    return "another process"
+
+
 @contextmanager
 def exclusive_lock(path: Path, timeout_s: float) -> Iterator[None]:
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise BadInput(f"cannot create the lock file {path}: {exc.strerror or exc}") from None
+    fd = _open_lock(path)
     try:
         deadline = time.monotonic() + timeout_s
         while True:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from engine.errors import BadInput, UnsafePath
 
 STATE_DIR = ".vibehq"
+# The state folder's children: each must be a real folder (or file), never a symlink, or the
+# ledger, journal and backups would be written wherever the link points.
+STATE_SUBDIRS = ("journal", "runs", "memory", "logs", "tmp", "locks")
+STATE_FILES = ("ledger.sqlite", "lock")
 
 
 @dataclass(frozen=True)
@@ -20,15 +25,39 @@ class Workspace:
         root = Path(path if path is not None else os.getcwd())
         if not root.is_dir():
             raise BadInput(f"workspace {str(root)!r} is not a directory")
-        return cls(root.resolve())
+        ws = cls(root.resolve())
+        ws.check_state()
+        return ws
 
     @property
     def state_dir(self) -> Path:
         return self.root / STATE_DIR
 
+    def check_state(self) -> None:
+        """Refuse a `.vibehq/` (or a child of it) that is a symlink or not a folder, before
+        anything is read or written there."""
+        if not _lexists(self.state_dir):
+            return
+        _require_real(self.state_dir, directory=True)
+        for name in STATE_SUBDIRS:
+            if _lexists(self.state_dir / name):
+                _require_real(self.state_dir / name, directory=True)
+        for name in STATE_FILES:
+            if _lexists(self.state_dir / name):
+                _require_real(self.state_dir / name, directory=False)
+
     def ensure_state_dir(self) -> Path:
-        self.state_dir.mkdir(exist_ok=True)
-        return self.state_dir
+        return real_dir(self.state_dir)
+
+    def state_subdir(self, name: str) -> Path:
+        """`.vibehq/<name>/`, created if missing; refused if it is a symlink."""
+        self.ensure_state_dir()
+        return real_dir(self.state_dir / name)
+
+    @property
+    def tmp_dir(self) -> Path:
+        """Our own folder for temp files, on the workspace's filesystem so renames stay atomic."""
+        return self.state_subdir("tmp")
 
     @property
     def ledger_path(self) -> Path:
@@ -74,3 +103,26 @@ def resolve_inside(root: Path, rel: str, *, what: str) -> Path:
     if resolved.startswith(inside + STATE_DIR + os.sep) or resolved == inside + STATE_DIR:
         raise UnsafePath(f"{what} {rel!r} resolves into vibehq's own state folder")
     return Path(resolved)
+
+
+def real_dir(path: Path) -> Path:
+    """Make `path` a folder if it is missing; refuse it if it is a symlink or not a folder."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        _require_real(path, directory=True)
+    return path
+
+
+def _lexists(path: Path) -> bool:
+    return os.path.lexists(path)
+
+
+def _require_real(path: Path, *, directory: bool) -> None:
+    mode = os.lstat(path).st_mode
+    if stat.S_ISLNK(mode):
+        raise UnsafePath(f"{path} is a symlink; vibehq keeps its state only in real folders")
+    if directory and not stat.S_ISDIR(mode):
+        raise UnsafePath(f"{path} is not a folder")
+    if not directory and not stat.S_ISREG(mode):
+        raise UnsafePath(f"{path} is not a regular file")

@@ -41,6 +41,7 @@ from engine.approvals.review import batch_reviewer, review_batch
 from engine.errors import BadInput, CheckFailed, PatchConflict
 from engine.ledger.store import Ledger
 from engine.patch.models import PatchBatch
+from engine.patch.patch_events import patch_events
 from engine.plan.ops import PlanChange
 from engine.settings import ApprovalSettings, Settings
 from engine.workspace import Workspace
@@ -770,3 +771,39 @@ def test_edit_on_approval_is_type_checked_by_real_tsc(tmp_path: Path) -> None:
         assert approved.payload.validation.ok  # type: ignore[union-attr]
     assert apply_approved(ws, item.id, settings, validator=validator).batch.status == "applied"
     assert "export const size: number = 4;" in (root / logger).read_text()
+
+
+APPLY_CHILD = "import main; main.run()"
+
+
+@pytest.mark.integration
+def test_eight_processes_applying_one_item_apply_it_once(ledger: Ledger, root: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    item = queue_code(ledger, root)
+    approve(ledger, item.id, by="alice")
+    args = ["approvals", "apply", str(item.id), "-w", str(root), "--accept-unvalidated"]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", APPLY_CHILD, *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
+    outcomes = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
+    assert sorted(code for code, _ in outcomes) == [0] + [1] * 7, outcomes
+    for code, err in outcomes:
+        if code == 1:
+            # The loser is told who won: while it applies, or once it has.
+            assert "being applied by" in err or "already applied as batch" in err, err
+            assert "(pid " in err
+    assert (root / "src/x.ts").read_text() == "export const x = 1;\nexport const y = 2;\n"
+    assert len(events(ledger, item, APPLIED_EVENT)) == 1
+    batch_id = item.payload.batch.batch_id  # type: ignore[union-attr]
+    assert [e.kind for e in patch_events(ledger, batch_id)].count("applied") == 1

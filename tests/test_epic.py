@@ -177,11 +177,12 @@ def test_a_folder_staging_does_not_have_is_refused_before_a_run_exists(
 def test_an_epic_task_id_finds_its_spec_through_the_epicspec_field(
     tmp_path: Path, epic_ws: Path
 ) -> None:
-    spec = spec_file(tmp_path, "logger")
+    (epic_ws / "epics").mkdir()
+    spec_file(tmp_path, "logger").rename(epic_ws / "epics" / "logger.yaml")
     tasks_path = epic_ws / TASKS_REL
     data = json.loads(tasks_path.read_text())
     tasks = data["master"]["tasks"] if "master" in data else data["tasks"]
-    next(t for t in tasks if str(t["id"]) == "25")["epicSpec"] = str(spec)
+    next(t for t in tasks if str(t["id"]) == "25")["epicSpec"] = "epics/logger.yaml"
     tasks_path.write_text(json.dumps(data, indent=2))
     loaded, label = load_epic("25", Workspace.open(epic_ws), tasks_path)
     assert loaded.epic == "25" and loaded.folders == ["logger"]

@@ -219,3 +219,42 @@ def test_a_killed_run_resumes_and_applies_nothing_twice(
     again = vibehq(root, "epic", "resume", run_id, "--json", check=0)
     assert summary_of(again)["status"] == "done"
     assert applied_counts(root) == counts
+
+
+# --- a kill at each fault point of the apply, during `epic resume` -----------------------------
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("point", ["apply.before-record", "apply.mid-commit", "apply.after-commit"])
+def test_a_resume_killed_at_a_fault_point_completes_on_the_next_resume(
+    tmp_path: Path, root: Path, point: str
+) -> None:
+    first = vibehq(root, "epic", "run", str(spec(tmp_path, "d1-notes", "logger")), "--json")
+    assert first.returncode == PAUSED, first.stdout[-2000:] + first.stderr
+    summary = summary_of(first)
+    run_id = summary["run_id"]
+    for waiting in summary["waiting"]:
+        vibehq(root, "approvals", "approve", str(waiting["id"]), "--by", "carol", check=0)
+
+    cmd = [sys.executable, "-c", "import main; main.run()", "epic", "resume", run_id, "--json"]
+    killed = subprocess.run(
+        [*cmd, "-w", str(root)],
+        cwd=ROOT,
+        env={**os.environ, "VIBEHQ_FAULT": point},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stdout[-2000:] + killed.stderr
+
+    resumed = vibehq(root, "epic", "resume", run_id, "--json")
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr
+    assert set(summary_of(resumed)["folders"].values()) == {"applied"}
+    counts = applied_counts(root)
+    assert sorted(counts) == [f"{run_id}.d1-notes", f"{run_id}.logger"]
+    assert set(counts.values()) == {1}
+    assert not list((root / ".vibehq" / "journal").glob("*.pending"))
+    assert tsc_errors(root) == ""
+    again = vibehq(root, "epic", "resume", run_id, "--json", check=0)
+    assert summary_of(again)["status"] == "done"
+    assert applied_counts(root) == counts

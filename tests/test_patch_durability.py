@@ -91,12 +91,15 @@ def test_kill_mid_commit_leaves_old_state_after_recovery(
     assert "recovered: batch crashy" in listing.err
     assert snapshot(ws, include_state=False) == before
     record = next(r for r in listing.json() if r["batch_id"] == "crashy")
-    assert record["state"] == ("aborted" if point == "stage" else "rolled_back")
+    assert record["state"] == "aborted"
     assert not list(ws.rglob("*.vh-*"))
     with Ledger.open(ws / ".vibehq" / "ledger.sqlite") as ledger:
         assert [e.subject for e in ledger.events(kind="patch_recovered")] == ["crashy"]
+    # The recovered id is free again: the same batch applies, once.
     again = cli("patch", "apply", path, "-w", ws)
-    assert again.code == 2 and "already in the journal" in again.err
+    assert again.code == 0, again.err
+    assert (ws / "src/new/d.ts").read_text() == "export const d = 1;\n"
+    assert cli("patch", "apply", path, "-w", ws, "--json").json()["status"] == "already-applied"
 
 
 CONCURRENT_CHILD = r"""

@@ -29,6 +29,7 @@ def print_batch(result: BatchResult) -> None:
         "applied": "applied",
         "unchanged": "nothing to do, files already match:",
         "rolled-back": "rolled back as",
+        "already-applied": "already applied:",
     }[result.status]
     console.print(
         f"[bold]{verb}[/] batch {result.batch_id}: {result.ops} ops on {len(result.files)} "

@@ -7,15 +7,25 @@ applies exactly the diff that was approved, or nothing at all.
 
 A batch nobody validated (not at review, not now) is refused unless the approver accepts
 that explicitly (`--accept-unvalidated`); the verdict then names who skipped what.
+
+At most once, whoever calls: the item is claimed under its own lock file for the whole
+check-apply-record sequence, so of several concurrent callers one applies and the others are
+told who did. A caller killed after its commit left the journal saying so; the next caller
+records the application instead of making it twice.
 """
 
 from __future__ import annotations
 
+import os
+
 from engine.approvals.models import ApprovalItem
 from engine.approvals.queue import get_item, subject
 from engine.errors import BadInput, CheckFailed
+from engine.filelock import claim
 from engine.ledger.events import LedgerEvent
 from engine.ledger.store import Ledger
+from engine.patch.apply import recover_workspace
+from engine.patch.journal import Journal
 from engine.patch.models import PatchBatch
 from engine.patch.validation import BatchValidator, ValidationResult
 from engine.settings import Settings
@@ -60,15 +70,43 @@ def apply_approved(
     """Apply the approved item's batch through the gate. Where the workspace has its tsconfig
     and no validator runs now, the batch must have passed one at review, or the approver must
     accept it unvalidated."""
-    ws.ensure_state_dir()
+    lock = ws.state_subdir("locks") / f"approval-{int(item_id)}.lock"
+    applier = _applier()
+    with claim(lock, applier) as holder:
+        if holder is not None:
+            raise CheckFailed(f"item {item_id} is being applied by {holder}; not applied again")
+        return _apply_claimed(ws, item_id, settings, validator, skip, accept_unvalidated, applier)
+
+
+def _applier() -> str:
+    user = os.environ.get("USER") or os.environ.get("USERNAME") or f"uid {os.getuid()}"
+    return f"{user} (pid {os.getpid()})"
+
+
+def _apply_claimed(
+    ws: Workspace,
+    item_id: int,
+    settings: Settings,
+    validator: BatchValidator | None,
+    skip: dict[Step, str] | None,
+    accept_unvalidated: bool,
+    applier: str,
+) -> GateResult:
+    if any(ws.journal_dir.glob("*.pending")):
+        recover_workspace(ws, settings)
     with Ledger.open(ws.ledger_path) as ledger:
         item = get_item(ledger, item_id)
         batch = approved_batch(item)
         done = ledger.events(kind=APPLIED_EVENT, subject=subject(item.id), limit=1)
+        if not done and _committed(ws, batch):
+            # Applied by a caller killed before it could record so: record it now.
+            ledger.record(_applied_event(item, str(batch.batch_id), "applied", applier, True))
+            done = ledger.events(kind=APPLIED_EVENT, subject=subject(item.id), limit=1)
     if done:
+        by = done[0].payload.get("applier")
         raise CheckFailed(
             f"item {item.id} was already applied as batch {done[0].payload.get('batch_id')} "
-            f"at {done[0].ts}"
+            f"at {done[0].ts}" + (f" by {by}" if by else "")
         )
     skips: dict[Step, str] = dict(skip or {})
     if validator is None:
@@ -87,20 +125,31 @@ def apply_approved(
                 "validate it, or pass --accept-unvalidated to apply it anyway"
             )
     result = gated_apply(ws, batch, settings, validator=validator, skip=skips)
+    event = _applied_event(item, result.batch.batch_id, result.batch.status, applier, False)
+    event.payload.update(files=[f.path for f in result.batch.files], verdict=result.verdict.summary)
     with Ledger.open(ws.ledger_path) as ledger:
-        ledger.record(
-            LedgerEvent(
-                kind=APPLIED_EVENT,
-                subject=subject(item.id),
-                payload={
-                    "id": item.id,
-                    "batch_id": result.batch.batch_id,
-                    "status": result.batch.status,
-                    "files": [f.path for f in result.batch.files],
-                    "run_id": item.run_id,
-                    "step": item.step,
-                    "verdict": result.verdict.summary,
-                },
-            )
-        )
+        ledger.record(event)
     return result
+
+
+def _committed(ws: Workspace, batch: PatchBatch) -> bool:
+    if batch.batch_id is None:
+        return False
+    record = Journal(ws).find(batch.batch_id)
+    return record is not None and record.state == "committed"
+
+
+def _applied_event(
+    item: ApprovalItem, batch_id: str, status: str, applier: str, recovered: bool
+) -> LedgerEvent:
+    payload: dict[str, object] = {
+        "id": item.id,
+        "batch_id": batch_id,
+        "status": status,
+        "run_id": item.run_id,
+        "step": item.step,
+        "applier": applier,
+    }
+    if recovered:
+        payload["recovered"] = True
+    return LedgerEvent(kind=APPLIED_EVENT, subject=subject(item.id), payload=payload)

@@ -66,6 +66,8 @@ from engine.ledger.events import LedgerEvent
 from engine.ledger.store import Ledger
 from engine.migrate.planner import plan_migration
 from engine.migrate.runner import tsconfig_paths_batch
+from engine.patch.apply import recover_workspace
+from engine.patch.journal import Journal
 from engine.patch.models import PatchBatch
 from engine.patch.patch_events import patch_events
 from engine.patch.validation import BatchValidator, ValidationResult
@@ -800,12 +802,20 @@ class EpicRunner:
         return _Outcome("done", {"batches": batches, "files_written": written})
 
     def _already_applied(self, batch_id: str, item_id: int) -> bool:
-        """A killed run may have applied the batch and died before recording it: the patch
-        ledger says so, and the approval is marked applied now instead of applying again."""
+        """A killed run may have applied the batch and died before recording it: the journal
+        says so (recovery then writes the batch's ledger rows), and the approval is marked
+        applied now instead of applying again."""
+        if any(self.ws.journal_dir.glob("*.pending")):
+            recover_workspace(self.ws, self.settings)
+        record = Journal(self.ws).find(batch_id)
         with Ledger.open(self.ws.ledger_path) as ledger:
             applied = [e for e in patch_events(ledger, batch_id) if e.kind == "applied"]
-            if not applied:
+            committed = record is not None and record.state == "committed"
+            if not applied and not committed:
                 return False
+            files = {e.file for e in applied if e.file} | (
+                {f.path for f in record.files} if record is not None else set()
+            )
             ledger.record(
                 LedgerEvent(
                     kind=APPLIED_EVENT,
@@ -814,7 +824,7 @@ class EpicRunner:
                         "id": item_id,
                         "batch_id": batch_id,
                         "status": "applied",
-                        "files": sorted({e.file for e in applied if e.file}),
+                        "files": sorted(files),
                         "run_id": self.run.run_id,
                         "recovered": True,
                     },

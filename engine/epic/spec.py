@@ -47,7 +47,8 @@ def load_epic(source: str, ws: Workspace, tasks_path: Path | None) -> tuple[Epic
     if tasks_path is None or not tasks_path.is_file():
         raise BadInput(f"{source!r} is not a file, and there is no tasks.json to find it in")
     spec_path = _spec_of_task(tasks_path, source)
-    resolved = spec_path if spec_path.is_absolute() else ws.root / spec_path
+    # Input like every other path: inside the workspace, after symlinks are followed.
+    resolved = ws.resolve(spec_path.as_posix())
     spec = _load_file(resolved)
     if spec.epic is None:
         spec = spec.model_copy(update={"epic": source})

@@ -2,6 +2,11 @@
 
 The workspace lock is held only for the re-check and the commit, so validation (seconds of
 tsc) never blocks other writers; a file that changed meanwhile is caught by its hash.
+
+The journal is the truth about files, the ledger follows it: a commit's ledger rows travel in
+its journal record, and are written after the commit, by the committing process or, if that
+one was killed, by the next command's recovery. Writing them checks first what the ledger
+already holds for this attempt, so a row is never written twice.
 """
 
 from __future__ import annotations
@@ -16,12 +21,12 @@ from pydantic import BaseModel
 
 from engine.errors import BadInput, CheckFailed, PatchConflict, ValidationFailed
 from engine.ledger.events import LedgerEvent, PatchEvent, PatchRow, ValidationOutcome, utc_now
-from engine.ledger.store import Ledger
+from engine.ledger.store import Ledger, canonical_ts
 from engine.patch.diff import unified_diff
 from engine.patch.journal import Journal, JournalRecord
 from engine.patch.lock import workspace_lock
 from engine.patch.models import PatchBatch
-from engine.patch.patch_events import record_patch_events, record_patch_rows
+from engine.patch.patch_events import patch_events, record_patch_events, record_patch_rows
 from engine.patch.plan import BatchPlan, FileChange, plan_batch, sha256
 from engine.patch.staging import staging_copy
 from engine.patch.validation import BatchValidator, ValidationResult
@@ -29,7 +34,7 @@ from engine.patch.webhook import WebhookOutcome, post_events
 from engine.settings import Settings
 from engine.workspace import Workspace
 
-BatchStatus = Literal["applied", "dry-run", "unchanged", "rolled-back"]
+BatchStatus = Literal["applied", "already-applied", "dry-run", "unchanged", "rolled-back"]
 # Builds the gate's verdict event from the validation result; recorded with the applied rows.
 GateEvent = Callable[[ValidationResult | None], LedgerEvent]
 
@@ -88,7 +93,11 @@ def apply_batch(
     batch_id = batch.batch_id or new_batch_id()
     journal = Journal(ws, fsync=settings.patch.fsync)
     if not dry_run and journal.exists(batch_id):
-        raise BadInput(f"batch id {batch_id!r} is already in the journal")
+        with workspace_lock(ws, settings.patch.lock_timeout_s):
+            recovered = _recover(ws, journal)
+            done = _standing(journal, batch_id)
+        if done is not None:
+            return _already_applied(done, recovered)
     try:
         plan = plan_batch(ws, batch, block_root=block_root)
         validation = _validate(ws, plan, validator)
@@ -101,6 +110,9 @@ def apply_batch(
         return _result(batch_id, "dry-run", plan, diff=diff, validation=validation)
     with workspace_lock(ws, settings.patch.lock_timeout_s):
         recovered = _recover(ws, journal)
+        done = _standing(journal, batch_id)
+        if done is not None:
+            return _already_applied(done, recovered)
         try:
             plan = _recheck(ws, batch, plan, block_root, validated=validation is not None)
         except CheckFailed as exc:
@@ -111,13 +123,16 @@ def apply_batch(
                 batch_id, "unchanged", plan, diff=diff, validation=validation, recovered=recovered
             )
         outcome = _outcome(validation)
+        applied = _events("applied", batch_id, batch, plan, outcome)
+        record = journal.commit(
+            batch_id,
+            plan.changed,
+            meta=_meta(batch),
+            ledger_rows=_events("requested", batch_id, batch, plan, outcome) + applied,
+            ledger_events=[] if gate_event is None else [gate_event(validation)],
+        )
         with Ledger.open(ws.ledger_path) as ledger:
-            record_patch_rows(ledger, _events("requested", batch_id, batch, plan, outcome))
-            journal.commit(batch_id, plan.changed, meta=_meta(batch))
-            applied = _events("applied", batch_id, batch, plan, outcome)
-            record_patch_rows(ledger, applied)
-            if gate_event is not None:
-                ledger.record(gate_event(validation))
+            _settle(ledger, journal, record)
     webhook = _notify(ws, settings, batch_id, applied)
     return _result(
         batch_id,
@@ -126,6 +141,47 @@ def apply_batch(
         diff=diff,
         validation=validation,
         webhook=webhook,
+        recovered=recovered,
+    )
+
+
+def _standing(journal: Journal, batch_id: str) -> JournalRecord | None:
+    """The committed record of `batch_id`, None when the id is free to (re)apply; an id that
+    was applied and rolled back is refused, so a rollback is never silently undone."""
+    record = journal.find(batch_id)
+    if record is None or record.reusable:
+        return None
+    if record.state == "committed":
+        return record
+    by = f" by {record.rolled_back_by}" if record.rolled_back_by else ""
+    raise BadInput(
+        f"batch {batch_id!r} was {record.state.replace('_', ' ')}{by}; "
+        "apply it under a new batch id"
+    )
+
+
+def _already_applied(record: JournalRecord, recovered: list[str]) -> BatchResult:
+    files = [
+        FileResult(
+            path=f.path,
+            action="created"
+            if f.old_sha is None
+            else "deleted"
+            if f.new_sha is None
+            else "modified",
+            lines_added=f.lines_added,
+            lines_removed=f.lines_removed,
+            old_sha256=f.old_sha,
+            new_sha256=f.new_sha,
+        )
+        for f in record.files
+    ]
+    ops = sum(1 for r in record.ledger_rows if r.kind == "applied") or len(files)
+    return BatchResult(
+        batch_id=record.batch_id,
+        status="already-applied",
+        ops=ops,
+        files=files,
         recovered=recovered,
     )
 
@@ -144,27 +200,36 @@ def rollback_batch(ws: Workspace, batch_id: str, settings: Settings) -> BatchRes
             )
         changes = _restore_changes(ws, journal, record)
         rollback_id = _free_id(journal, f"{batch_id}.rollback")
-        journal.commit(rollback_id, changes, meta=record.meta, kind="rollback", rolls_back=batch_id)
-        journal.remove_created_dirs(record)
-        journal.mark_rolled_back(record, rollback_id)
         events = [
-            PatchEvent(
-                kind="rolled_back",
-                batch_id=batch_id,
-                order_id=record.meta.get("orderId"),
-                task_id=record.meta.get("taskId"),
-                requester=record.meta.get("requester"),
-                branch=record.meta.get("branch"),
-                reason=f"rolled back by {rollback_id}",
-                file=f.path,
-                op="rollback",
-                lines_added=f.lines_removed,
-                lines_removed=f.lines_added,
+            PatchRow(
+                utc_now(),
+                "rolled_back",
+                batch_id,
+                record.meta.get("orderId"),
+                record.meta.get("taskId"),
+                record.meta.get("requester"),
+                record.meta.get("branch"),
+                f"rolled back by {rollback_id}",
+                f.path,
+                "rollback",
+                None,
+                f.lines_removed,
+                f.lines_added,
+                "skipped",
+                None,
             )
             for f in record.files
         ]
+        undo = journal.commit(
+            rollback_id,
+            changes,
+            meta=record.meta,
+            kind="rollback",
+            rolls_back=batch_id,
+            ledger_rows=events,
+        )
         with Ledger.open(ws.ledger_path) as ledger:
-            record_patch_events(ledger, events)
+            _settle(ledger, journal, undo)
     webhook = _notify(ws, settings, batch_id, events)
     # A rollback adds what the batch removed and removes what it added.
     files = [
@@ -190,33 +255,66 @@ def recover_workspace(ws: Workspace, settings: Settings) -> list[str]:
 
 
 def _recover(ws: Workspace, journal: Journal) -> list[str]:
+    """Finish what a crash interrupted (files first, then the ledger); the ids whose files
+    were put back to their old bytes."""
     records = journal.recover()
-    if records:
-        with Ledger.open(ws.ledger_path) as ledger:
-            for record in records:
-                ledger.record(
-                    LedgerEvent(
-                        kind="patch_recovered",
-                        subject=record.batch_id,
-                        payload={"state": record.state, "note": record.note},
+    if not records:
+        return []
+    with Ledger.open(ws.ledger_path) as ledger:
+        for record in records:
+            _settle(ledger, journal, record)
+    return [r.batch_id for r in records if r.state == "aborted"]
+
+
+def _settle(ledger: Ledger, journal: Journal, record: JournalRecord) -> None:
+    """Bring the ledger (and, for a rollback, the batch it undoes) in step with `record`,
+    then release its pending marker. Safe to run again after a kill at any line."""
+    since = canonical_ts(record.created)
+    # A rollback's rows belong to the batch it undoes.
+    rows_of = record.rolls_back if record.kind == "rollback" and record.rolls_back else None
+    seen = {e.kind for e in patch_events(ledger, rows_of or record.batch_id) if e.ts >= since}
+    if record.state == "committed":
+        if record.kind == "rollback" and record.rolls_back is not None:
+            undone = journal.find(record.rolls_back)
+            if undone is not None and undone.state == "committed":
+                journal.remove_created_dirs(undone)
+                journal.mark_rolled_back(undone, record.batch_id)
+        if not seen:
+            now = utc_now()
+            record_patch_rows(ledger, [r._replace(ts=now) for r in record.ledger_rows])
+        for event in record.ledger_events:
+            if not _recorded_since(ledger, event.kind, event.subject, since):
+                ledger.record(event)
+    elif record.state == "aborted":
+        if record.kind == "apply" and "failed" not in seen:
+            record_patch_events(
+                ledger,
+                [
+                    PatchEvent(
+                        kind="failed",
+                        batch_id=record.batch_id,
+                        file=f.path,
+                        requester=record.meta.get("requester"),
+                        task_id=record.meta.get("taskId"),
+                        order_id=record.meta.get("orderId"),
+                        error=record.note,
                     )
+                    for f in record.files
+                ],
+            )
+        if not _recorded_since(ledger, "patch_recovered", record.batch_id, since):
+            ledger.record(
+                LedgerEvent(
+                    kind="patch_recovered",
+                    subject=record.batch_id,
+                    payload={"state": record.state, "note": record.note},
                 )
-                record_patch_events(
-                    ledger,
-                    [
-                        PatchEvent(
-                            kind="failed",
-                            batch_id=record.batch_id,
-                            file=f.path,
-                            requester=record.meta.get("requester"),
-                            task_id=record.meta.get("taskId"),
-                            order_id=record.meta.get("orderId"),
-                            error=record.note,
-                        )
-                        for f in record.files
-                    ],
-                )
-    return [r.batch_id for r in records]
+            )
+    journal.settle(record)
+
+
+def _recorded_since(ledger: Ledger, kind: str, subject: str | None, since: str) -> bool:
+    return any(e.ts >= since for e in ledger.events(kind=kind, subject=subject, limit=50))
 
 
 def _restore_changes(ws: Workspace, journal: Journal, record: JournalRecord) -> list[FileChange]:
@@ -240,10 +338,21 @@ def _restore_changes(ws: Workspace, journal: Journal, record: JournalRecord) -> 
 
 def _free_id(journal: Journal, base: str) -> str:
     candidate, n = base, 1
-    while journal.exists(candidate):
+    while journal.exists(candidate) and not _reusable(journal, candidate):
         n += 1
         candidate = f"{base}-{n}"
     return candidate
+
+
+def _action(old_sha: str | None, new_sha: str | None) -> str:
+    if old_sha is None:
+        return "created"
+    return "deleted" if new_sha is None else "modified"
+
+
+def _reusable(journal: Journal, batch_id: str) -> bool:
+    record = journal.find(batch_id)
+    return record is None or record.reusable
 
 
 def _validate(

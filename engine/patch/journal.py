@@ -1,19 +1,26 @@
 """Write-ahead journal in `.vibehq/journal/`: atomic multi-file commits, crash recovery, rollback.
 
-A commit goes through four states, each written atomically to `journal.json`:
-  staging    -> old files are saved under old/, new contents are written to temp files
-                beside their targets (same filesystem, so the final rename is atomic);
+A commit goes through these states, each written atomically to `journal.json`:
+  staging    -> old files are saved under old/, new contents are written to temp files in
+                `.vibehq/tmp/` (same filesystem, so the final rename is atomic);
   committing -> every temp file is renamed over its target (deletes are unlinks);
-  committed  -> done; old/ stays so the batch can be rolled back byte for byte.
-A `<id>.pending` marker lives beside the journal folder from the first write until the
-end, so recovery only looks at interrupted commits. A kill at any point leaves each file
-old or new; `recover()` (run by the next command, under the workspace lock) puts every
-file of an interrupted commit back to its old bytes.
+  committed  -> every file is new; old/ stays so the batch can be rolled back byte for byte;
+  aborted    -> every file is old (staging failed, or recovery put back an interrupted commit).
+A `<id>.pending` marker lives beside the journal folder from before the first write until
+the caller has recorded the outcome in the ledger (`settle`). So after a kill at any point,
+`recover()` (run by the next command, under the workspace lock) finds the batch, brings its
+files to all-old (aborted) or leaves them all-new (committed), and returns it for the caller
+to bring the ledger in step with the journal before settling it.
+
+Temp names are random and created with O_EXCL|O_NOFOLLOW inside our own folder: a name that
+can be guessed beside a target could be planted as a symlink pointing outside the workspace.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, Protocol
@@ -21,7 +28,8 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, Field, ValidationError
 
 from engine.errors import BadInput, PatchConflict, UnknownBatch
-from engine.ledger.events import utc_now
+from engine.faults import fault_point
+from engine.ledger.events import LedgerEvent, PatchRow, utc_now
 from engine.patch.plan import sha256
 from engine.workspace import Workspace
 
@@ -75,6 +83,17 @@ class JournalRecord(BaseModel):
     meta: dict[str, str | None] = Field(default_factory=dict)
     files: list[JournalFile] = Field(default_factory=list)
     created_dirs: list[str] = Field(default_factory=list)
+    # What the ledger must hold once the commit stands: written by the caller after the
+    # commit, or by recovery when a kill came between the two.
+    ledger_rows: list[PatchRow] = Field(default_factory=list)
+    ledger_events: list[LedgerEvent] = Field(default_factory=list)
+
+    @property
+    def reusable(self) -> bool:
+        """Nothing of this batch stands: its id may be committed again."""
+        return self.state == "aborted" or (
+            self.state == "rolled_back" and self.rolled_back_by is None
+        )
 
 
 class Journal:
@@ -87,7 +106,12 @@ class Journal:
         return self.dir / batch_id
 
     def exists(self, batch_id: str) -> bool:
-        return (self.folder(batch_id) / RECORD).is_file()
+        return os.path.lexists(self.folder(batch_id))
+
+    def find(self, batch_id: str) -> JournalRecord | None:
+        if not (self.folder(batch_id) / RECORD).is_file():
+            return None
+        return self.load(batch_id)
 
     def load(self, batch_id: str) -> JournalRecord:
         path = self.folder(batch_id) / RECORD
@@ -121,17 +145,29 @@ class Journal:
         meta: dict[str, str | None],
         kind: Literal["apply", "rollback"] = "apply",
         rolls_back: str | None = None,
+        ledger_rows: Sequence[PatchRow] = (),
+        ledger_events: Sequence[LedgerEvent] = (),
     ) -> JournalRecord:
-        """Apply `changes` all or nothing. Call under the workspace lock."""
-        folder = self.folder(batch_id)
-        try:
-            folder.mkdir(parents=True)
-        except FileExistsError:
-            raise BadInput(f"batch id {batch_id!r} is already in the journal") from None
-        (folder / "old").mkdir()
+        """Apply `changes` all or nothing. Call under the workspace lock, and `settle` the
+        returned record once the ledger holds its rows."""
+        if "/" in batch_id or batch_id.startswith("."):
+            raise BadInput(f"batch id {batch_id!r} is not a valid journal name")
+        self._clear_reusable(batch_id)
+        self.ws.state_subdir("journal")
         self._pending(batch_id).touch()
-        record = JournalRecord(batch_id=batch_id, kind=kind, rolls_back=rolls_back, meta=meta)
-        record.files = [self._entry(i, batch_id, ch) for i, ch in enumerate(changes)]
+        folder = self.folder(batch_id)
+        folder.mkdir()
+        (folder / "old").mkdir()
+        fault_point(f"{kind}.before-record")
+        record = JournalRecord(
+            batch_id=batch_id,
+            kind=kind,
+            rolls_back=rolls_back,
+            meta=meta,
+            ledger_rows=list(ledger_rows),
+            ledger_events=list(ledger_events),
+        )
+        record.files = [self._entry(i, ch) for i, ch in enumerate(changes)]
         record.created_dirs = self._missing_dirs(changes)
         self._write(record)
         try:
@@ -142,56 +178,91 @@ class Journal:
             raise
         self._set_state(record, "committing")
         try:
-            for entry, change in zip(record.files, changes, strict=True):
+            for i, (entry, change) in enumerate(zip(record.files, changes, strict=True)):
                 if entry.tmp is None:
                     change.abs_path.unlink(missing_ok=True)
                 else:
                     os.replace(self.ws.root / entry.tmp, change.abs_path)
+                if i == 0:
+                    fault_point(f"{kind}.mid-commit")
             if self.fsync:
                 os.sync()
         except BaseException:
             self._restore(record)
-            self._finish(record, "rolled_back", "commit failed and was rolled back")
+            self._finish(record, "aborted", "commit failed and its files were restored")
             raise
-        self._finish(record, "committed")
+        self._set_state(record, "committed")
+        fault_point(f"{kind}.after-commit")
         return record
+
+    def settle(self, record: JournalRecord) -> None:
+        """The ledger now agrees with `record`: recovery need not look at it again."""
+        self._pending(record.batch_id).unlink(missing_ok=True)
+
+    def _clear_reusable(self, batch_id: str) -> None:
+        """Make room for `batch_id`: drop the folder of an attempt that left nothing standing
+        (aborted, or killed before its first record); refuse one that stands."""
+        folder = self.folder(batch_id)
+        if not os.path.lexists(folder):
+            return
+        record = self.find(batch_id)
+        if record is not None and not record.reusable:
+            by = f" by {record.rolled_back_by}" if record.rolled_back_by else ""
+            raise BadInput(
+                f"batch id {batch_id!r} is already in the journal "
+                f"({record.state.replace('_', ' ')}{by}); apply it under a new batch id"
+            )
+        if record is not None and self._pending(batch_id).exists():
+            raise BadInput(f"batch {batch_id!r} is still being recovered; run the command again")
+        _remove_folder(folder)
 
     def mark_rolled_back(self, record: JournalRecord, by: str) -> None:
         record.rolled_back_by = by
         self._set_state(record, "rolled_back")
 
     def recover(self) -> list[JournalRecord]:
-        """Roll back every commit that a crash interrupted. Call under the workspace lock."""
+        """Bring every batch a crash interrupted to all-old (aborted) or all-new (committed)
+        and return those whose outcome the ledger has not been told yet. Call under the
+        workspace lock; `settle` each one once the ledger agrees."""
         if not self.dir.is_dir():
             return []
-        recovered: list[JournalRecord] = []
+        unsettled: list[JournalRecord] = []
         for marker in sorted(self.dir.glob("*" + PENDING)):
             batch_id = marker.name[: -len(PENDING)]
-            if not (self.folder(batch_id) / RECORD).is_file():
+            folder = self.folder(batch_id)
+            if not (folder / RECORD).is_file():
                 # Killed before the first record was written: nothing was staged yet.
+                if os.path.lexists(folder):
+                    _remove_folder(folder)
                 marker.unlink()
                 continue
             record = self.load(batch_id)
             if record.state == "staging":
                 self._discard_staging(record)
-                self._finish(record, "aborted", "interrupted while staging; nothing was applied")
-                recovered.append(record)
+                self._mark(record, "aborted", "interrupted while staging; nothing was applied")
             elif record.state == "committing":
                 self._restore(record)
-                self._finish(record, "rolled_back", "interrupted commit rolled back on recovery")
-                recovered.append(record)
-            else:
-                marker.unlink()
-        return recovered
+                self._mark(record, "aborted", "interrupted commit; its files were restored")
+            unsettled.append(record)
+        self._sweep_tmp()
+        return unsettled
+
+    def _sweep_tmp(self) -> None:
+        # Temp files live only while a commit or a restore runs, under the workspace lock that
+        # recovery holds now: any left are from a killed process.
+        tmp = self.ws.state_dir / "tmp"
+        if tmp.is_dir() and not tmp.is_symlink():
+            for leftover in tmp.glob(".vh-*.tmp"):
+                leftover.unlink(missing_ok=True)
 
     def _pending(self, batch_id: str) -> Path:
         return self.dir / (batch_id + PENDING)
 
-    def _entry(self, index: int, batch_id: str, change: FileToWrite) -> JournalFile:
+    def _entry(self, index: int, change: FileToWrite) -> JournalFile:
         target = change.abs_path
         tmp = None
         if change.new is not None:
-            tmp = self.ws.relative(target.parent / f".{target.name}.vh-{batch_id}.tmp")
+            tmp = self.ws.relative(_random_name(self.ws.tmp_dir))
         mode = change.mode
         if mode is None and change.old is not None:
             mode = target.stat().st_mode & 0o7777
@@ -252,8 +323,9 @@ class Journal:
             if old is None:
                 target.unlink()
             else:
-                _write_file(target.with_name(f".{target.name}.vh-restore.tmp"), old, entry.mode)
-                os.replace(target.with_name(f".{target.name}.vh-restore.tmp"), target)
+                restore = _random_name(self.ws.tmp_dir)
+                _write_file(restore, old, entry.mode)
+                os.replace(restore, target)
         self._discard_staging(record)
         if self.fsync:
             os.sync()
@@ -272,35 +344,56 @@ class Journal:
         record.updated = utc_now()
         self._write(record)
 
-    def _finish(self, record: JournalRecord, state: JournalState, note: str | None = None) -> None:
+    def _mark(self, record: JournalRecord, state: JournalState, note: str | None) -> None:
         if note is not None:
             record.note = f"{note}; {record.note}" if record.note else note
         self._set_state(record, state)
+
+    def _finish(self, record: JournalRecord, state: JournalState, note: str | None = None) -> None:
+        self._mark(record, state, note)
         self._pending(record.batch_id).unlink(missing_ok=True)
 
     def _write(self, record: JournalRecord) -> None:
-        path = self.folder(record.batch_id) / RECORD
-        tmp = path.with_suffix(".tmp")
+        folder = self.folder(record.batch_id)
+        tmp = _random_name(folder)
         data = record.model_dump_json(indent=1).encode()
-        with open(tmp, "wb") as fh:
+        fd = _create(tmp, 0o644)
+        with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             if self.fsync:
                 fh.flush()
                 os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, folder / RECORD)
 
 
 def _save_backup(source: Path, dest: Path, data: bytes) -> None:
     # A hard link costs no copy: the commit replaces the target by rename, so the old
     # inode is never written again and the link keeps the old bytes intact.
     try:
-        os.link(source, dest)
+        os.link(source, dest, follow_symlinks=False)
     except OSError:
-        dest.write_bytes(data)
+        _write_file(dest, data, None)
+
+
+def _random_name(folder: Path) -> Path:
+    return folder / f".vh-{secrets.token_hex(12)}.tmp"
+
+
+def _create(path: Path, mode: int) -> int:
+    """A new file at `path`: never an existing one, never through a symlink."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    return os.open(path, flags, mode)
 
 
 def _write_file(path: Path, data: bytes, mode: int | None) -> None:
-    with open(path, "wb") as fh:
+    fd = _create(path, 0o600)
+    with os.fdopen(fd, "wb") as fh:
         fh.write(data)
-    if mode is not None:
-        os.chmod(path, mode)
+    os.chmod(path, 0o644 if mode is None else mode)
+
+
+def _remove_folder(folder: Path) -> None:
+    if os.path.islink(folder) or not folder.is_dir():
+        os.unlink(folder)
+        return
+    shutil.rmtree(folder)
