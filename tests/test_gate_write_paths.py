@@ -12,18 +12,21 @@ from typing import Any
 
 import pytest
 
-from engine.approvals.queue import approve
+from engine.approvals.queue import approve, list_items
 from engine.epic.models import EpicOptions
 from engine.epic.runner import EpicRunner, EpicSummary
 from engine.epic.spec import load_epic
+from engine.errors import CheckFailed
 from engine.ledger.store import Ledger
 from engine.patch.validation import Finding, ValidationResult
 from engine.plan.document import find_task, load_tasks
-from engine.settings import load_settings
+from engine.refactor.pipeline import apply_refactor, plan_refactor, target_for
+from engine.settings import Settings, load_settings
+from engine.validate.gate import QualityRejected
 from engine.validate.judge import GATE_EVENT
 from engine.validate.quarantine import agent_statuses
 from engine.workspace import Workspace
-from tests.conftest import EXAMPLES, ROOT, TASKS_FIXTURE, copy_example, snapshot
+from tests.conftest import EXAMPLES, ROOT, TASKS_FIXTURE, copy_example, snapshot, write
 
 TASKS = ".taskmaster/tasks/tasks.json"
 TEMPLATE = ROOT / "manifests" / "staging-template.yaml"
@@ -152,3 +155,123 @@ def test_epic_a_staging_key_stops_its_folder_and_the_others_proceed(
     assert OPENAI_KEY not in json.dumps(snapshot(epic_root, include_state=False))
     for path in (epic_root / "apps").rglob("*.ts"):
         assert OPENAI_KEY not in path.read_text(encoding="utf-8")
+
+
+# --- lazy placeholders: a recipe's batch, chat -------------------------------------------------
+
+LAZY_LINE = "  // ... rest of code\n"
+NOTES_WORKER = """interface Env {
+  DB: D1Database;
+}
+
+interface NoteRow {
+  id: number;
+  title: string;
+}
+
+export async function listNotes(env: Env, limit: number): Promise<NoteRow[]> {
+  const { results } = await env.DB.prepare("SELECT id, title FROM notes ORDER BY id LIMIT ?")
+    .bind(limit)
+    .all();
+  return results as unknown as NoteRow[];
+}
+
+export async function removeNote(env: Env, id: number): Promise<void> {
+  await env.DB.prepare("DELETE FROM notes WHERE id = ?").bind(id).run();
+}
+"""
+
+
+@pytest.fixture
+def notes_root(tmp_path: Path) -> Path:
+    root = copy_example(tmp_path / "notes", require_tsc=False)
+    write(root, "apps/notes/src/index.ts", NOTES_WORKER)
+    return root
+
+
+def test_refactor_apply_refuses_a_recipe_batch_that_adds_a_lazy_placeholder(
+    notes_root: Path,
+) -> None:
+    ws = Workspace.open(notes_root)
+    plan = plan_refactor(ws, target_for("apps/notes", None))
+    assert plan.worker is not None
+    [op] = [o for o in plan.worker.patches if o.file == "apps/notes/src/index.ts"]
+    assert op.block is not None and "deleteNoteById(id);" in op.block
+    # What a broken recipe would emit: a function body elided instead of rewritten.
+    body = next(line for line in op.block.splitlines(True) if "deleteNoteById(id);" in line)
+    lazy = op.model_copy(update={"block": op.block.replace(body, LAZY_LINE)})
+    worker = plan.worker.model_copy(
+        update={"patches": [lazy if o is op else o for o in plan.worker.patches]}
+    )
+    plan = plan.model_copy(update={"worker": worker})
+    before = snapshot(notes_root, include_state=False)
+    with pytest.raises(QualityRejected) as refused:
+        apply_refactor(ws, plan, Settings(), validator=None)
+    assert "PLACEHOLDER_DROPPED" in refused.value.message
+    assert "nothing was applied" in refused.value.message
+    assert snapshot(notes_root, include_state=False) == before
+    [event] = [e for e in verdicts(notes_root) if e.payload["policy"] == "refuse"]
+    assert event.subject == worker.batch_id
+    assert "PLACEHOLDER_DROPPED" in str(event.payload["reason"])
+
+
+def _logger_root(tmp_path: Path) -> Path:
+    root = copy_example(tmp_path / "chat", require_tsc=False)
+    write(
+        root,
+        "apps/logger/src/sum.ts",
+        "export function total(xs: number[]): number {\n"
+        "  return xs.reduce((a, b) => a + b, 0);\n"
+        "}\n",
+    )
+    return root
+
+
+LAZY_SUM = [
+    {
+        "op": "replace-block",
+        "file": "apps/logger/src/sum.ts",
+        "start": 2,
+        "end": 2,
+        "block": "  // ... rest of code",
+    }
+]
+
+
+def test_chat_refuses_a_lazy_placeholder_from_the_model_and_quarantines_its_agent(
+    tmp_path: Path,
+) -> None:
+    from crews.chat import ChatSession
+    from tools.batch_proposals import propose_batch
+
+    root = _logger_root(tmp_path)
+    before = snapshot(root, include_state=False)
+    session = ChatSession(Workspace.open(root), Settings(), remember=False)
+    # The tool context chat gives its agents: policy-passed proposals are applied at once.
+    assert session.ctx.apply_approved is True
+    answer = propose_batch(session.ctx, {"reason": "shorter", "patches": LAZY_SUM})
+    assert answer.ok is False and answer.quarantined is True and answer.applied is None
+    assert answer.refused is not None and "PLACEHOLDER_DROPPED" in answer.refused
+    assert snapshot(root, include_state=False) == before
+    with Ledger.open(Workspace.open(root).ledger_path) as ledger:
+        assert list_items(ledger, kind="patch_batch") == []
+        [auto] = [s for s in agent_statuses(ledger) if s.agent == "Auto"]
+    assert auto.status == "quarantined"
+    [event] = verdicts(root)
+    assert event.payload["policy"] == "refuse" and event.payload["agent"] == "Auto"
+
+
+def test_chat_approve_cannot_apply_a_lazy_batch_a_human_queued(cli: Any, tmp_path: Path) -> None:
+    from crews.chat import decide
+
+    root = _logger_root(tmp_path)
+    lazy = tmp_path / "lazy.json"
+    lazy.write_text(json.dumps({"requester": "bob", "patches": LAZY_SUM}), encoding="utf-8")
+    submitted = cli("approvals", "submit", lazy, "-w", root, "--no-validate", "--json")
+    assert submitted.code == 0, submitted.err
+    item = submitted.json()
+    assert "PLACEHOLDER_DROPPED" in str(item["payload"]["refused"])
+    before = snapshot(root, include_state=False)
+    with pytest.raises(CheckFailed, match="refused"):
+        decide(Workspace.open(root), Settings(), item["id"], approve=True, by="alice")
+    assert snapshot(root, include_state=False) == before

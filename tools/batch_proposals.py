@@ -8,7 +8,8 @@
 
 Nothing here raises for what a model got wrong: the answer says why, in one line, so the
 model can send a corrected batch. A refused path is recorded as a `proposal_refused` ledger
-event naming the agent, and nothing is queued.
+event naming the agent, with the gate's verdict (policy refuse, the reason, every step
+skipped because the paths were refused first), and nothing is queued.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from engine.patch.apply import new_batch_id
 from engine.patch.loader import parse_batch
 from engine.patch.models import PatchBatch
 from engine.validate.gate import verdict_event
-from engine.validate.judge import GateContext, judge
+from engine.validate.judge import GateContext, Step, judge, unjudged_verdict
 from engine.validate.quarantine import AgentQuarantined
 from tools.base import validation_line
 from tools.context import ToolContext
@@ -80,7 +81,7 @@ def propose_batch(
     refusals = _path_refusals(ctx, batch)
     if refusals:
         reason = refusals[0] + (f" (and {len(refusals) - 1} more)" if len(refusals) > 1 else "")
-        _record_refusal(ctx, reason, files)
+        _record_refusal(ctx, batch, reason, files)
         if ctx.guard is not None:
             ctx.guard.bad_tool_call(f"refused: {reason}")
         return BatchProposal(ok=False, refused=f"{reason}; nothing was queued", files=files)
@@ -165,14 +166,26 @@ def _path_refusals(ctx: ToolContext, batch: PatchBatch) -> list[str]:
     return reasons
 
 
-def _record_refusal(ctx: ToolContext, reason: str, files: list[str]) -> None:
+# A batch refused for its paths is not judged: its paths cannot even be planned safely.
+PATH_REFUSAL_SKIPS: dict[Step, str] = {
+    step: "(refused for its paths before the gate ran)"
+    for step in ("quarantine", "quality", "validators")
+}
+
+
+def _record_refusal(ctx: ToolContext, batch: PatchBatch, reason: str, files: list[str]) -> None:
+    verdict = unjudged_verdict(
+        batch.batch_id, ctx.agent, PATH_REFUSAL_SKIPS, policy="refuse", reason=reason
+    )
     with ctx.ledger() as ledger:
+        ledger.record(verdict_event(verdict))
         ledger.record(
             LedgerEvent(
                 kind=REFUSED_EVENT,
                 subject=f"agent:{ctx.agent}",
                 payload={
                     "agent": ctx.agent,
+                    "batch_id": batch.batch_id,
                     "reason": reason,
                     "files": files,
                     "run_id": ctx.run_id,
