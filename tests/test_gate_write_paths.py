@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from engine.approvals.queue import approve, list_items
+from engine.approvals.apply import APPLIED_EVENT
+from engine.approvals.queue import approve, list_items, subject
 from engine.epic.models import EpicOptions
 from engine.epic.runner import EpicRunner, EpicSummary
 from engine.epic.spec import load_epic
@@ -26,7 +27,7 @@ from engine.validate.gate import QualityRejected
 from engine.validate.judge import GATE_EVENT
 from engine.validate.quarantine import agent_statuses
 from engine.workspace import Workspace
-from tests.conftest import EXAMPLES, ROOT, TASKS_FIXTURE, copy_example, snapshot, write
+from tests.conftest import EXAMPLES, ROOT, TASKS_FIXTURE, batch_file, copy_example, snapshot, write
 
 TASKS = ".taskmaster/tasks/tasks.json"
 TEMPLATE = ROOT / "manifests" / "staging-template.yaml"
@@ -63,7 +64,7 @@ class NoBunSqlite:
         )
 
 
-def _epic_run(root: Path, staging: Path, tmp_path: Path, *folders: str) -> str:
+def _epic_run(root: Path, staging: Path, tmp_path: Path, *folders: str, **options: Any) -> str:
     spec = tmp_path / "epic.yaml"
     spec.write_text(
         json.dumps(
@@ -83,7 +84,7 @@ def _epic_run(root: Path, staging: Path, tmp_path: Path, *folders: str) -> str:
         load_settings(root),
         loaded,
         source=label,
-        options=EpicOptions(),
+        options=EpicOptions(**options),
         tasks_path=root / TASKS,
     )
     return run.run_id
@@ -275,3 +276,207 @@ def test_chat_approve_cannot_apply_a_lazy_batch_a_human_queued(cli: Any, tmp_pat
     with pytest.raises(CheckFailed, match="refused"):
         decide(Workspace.open(root), Settings(), item["id"], approve=True, by="alice")
     assert snapshot(root, include_state=False) == before
+
+
+# --- every write names the gate's verdict in the ledger ----------------------------------------
+
+Writer = Callable[[Any, Path], tuple[Path, str]]
+A_TS = "apps/logger/src/a.ts"
+
+
+def _plain_root(tmp_path: Path) -> Path:
+    root = copy_example(tmp_path / "plain", require_tsc=False)
+    write(root, A_TS, "export const a = 1;\n")
+    return root
+
+
+def _append_batch(tmp_path: Path, **fields: Any) -> Path:
+    patches = [{"op": "append", "file": A_TS, "block": "export const b = 2;"}]
+    return batch_file(tmp_path, patches, **fields)
+
+
+def _by_patch_apply(cli: Any, tmp_path: Path) -> tuple[Path, str]:
+    root = _plain_root(tmp_path)
+    batch = _append_batch(tmp_path, batchId="b-patch")
+    done = cli("patch", "apply", batch, "-w", root, "--no-validate", "--json")
+    assert done.code == 0, done.err
+    return root, "b-patch"
+
+
+def _by_migrate_apply(cli: Any, tmp_path: Path) -> tuple[Path, str]:
+    root = _plain_root(tmp_path)
+    write(tmp_path, "STAGING/clean/src/index.ts", "export const one = 1;\n")
+    manifest = tmp_path / "clean.yaml"
+    manifest.write_text("name: clean\nsources:\n  - {from: STAGING/clean, to: apps/clean}\n")
+    done = cli("migrate", "apply", manifest, "-w", root, "--no-validate", "--json")
+    assert done.code == 0, done.err
+    [folder] = done.json()["folders"]
+    return root, str(folder["batch_id"])
+
+
+def _by_refactor_apply(cli: Any, tmp_path: Path) -> tuple[Path, str]:
+    root = copy_example(tmp_path / "notes", require_tsc=False)
+    write(root, "apps/notes/src/index.ts", NOTES_WORKER)
+    done = cli("refactor", "apply", "apps/notes", "-w", root, "--no-validate", "--json")
+    assert done.code == 0, done.err
+    return root, str(done.json()["worker"]["batch_id"])
+
+
+def _approved_item(cli: Any, tmp_path: Path) -> tuple[Path, int]:
+    root = _plain_root(tmp_path)
+    batch = _append_batch(tmp_path)
+    item = cli("approvals", "submit", batch, "-w", root, "--no-validate", "--json").json()
+    assert cli("approvals", "approve", str(item["id"]), "-w", root, "--no-validate").code == 0
+    return root, int(item["id"])
+
+
+def _applied_batch_of(root: Path, item_id: int) -> str:
+    with Ledger.open(Workspace.open(root).ledger_path) as ledger:
+        [event] = ledger.events(kind=APPLIED_EVENT, subject=subject(item_id), limit=1)
+    return str(event.payload["batch_id"])
+
+
+def _by_approvals_apply(cli: Any, tmp_path: Path) -> tuple[Path, str]:
+    root, item_id = _approved_item(cli, tmp_path)
+    done = cli(
+        "approvals", "apply", str(item_id), "-w", root, "--no-validate", "--accept-unvalidated"
+    )
+    assert done.code == 0, done.err
+    return root, _applied_batch_of(root, item_id)
+
+
+def _by_chat_approve(cli: Any, tmp_path: Path) -> tuple[Path, str]:
+    from crews.chat import decide
+
+    root = _plain_root(tmp_path)
+    batch = _append_batch(tmp_path)
+    item = cli("approvals", "submit", batch, "-w", root, "--no-validate", "--json").json()
+    line = decide(Workspace.open(root), Settings(), int(item["id"]), approve=True, by="alice")
+    assert line.startswith(f"approved and applied item {item['id']}")
+    return root, _applied_batch_of(root, int(item["id"]))
+
+
+def _by_crew_tool(cli: Any, tmp_path: Path) -> tuple[Path, str]:
+    from tools.batch_proposals import propose_batch
+    from tools.context import ToolContext
+
+    root = _plain_root(tmp_path)
+    write(root, "apps/logger/src/extra.ts", 'import { a } from "./a";\n\nexport const b = a;\n')
+    swap = {
+        "op": "replace-block",
+        "file": "apps/logger/src/extra.ts",
+        "start": 1,
+        "end": 1,
+        "block": 'import { a } from "./a.js";',
+    }
+    ctx = ToolContext.for_workspace(Workspace.open(root), Settings(), "Codex", apply_approved=True)
+    answer = propose_batch(ctx, {"reason": "extension", "patches": [swap]})
+    assert answer.applied is not None, answer
+    return root, answer.applied
+
+
+def _by_epic_apply(cli: Any, tmp_path: Path) -> tuple[Path, str]:
+    root = copy_example(tmp_path / "epic", require_tsc=False)
+    (root / TASKS).parent.mkdir(parents=True, exist_ok=True)
+    (root / TASKS).write_bytes(TASKS_FIXTURE.read_bytes())
+    (root / "vibehq.toml").write_text("[approvals]\nhuman_paths = []\n", encoding="utf-8")
+    run_id = _epic_run(root, EXAMPLES / "STAGING", tmp_path, "logger", auto_approve="safe")
+    runner, summary = _drive(root, run_id)
+    assert summary.folders == {"logger": "applied"}, summary
+    apply = runner.load(Workspace.open(root), run_id).step("logger", "apply")
+    assert apply is not None
+    [batch_id] = apply.data["batches"]
+    return root, str(batch_id)
+
+
+def _by_patch_rollback(cli: Any, tmp_path: Path) -> tuple[Path, str]:
+    root, applied = _by_patch_apply(cli, tmp_path)
+    done = cli("patch", "rollback", applied, "-w", root, "--json")
+    assert done.code == 0, done.err
+    assert (root / A_TS).read_text() == "export const a = 1;\n"
+    return root, str(done.json()["batch_id"])
+
+
+WRITERS: dict[str, Writer] = {
+    "patch apply": _by_patch_apply,
+    "migrate apply": _by_migrate_apply,
+    "refactor apply": _by_refactor_apply,
+    "approvals apply": _by_approvals_apply,
+    "chat approve": _by_chat_approve,
+    "crew tool": _by_crew_tool,
+    "epic apply": _by_epic_apply,
+    "patch rollback": _by_patch_rollback,
+}
+
+
+@pytest.mark.parametrize("path", list(WRITERS))
+def test_every_write_names_the_verdict_of_the_gate(cli: Any, tmp_path: Path, path: str) -> None:
+    root, batch_id = WRITERS[path](cli, tmp_path)
+    events = verdicts(root, batch_id)
+    assert events, f"{path}: no {GATE_EVENT} event for batch {batch_id}"
+    # The last verdict is the write's (a crew proposal was judged once more when it was made).
+    written = events[-1]
+    assert written.payload["policy"] == "apply"
+    steps = written.payload["steps"]
+    assert isinstance(steps, dict) and set(steps) == {
+        "quarantine",
+        "quality",
+        "validators",
+        "policy",
+    }
+    # A step that did not run says why.
+    assert all(status != "skipped" for status in steps.values()), steps
+    with Ledger.open(Workspace.open(root).ledger_path) as ledger:
+        kinds = {e.kind for e in ledger.patch_events() if e.batch_id == batch_id}
+    if path == "patch rollback":
+        assert written.payload["rolls_back"] == "b-patch"
+        assert str(steps["quality"]) == "skipped (a rollback restores recorded bytes)"
+    else:
+        assert "applied" in kinds
+
+
+def test_migrate_rollback_records_a_verdict_for_each_folder_it_restores(
+    cli: Any, tmp_path: Path
+) -> None:
+    root, _ = _by_migrate_apply(cli, tmp_path)
+    assert (root / "apps/clean/src/index.ts").is_file()
+    done = cli("migrate", "rollback", "--last", "-w", root)
+    assert done.code == 0, done.err
+    assert not (root / "apps/clean/src/index.ts").exists()
+    [event] = [e for e in verdicts(root) if "rolls_back" in e.payload]
+    assert event.payload["policy"] == "apply"
+    assert str(event.subject).endswith(".rollback")
+    assert event.payload["steps"]["validators"] == (  # type: ignore[index]
+        "skipped (a rollback restores recorded bytes)"
+    )
+
+
+def test_a_crew_batch_refused_for_its_paths_records_the_gates_verdict(tmp_path: Path) -> None:
+    from tools.batch_proposals import REFUSED_EVENT, propose_batch
+    from tools.context import ToolContext
+
+    root = _plain_root(tmp_path)
+    before = snapshot(root, include_state=False)
+    ctx = ToolContext.for_workspace(
+        Workspace.open(root), Settings(), "Codex", allowed_files=["apps/logger/src/a.ts"]
+    )
+    outside = [{"op": "append", "file": "apps/other/x.ts", "block": "export const x = 1;"}]
+    answer = propose_batch(ctx, {"reason": "wander", "patches": outside})
+    assert answer.ok is False and answer.refused is not None
+    assert "outside the allowed files" in answer.refused
+    assert snapshot(root, include_state=False) == before
+    with Ledger.open(Workspace.open(root).ledger_path) as ledger:
+        [refused] = ledger.events(kind=REFUSED_EVENT)
+    batch_id = str(refused.payload["batch_id"])
+    [verdict] = verdicts(root, batch_id)
+    assert verdict.payload["policy"] == "refuse" and verdict.payload["agent"] == "Codex"
+    assert "outside the allowed files" in str(verdict.payload["reason"])
+    assert verdict.payload["steps"] == {
+        "quarantine": "skipped (refused for its paths before the gate ran)",
+        "quality": "skipped (refused for its paths before the gate ran)",
+        "validators": "skipped (refused for its paths before the gate ran)",
+        "policy": "failed",
+    }
+    # A path refusal is the model's mistake to correct, not a quarantine.
+    with Ledger.open(Workspace.open(root).ledger_path) as ledger:
+        assert all(s.status == "active" for s in agent_statuses(ledger))
