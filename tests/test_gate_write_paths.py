@@ -480,3 +480,31 @@ def test_a_crew_batch_refused_for_its_paths_records_the_gates_verdict(tmp_path: 
     # A path refusal is the model's mistake to correct, not a quarantine.
     with Ledger.open(Workspace.open(root).ledger_path) as ledger:
         assert all(s.status == "active" for s in agent_statuses(ledger))
+
+
+def test_epic_a_staging_placeholder_is_reported_and_its_folder_still_lands(
+    tmp_path: Path, epic_root: Path
+) -> None:
+    # Found by this test: the gate step reported it as pre-existing, but the folder's review
+    # (and apply) judged it without the origins, as the epic's own: never approvable.
+    staging = tmp_path / "STAGING"
+    shutil.copytree(EXAMPLES / "STAGING", staging)
+    server = staging / "logger" / "src" / "server.ts"
+    server.write_text(
+        server.read_text(encoding="utf-8")
+        + "\nexport function later(): void {\n  // ... rest of code\n}\n",
+        encoding="utf-8",
+    )
+    (epic_root / "vibehq.toml").write_text("[approvals]\nhuman_paths = []\n", encoding="utf-8")
+    run_id = _epic_run(epic_root, staging, tmp_path, "logger", auto_approve="safe")
+    runner, summary = _drive(epic_root, run_id)
+    gate = runner.load(Workspace.open(epic_root), run_id).step("logger", "gate")
+    assert gate is not None and gate.data["preexisting"] >= 1, gate
+    assert summary.folders == {"logger": "applied"}, summary
+    with Ledger.open(Workspace.open(epic_root).ledger_path) as ledger:
+        [item] = list_items(ledger, kind="patch_batch")
+    assert item.payload.refused is None  # type: ignore[union-attr]
+    assert item.decision is not None and item.decision.by == "policy"
+    assert "// ... rest of code" in (epic_root / "apps/logger/src/server.ts").read_text()
+    with Ledger.open(Workspace.open(epic_root).ledger_path) as ledger:
+        assert all(s.status == "active" for s in agent_statuses(ledger))

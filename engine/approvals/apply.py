@@ -11,8 +11,9 @@ that explicitly (`--accept-unvalidated`); the verdict then names who skipped wha
 
 from __future__ import annotations
 
-from engine.approvals.models import ApprovalItem
+from engine.approvals.models import ApprovalItem, PatchBatchPayload
 from engine.approvals.queue import get_item, subject
+from engine.approvals.review import decode_origins
 from engine.errors import BadInput, CheckFailed
 from engine.ledger.events import LedgerEvent
 from engine.ledger.store import Ledger
@@ -86,7 +87,10 @@ def apply_approved(
                 f"item {item.id} was never validated (validators skipped {why}); "
                 "validate it, or pass --accept-unvalidated to apply it anyway"
             )
-    result = gated_apply(ws, batch, settings, validator=validator, skip=skips)
+    # What review judged as carried over (STAGING's own findings) is judged so again.
+    payload = item.payload
+    origins = decode_origins(payload.origins) if isinstance(payload, PatchBatchPayload) else {}
+    result = gated_apply(ws, batch, settings, validator=validator, skip=skips, origins=origins)
     with Ledger.open(ws.ledger_path) as ledger:
         ledger.record(
             LedgerEvent(
