@@ -508,3 +508,68 @@ def test_epic_a_staging_placeholder_is_reported_and_its_folder_still_lands(
     assert "// ... rest of code" in (epic_root / "apps/logger/src/server.ts").read_text()
     with Ledger.open(Workspace.open(epic_root).ledger_path) as ledger:
         assert all(s.status == "active" for s in agent_statuses(ledger))
+
+
+def _keyed_staging(tmp_path: Path) -> Path:
+    staging = tmp_path / "STAGING"
+    shutil.copytree(EXAMPLES / "STAGING", staging)
+    server = staging / "logger" / "src" / "server.ts"
+    server.write_text(KEYED_LINE + server.read_text(encoding="utf-8"), encoding="utf-8")
+    return staging
+
+
+def test_crew_migrate_folder_puts_a_staging_key_in_front_of_a_human(tmp_path: Path) -> None:
+    from tools.context import ToolContext
+    from tools.registry import build_tools
+
+    root = copy_example(tmp_path / "crew", require_tsc=False)
+    before = snapshot(root, include_state=False)
+    ctx = ToolContext.for_workspace(
+        Workspace.open(root), Settings(), "Migration", staging=_keyed_staging(tmp_path)
+    )
+    [tool] = build_tools(["migrate_folder"], ctx)
+    answer = json.loads(tool.run(folder="logger"))
+    assert answer["ok"] is False and answer.get("quarantined", False) is False, answer
+    assert "SECURITY_RISK already in the source" in answer["refused"]
+    assert "a human must clear it" in answer["refused"]
+    assert snapshot(root, include_state=False) == before
+    with Ledger.open(Workspace.open(root).ledger_path) as ledger:
+        assert all(s.status == "active" for s in agent_statuses(ledger))
+        [item] = list_items(ledger, kind="patch_batch")
+    assert item.state == "pending" and item.id == answer["proposal"]
+    assert item.payload.refused is not None  # type: ignore[union-attr]
+    assert "SECURITY_RISK" in item.payload.refused  # type: ignore[union-attr]
+    [held] = [e for e in verdicts(root) if e.payload["policy"] == "hold"]
+    assert held.payload["agent"] == "Migration"
+
+
+def test_crew_migrate_folder_reports_a_staging_placeholder_and_quarantines_nobody(
+    tmp_path: Path,
+) -> None:
+    from tools.context import ToolContext
+    from tools.registry import build_tools
+
+    staging = tmp_path / "STAGING"
+    shutil.copytree(EXAMPLES / "STAGING", staging)
+    server = staging / "logger" / "src" / "server.ts"
+    server.write_text(
+        server.read_text(encoding="utf-8")
+        + "\nexport function later(): void {\n  // ... rest of code\n}\n",
+        encoding="utf-8",
+    )
+    root = copy_example(tmp_path / "crew", require_tsc=False)
+    ctx = ToolContext.for_workspace(Workspace.open(root), Settings(), "Migration", staging=staging)
+    [tool] = build_tools(["migrate_folder"], ctx)
+    answer = json.loads(tool.run(folder="logger"))
+    assert answer["ok"] is True and "refused" not in answer, answer
+    with Ledger.open(Workspace.open(root).ledger_path) as ledger:
+        assert all(s.status == "active" for s in agent_statuses(ledger))
+        [item] = list_items(ledger, kind="patch_batch")
+        approve(ledger, item.id, by="alice")
+    # Approved later by a human, it is applied with STAGING's finding still pre-existing.
+    from engine.approvals.apply import apply_approved
+
+    result = apply_approved(Workspace.open(root), item.id, Settings(), accept_unvalidated=True)
+    assert result.batch.status == "applied"
+    assert result.verdict.preexisting.violations
+    assert "// ... rest of code" in (root / "apps/logger/src/server.ts").read_text()

@@ -67,7 +67,11 @@ def propose_batch(
     data: str | Mapping[str, Any] | PatchBatch,
     *,
     signature: str | None = None,
+    origins: Mapping[str, bytes] | None = None,
 ) -> BatchProposal:
+    """`origins`: what the batch only carries over (a migrated STAGING file). Its findings are
+    pre-existing: they quarantine nobody, and a secret among them puts the batch in front of a
+    human (queued, refused with the reason) instead of being written."""
     try:
         batch = data if isinstance(data, PatchBatch) else read_batch(data)
     except BadInput as exc:
@@ -86,13 +90,15 @@ def propose_batch(
             ctx.guard.bad_tool_call(f"refused: {reason}")
         return BatchProposal(ok=False, refused=f"{reason}; nothing was queued", files=files)
     try:
-        refused = _judged(ctx, batch)
+        refused = _judged(ctx, batch, origins or {})
     except AgentQuarantined as exc:
         return _quarantined(ctx, exc.message, files)
     if refused is not None:
         return _quarantined(ctx, refused, files)
     try:
-        payload = review_batch(ctx.workspace, batch, ctx.settings, validator=ctx.validator)
+        payload = review_batch(
+            ctx.workspace, batch, ctx.settings, validator=ctx.validator, origins=origins
+        )
     except BadInput as exc:
         return BatchProposal(ok=False, refused=f"{exc.message}; nothing was queued", files=files)
     payload = payload.model_copy(update={"answers": ctx.work_item})
@@ -197,14 +203,16 @@ def _record_refusal(ctx: ToolContext, batch: PatchBatch, reason: str, files: lis
     ctx.emit("message", message=f"refused a batch from {ctx.agent}: {reason}")
 
 
-def _judged(ctx: ToolContext, batch: PatchBatch) -> str | None:
+def _judged(ctx: ToolContext, batch: PatchBatch, origins: Mapping[str, bytes]) -> str | None:
     """The gate's judgement for real (not a dry run): a critical violation the batch adds
-    quarantines the agent. The refusal, or None when the batch may go on to review."""
+    quarantines the agent. The refusal, or None when the batch may go on to review (a batch
+    held for a human goes on too: the review refuses it with the reason, and it is queued)."""
     gate = GateContext(
         settings=ctx.settings,
         # The review that follows runs them on the same tree, once.
         skip={"validators": "(run by the review that follows)"},
         home=ctx.home,
+        origins=origins,
     )
     try:
         verdict = judge(ctx.workspace, batch, gate)
@@ -215,10 +223,8 @@ def _judged(ctx: ToolContext, batch: PatchBatch) -> str | None:
         return None
     with ctx.ledger() as ledger:
         ledger.record(verdict_event(verdict))
-    if verdict.policy == "apply":
+    if verdict.policy != "refuse":
         return None
-    if verdict.policy == "hold":
-        return f"{verdict.reason}; nothing was queued"
     ctx.emit("message", message=f"quarantined {ctx.agent}: {verdict.reason}")
     return (
         f"{verdict.reason}; agent {ctx.agent!r} is quarantined and nothing was queued; "
