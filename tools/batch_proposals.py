@@ -8,7 +8,8 @@
 
 Nothing here raises for what a model got wrong: the answer says why, in one line, so the
 model can send a corrected batch. A refused path is recorded as a `proposal_refused` ledger
-event naming the agent, and nothing is queued.
+event naming the agent, with the gate's verdict (policy refuse, the reason, every step
+skipped because the paths were refused first), and nothing is queued.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from engine.patch.apply import new_batch_id
 from engine.patch.loader import parse_batch
 from engine.patch.models import PatchBatch
 from engine.validate.gate import verdict_event
-from engine.validate.judge import GateContext, judge
+from engine.validate.judge import GateContext, Step, judge, unjudged_verdict
 from engine.validate.quarantine import AgentQuarantined
 from tools.base import validation_line
 from tools.context import ToolContext
@@ -66,7 +67,11 @@ def propose_batch(
     data: str | Mapping[str, Any] | PatchBatch,
     *,
     signature: str | None = None,
+    origins: Mapping[str, bytes] | None = None,
 ) -> BatchProposal:
+    """`origins`: what the batch only carries over (a migrated STAGING file). Its findings are
+    pre-existing: they quarantine nobody, and a secret among them puts the batch in front of a
+    human (queued, refused with the reason) instead of being written."""
     try:
         batch = data if isinstance(data, PatchBatch) else read_batch(data)
     except BadInput as exc:
@@ -80,18 +85,20 @@ def propose_batch(
     refusals = _path_refusals(ctx, batch)
     if refusals:
         reason = refusals[0] + (f" (and {len(refusals) - 1} more)" if len(refusals) > 1 else "")
-        _record_refusal(ctx, reason, files)
+        _record_refusal(ctx, batch, reason, files)
         if ctx.guard is not None:
             ctx.guard.bad_tool_call(f"refused: {reason}")
         return BatchProposal(ok=False, refused=f"{reason}; nothing was queued", files=files)
     try:
-        refused = _judged(ctx, batch)
+        refused = _judged(ctx, batch, origins or {})
     except AgentQuarantined as exc:
         return _quarantined(ctx, exc.message, files)
     if refused is not None:
         return _quarantined(ctx, refused, files)
     try:
-        payload = review_batch(ctx.workspace, batch, ctx.settings, validator=ctx.validator)
+        payload = review_batch(
+            ctx.workspace, batch, ctx.settings, validator=ctx.validator, origins=origins
+        )
     except BadInput as exc:
         return BatchProposal(ok=False, refused=f"{exc.message}; nothing was queued", files=files)
     payload = payload.model_copy(update={"answers": ctx.work_item})
@@ -165,14 +172,26 @@ def _path_refusals(ctx: ToolContext, batch: PatchBatch) -> list[str]:
     return reasons
 
 
-def _record_refusal(ctx: ToolContext, reason: str, files: list[str]) -> None:
+# A batch refused for its paths is not judged: its paths cannot even be planned safely.
+PATH_REFUSAL_SKIPS: dict[Step, str] = {
+    step: "(refused for its paths before the gate ran)"
+    for step in ("quarantine", "quality", "validators")
+}
+
+
+def _record_refusal(ctx: ToolContext, batch: PatchBatch, reason: str, files: list[str]) -> None:
+    verdict = unjudged_verdict(
+        batch.batch_id, ctx.agent, PATH_REFUSAL_SKIPS, policy="refuse", reason=reason
+    )
     with ctx.ledger() as ledger:
+        ledger.record(verdict_event(verdict))
         ledger.record(
             LedgerEvent(
                 kind=REFUSED_EVENT,
                 subject=f"agent:{ctx.agent}",
                 payload={
                     "agent": ctx.agent,
+                    "batch_id": batch.batch_id,
                     "reason": reason,
                     "files": files,
                     "run_id": ctx.run_id,
@@ -184,14 +203,16 @@ def _record_refusal(ctx: ToolContext, reason: str, files: list[str]) -> None:
     ctx.emit("message", message=f"refused a batch from {ctx.agent}: {reason}")
 
 
-def _judged(ctx: ToolContext, batch: PatchBatch) -> str | None:
+def _judged(ctx: ToolContext, batch: PatchBatch, origins: Mapping[str, bytes]) -> str | None:
     """The gate's judgement for real (not a dry run): a critical violation the batch adds
-    quarantines the agent. The refusal, or None when the batch may go on to review."""
+    quarantines the agent. The refusal, or None when the batch may go on to review (a batch
+    held for a human goes on too: the review refuses it with the reason, and it is queued)."""
     gate = GateContext(
         settings=ctx.settings,
         # The review that follows runs them on the same tree, once.
         skip={"validators": "(run by the review that follows)"},
         home=ctx.home,
+        origins=origins,
     )
     try:
         verdict = judge(ctx.workspace, batch, gate)
@@ -202,10 +223,8 @@ def _judged(ctx: ToolContext, batch: PatchBatch) -> str | None:
         return None
     with ctx.ledger() as ledger:
         ledger.record(verdict_event(verdict))
-    if verdict.policy == "apply":
+    if verdict.policy != "refuse":
         return None
-    if verdict.policy == "hold":
-        return f"{verdict.reason}; nothing was queued"
     ctx.emit("message", message=f"quarantined {ctx.agent}: {verdict.reason}")
     return (
         f"{verdict.reason}; agent {ctx.agent!r} is quarantined and nothing was queued; "

@@ -108,6 +108,8 @@ class MigrateFolderTool(VibehqTool):
         result = plan_migration(self.ctx.workspace, loaded)
         ops: list[PatchOperation] = []
         conflicts: list[str] = []
+        # The copy only rewrites import specifiers: what it writes is what STAGING held.
+        origins: dict[str, bytes] = {}
         for folder in result.plan.folders:
             for planned in folder.files:
                 if planned.status == "identical":
@@ -117,6 +119,7 @@ class MigrateFolderTool(VibehqTool):
                     continue
                 text = result.contents[planned.dest].decode("utf-8", "surrogateescape")
                 ops.append(PatchOperation(op="create", file=planned.dest, block=text))
+                origins[planned.dest] = result.contents[planned.dest]
         summary = _summary(result)
         if not ops:
             return {"proposal": None, "note": "nothing to write: the workspace matches", **summary}
@@ -125,9 +128,9 @@ class MigrateFolderTool(VibehqTool):
             reason=f"migrate STAGING/{args.folder} ({loaded.manifest.name})",
             patches=ops,
         )
-        out = propose_batch(self.ctx, batch, signature="migrate/staging").model_dump(
-            exclude_none=True
-        )
+        out = propose_batch(
+            self.ctx, batch, signature="migrate/staging", origins=origins
+        ).model_dump(exclude_none=True)
         out["files"] = len(ops)
         out["conflicts_left_out"] = conflicts
         out["totals"] = summary["totals"]

@@ -89,10 +89,10 @@ def patch_rollback(
     as_json: JsonOpt = False,
 ) -> None:
     """Restore every file a batch touched, byte for byte (refused if one changed since)."""
-    from engine.patch.apply import rollback_batch
+    from engine.validate.gate import gated_rollback
 
     ws, settings = open_workspace(workspace)
-    result = rollback_batch(ws, batch_id, settings)
+    result = gated_rollback(ws, batch_id, settings)
     if as_json:
         emit_json({"ok": True, **result.model_dump(mode="json")})
         return

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import os
 
-from engine.approvals.models import ApprovalItem
+from engine.approvals.models import ApprovalItem, PatchBatchPayload
 from engine.approvals.queue import get_item, subject
+from engine.approvals.review import decode_origins
 from engine.errors import BadInput, CheckFailed
 from engine.filelock import claim
 from engine.ledger.events import LedgerEvent
@@ -124,7 +125,10 @@ def _apply_claimed(
                 f"item {item.id} was never validated (validators skipped {why}); "
                 "validate it, or pass --accept-unvalidated to apply it anyway"
             )
-    result = gated_apply(ws, batch, settings, validator=validator, skip=skips)
+    # What review judged as carried over (STAGING's own findings) is judged so again.
+    payload = item.payload
+    origins = decode_origins(payload.origins) if isinstance(payload, PatchBatchPayload) else {}
+    result = gated_apply(ws, batch, settings, validator=validator, skip=skips, origins=origins)
     event = _applied_event(item, result.batch.batch_id, result.batch.status, applier, False)
     event.payload.update(files=[f.path for f in result.batch.files], verdict=result.verdict.summary)
     with Ledger.open(ws.ledger_path) as ledger:

@@ -57,6 +57,11 @@ class PatchBatchPayload(BaseModel):
     answers: int | None = Field(
         None, description="the needs_model approval item this batch answers, if it answers one"
     )
+    origins: dict[str, str] = Field(
+        default_factory=dict,
+        description="what the batch only carries over (a migrated STAGING file), by path: the "
+        "gate reports its findings as pre-existing at review and again at apply",
+    )
 
     @property
     def changed_lines(self) -> int:

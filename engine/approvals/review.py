@@ -11,7 +11,7 @@ that is only being looked at. The stored batch is made exact:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from engine.approvals.changes import changed_files
@@ -38,10 +38,12 @@ def review_batch(
     *,
     validator: BatchValidator | None = None,
     block_root: Path | None = None,
+    origins: Mapping[str, bytes] | None = None,
 ) -> PatchBatchPayload:
     """Review `batch` against the workspace as it is now. Bad input (an unsafe path, a
     malformed op, a missing blockFile) raises; a batch the gate refuses comes back with
-    `refused` set, so a human can still see it and reject it or approve an edit."""
+    `refused` set, so a human can still see it and reject it or approve an edit. `origins`
+    (what the batch only carries over) is kept with it, so the apply judges it alike."""
     batch = inline_blocks(ws, batch, block_root=block_root)
     if batch.batch_id is None:
         batch = batch.model_copy(update={"batch_id": new_batch_id()})
@@ -54,7 +56,7 @@ def review_batch(
     validation: ValidationResult | None = None
     refused: str | None = None
     try:
-        gate = gated_apply(ws, batch, settings, validator=validator, dry_run=True)
+        gate = gated_apply(ws, batch, settings, validator=validator, dry_run=True, origins=origins)
         quality, validation = gate.quality, gate.batch.validation
     except QualityRejected as exc:
         quality, refused = exc.report, exc.message
@@ -69,7 +71,17 @@ def review_batch(
         quality=quality,
         validation=validation,
         refused=refused,
+        origins=encode_origins(origins or {}),
     )
+
+
+def encode_origins(origins: Mapping[str, bytes]) -> dict[str, str]:
+    """Origins as the payload stores them (JSON text; bytes that are not UTF-8 survive)."""
+    return {path: data.decode("utf-8", "surrogateescape") for path, data in origins.items()}
+
+
+def decode_origins(stored: Mapping[str, str]) -> dict[str, bytes]:
+    return {path: text.encode("utf-8", "surrogateescape") for path, text in stored.items()}
 
 
 def batch_reviewer(

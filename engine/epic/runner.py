@@ -597,8 +597,7 @@ class EpicRunner:
         recipes, model = self._changes(job, "recipes"), self._changes(job, "model")
         if not recipes and not model:
             return _Outcome("done", {"ok": True, "unchanged": True, "violations": 0})
-        migrated = self._changes(job, "migrated")
-        origins = {p: c for p in migrated.paths if (c := migrated.new.get(p)) is not None}
+        origins = self._origins(job)
         ctx = GateContext(
             settings=self.settings,
             # Run below, once, on the overlay with every layer and the model's answers.
@@ -652,6 +651,12 @@ class EpicRunner:
             return _Outcome("waiting", data)
         data["error"] = f"the folder's change does not type-check: {validation.summary}"
         return _Outcome("failed", data)
+
+    def _origins(self, job: FolderJob) -> dict[str, bytes]:
+        """What the migration copied: STAGING's own findings in it are pre-existing, at the
+        gate step, at review and at apply."""
+        migrated = self._changes(job, "migrated")
+        return {p: c for p in migrated.paths if (c := migrated.new.get(p)) is not None}
 
     def _validate(self, layers: list[Changeset]) -> ValidationResult | None:
         if self.validator is None:
@@ -726,7 +731,7 @@ class EpicRunner:
         batch = self._folder_batch(job, recipes)
         index = self.jobs.index(job)
         with self._overlay(self._layers(index)) as before:
-            payload = review_batch(before, batch, self.settings)
+            payload = review_batch(before, batch, self.settings, origins=self._origins(job))
         validation_path = self._dir(job) / "validation.json"
         validation = (
             ValidationResult.model_validate_json(validation_path.read_bytes())

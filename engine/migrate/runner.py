@@ -28,11 +28,10 @@ from engine.migrate.planner import (
     plan_migration,
     source_fingerprint,
 )
-from engine.patch.apply import rollback_batch
 from engine.patch.models import PatchBatch, PatchOperation
 from engine.patch.validation import BatchValidator
 from engine.settings import Settings
-from engine.validate.gate import HeldForHuman, gated_apply
+from engine.validate.gate import HeldForHuman, gated_apply, gated_rollback
 from engine.validate.judge import Step
 from engine.validate.quality import Violation
 from engine.workspace import Workspace
@@ -426,7 +425,7 @@ def rollback_migration(ws: Workspace, run_id: str, settings: Settings) -> RunRec
         raise BadInput(f"run {run_id!r} is {record.state.replace('_', ' ')}; nothing to roll back")
     for folder in reversed(record.folders):
         if folder.batch_id is not None and folder.status == "applied":
-            rollback_batch(ws, folder.batch_id, settings)
+            gated_rollback(ws, folder.batch_id, settings)
             folder.status = "rolled-back"
             _save(ws, record)
     record.state = "rolled_back"

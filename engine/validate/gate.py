@@ -5,7 +5,8 @@
 
 A critical violation the batch adds quarantines the requester and nothing is applied; a
 secret it only carries over is held for a human. The verdict is recorded in the ledger with
-the write (`gate_verdict`, subject the batch id), or with the refusal.
+the write (`gate_verdict`, subject the batch id), or with the refusal. A rollback is a write
+too: `gated_rollback` records its verdict, naming the steps a restore of recorded bytes skips.
 """
 
 from __future__ import annotations
@@ -18,16 +19,24 @@ from pydantic import BaseModel, Field
 from engine.errors import CheckFailed
 from engine.ledger.events import LedgerEvent
 from engine.ledger.store import Ledger
-from engine.patch.apply import BatchResult, ValidationRejected, apply_batch, new_batch_id
+from engine.patch.apply import (
+    BatchResult,
+    ValidationRejected,
+    apply_batch,
+    new_batch_id,
+    rollback_batch,
+)
 from engine.patch.models import PatchBatch
 from engine.patch.validation import BatchValidator, ValidationResult
 from engine.settings import Settings
 from engine.validate.judge import (
     GATE_EVENT,
+    UNKNOWN_AGENT,
     GateContext,
     Step,
     Verdict,
     judge,
+    unjudged_verdict,
     with_validation,
 )
 from engine.validate.quality import QualityReport
@@ -135,6 +144,29 @@ def gated_apply(
         with Ledger.open(ws.ledger_path) as ledger:
             queued = evaluate(ledger, facts, settings.triggers)
     return GateResult(batch=result, quality=verdict.quality, verdict=verdict, queued=queued)
+
+
+# Why a rollback runs no step: it writes back bytes the journal recorded before a batch that
+# was itself judged, and refusing it would leave that batch's change in place.
+ROLLBACK_SKIPS: dict[Step, str] = {
+    "quarantine": "(a rollback undoes a change; it makes none of its own)",
+    "quality": "(a rollback restores recorded bytes)",
+    "validators": "(a rollback restores recorded bytes)",
+}
+
+
+def gated_rollback(
+    ws: Workspace, batch_id: str, settings: Settings, *, by: str | None = None
+) -> BatchResult:
+    """Roll `batch_id` back byte for byte, and record the verdict of that write: every step
+    skipped with its reason, subject the rollback's own batch id."""
+    result = rollback_batch(ws, batch_id, settings)
+    verdict = unjudged_verdict(result.batch_id, by or UNKNOWN_AGENT, ROLLBACK_SKIPS)
+    event = verdict_event(verdict)
+    event = event.model_copy(update={"payload": {**event.payload, "rolls_back": batch_id}})
+    with Ledger.open(ws.ledger_path) as ledger:
+        ledger.record(event)
+    return result
 
 
 def verdict_event(verdict: Verdict) -> LedgerEvent:

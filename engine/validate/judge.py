@@ -170,6 +170,32 @@ def with_validation(verdict: Verdict, validation: ValidationResult | None) -> Ve
     return done.model_copy(update={"summary": _summary(done)})
 
 
+def unjudged_verdict(
+    batch_id: str | None,
+    agent: str,
+    skip: Mapping[Step, str],
+    *,
+    policy: Policy = "apply",
+    reason: str = "",
+) -> Verdict:
+    """The verdict of a write whose steps do not run, each named in `skip` with why: a
+    rollback (it restores recorded bytes), or a batch refused for its paths before judging."""
+    steps = [
+        StepResult(step=s, status="skipped", detail=skip.get(s, "")) for s in STEPS if s != "policy"
+    ]
+    steps.append(StepResult(step="policy", status="passed" if policy == "apply" else "failed"))
+    verdict = Verdict(
+        batch_id=batch_id,
+        agent=agent,
+        steps=steps,
+        quality=QualityReport(),
+        policy=policy,
+        reason=reason,
+        summary="",
+    )
+    return verdict.model_copy(update={"summary": _summary(verdict)})
+
+
 def split_preexisting(
     report: QualityReport, origins: Mapping[str, bytes]
 ) -> tuple[QualityReport, QualityReport]:
