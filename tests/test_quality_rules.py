@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 import re
 import string
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ import pytest
 from engine.validate.quality import SEVERITY, findings_in, list_rules, scan_text
 from engine.validate.rules import RULES
 from engine.validate.rules.rule import Rule
+from tests.conftest import ROOT
 
 FIXTURES = Path(__file__).parent / "fixtures" / "quality"
 SUFFIX_LANGUAGE = {".ts": "typescript", ".tsx": "typescript", ".py": "python"}
@@ -103,3 +106,19 @@ def test_list_rules_describes_every_rule() -> None:
     assert secret.kind == "SECURITY_RISK"
     assert secret.languages == ("typescript", "python")
     assert secret.model_dump()["severity"] == "critical"
+
+
+def test_detect_secrets_is_imported_only_for_a_text_that_may_hold_a_key() -> None:
+    # Importing detect-secrets costs ~0.15 s (it loads `requests`): plain code must not pay it.
+    probe = (
+        "import sys\n"
+        "from engine.validate.quality import scan_text\n"
+        "scan_text('export const apiKey = process.env.API_KEY;\\n', 'a.ts')\n"
+        "print('detect_secrets' in sys.modules)\n"
+        "scan_text('const s = new Stripe(\"sk_' + 'live_x\");\\n', 'b.ts')\n"
+        "print('detect_secrets' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert out.stdout.split() == ["False", "True"], out.stderr
