@@ -335,7 +335,12 @@ def test_security_lookalikes_python() -> None:
         pytest.param(lambda: "ghp_" + fake_key(36, 2), id="github"),
         pytest.param(lambda: "sk-" + "proj-" + fake_key(40, 3), id="openai"),
         pytest.param(lambda: "sk-" + "ant-api03-" + fake_key(40, 4), id="anthropic"),
-        pytest.param(lambda: "xox" + "b-" + fake_key(24, 5), id="slack"),
+        # A Slack bot token as Slack issues it: two numeric ids, then the secret part.
+        pytest.param(
+            lambda: "xox" + "b-" + "2" * 11 + "-" + "3" * 13 + "-" + fake_key(24, 5), id="slack"
+        ),
+        pytest.param(lambda: "sk_" + "live_" + fake_key(24, 10), id="stripe"),
+        pytest.param(lambda: "gh" + "s_" + fake_key(36, 11), id="github-app"),
     ],
 )
 def test_known_key_shapes_are_secrets(key: Any) -> None:
