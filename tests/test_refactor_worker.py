@@ -137,7 +137,7 @@ def test_recipes_are_declared_as_data() -> None:
         "ddl-to-migration",
         "pragma-drop",
     } <= names
-    assert all(recipe.call_shapes and recipe.description for recipe in RECIPES)
+    assert all(recipe.call_shapes and recipe.info().safety for recipe in RECIPES)
 
 
 def test_choose_recipe_and_reasons() -> None:

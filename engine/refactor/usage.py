@@ -1,0 +1,98 @@
+"""How the result of a SQL call is used: whether every read of a write result is a number the
+RPC result carries, and whether the database arrives as a parameter."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from engine.refactor.calls import (
+    ancestors,
+    declares,
+    enclosing_function,
+    member_path,
+    outermost,
+    param_names,
+    receiver,
+    walk,
+)
+from engine.refactor.orchestrator import WRITE_RESULT_PATHS
+from engine.syntax.kinds import FUNCTION_KINDS, node_text
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
+
+
+_PREPARING = frozenset({"query", "prepare"})
+
+
+# Members called on the database (or a statement) itself, not on an Env that holds one.
+_DATABASE_CALLS = _PREPARING | {"exec", "run", "get", "all", "values", "transaction", "sql"}
+
+
+def _reads_write_result(path: tuple[str, ...], prefix: tuple[str, ...] = ()) -> bool:
+    """True when `prefix + path` reads one number of a WriteResult (and nothing else)."""
+    full = prefix + path
+    if not full or full == ("meta",):
+        return False
+    return full[:2] in WRITE_RESULT_PATHS or full[:1] in WRITE_RESULT_PATHS - {("meta",)}
+
+
+def _name_reads(scope: Node, name: str, after: int) -> list[Node]:
+    return [
+        n
+        for n in walk(scope)
+        if n.type == "identifier" and n.start_byte >= after and node_text(n) == name
+    ]
+
+
+def result_uses_ok(value: Node) -> bool:
+    """Whether every use of a write's result reads a number the RPC WriteResult carries:
+    `x.meta.last_row_id`, `const { meta } = x` then `meta.changes`, `x.rowsWritten`..."""
+    path = member_path(value)
+    if path:
+        return _reads_write_result(path)
+    holder = outermost(value).parent
+    if holder is None or holder.type != "variable_declarator":
+        return False
+    scope = enclosing_function(holder) or holder
+    while scope.parent is not None and scope.type not in FUNCTION_KINDS:
+        scope = scope.parent
+    pattern = holder.child_by_field_name("name")
+    if pattern is None:
+        return False
+    if pattern.type == "identifier":
+        reads = _name_reads(scope, node_text(pattern), holder.end_byte)
+        return all(_reads_write_result(member_path(r)) for r in reads)
+    if pattern.type != "object_pattern":
+        return False
+    for part in pattern.named_children:
+        if part.type != "shorthand_property_identifier_pattern":
+            return False
+        prefix = (node_text(part),)
+        if prefix not in WRITE_RESULT_PATHS:
+            return False
+        reads = _name_reads(scope, prefix[0], holder.end_byte)
+        if prefix == ("meta",) and not all(
+            _reads_write_result(member_path(r), prefix) for r in reads
+        ):
+            return False
+    return True
+
+
+def parameter_receiver(call: Node) -> str | None:
+    """The parameter name when the chain starts from a function's parameter (a Database or
+    statement handed in by the caller), else None."""
+    start = receiver(call)
+    holder = outermost(start).parent
+    if start.type != "identifier" or holder is None or holder.type != "member_expression":
+        return None
+    if node_text(holder.child_by_field_name("property")) not in _DATABASE_CALLS:
+        # `env.DB.prepare(...)`: the parameter is the Env, and the binding hangs off it.
+        return None
+    name = node_text(start)
+    for ancestor in ancestors(call):
+        if ancestor.type == "statement_block" and declares(ancestor, name, call.start_byte):
+            return None
+        if ancestor.type in FUNCTION_KINDS and name in (n for n, _ in param_names(ancestor)):
+            return name
+    return None
