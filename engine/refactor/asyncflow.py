@@ -25,7 +25,7 @@ class AsyncFlow:
     reason: str | None = None
 
 
-def _callers(plan: FolderPlan, path: str, function: Node) -> list[tuple[str, Node]] | str:
+def callers(plan: FolderPlan, path: str, function: Node) -> list[tuple[str, Node]] | str:
     """Every call of `function` in the given files, or why its callers cannot be followed."""
     name_node = function.child_by_field_name("name")
     if function.type == "method_definition":
@@ -151,11 +151,11 @@ def propagate(plan: FolderPlan, path: str, call: Node) -> AsyncFlow:
             result.reason = f"the call at {line} sits in a sync boundary: {boundary}"
             return result
         result.functions[key] = (where, function)
-        callers = _callers(plan, where, function)
-        if isinstance(callers, str):
-            result.reason = f"the call at {line} cannot become async: {callers}"
+        found = callers(plan, where, function)
+        if isinstance(found, str):
+            result.reason = f"the call at {line} cannot become async: {found}"
             return result
-        for caller_path, caller in callers:
+        for caller_path, caller in found:
             parent = caller.parent
             if parent is not None and parent.type == "await_expression":
                 continue

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from tree_sitter import Node
 
 
-_ENV_BASES = ("DurableObject", "WorkerEntrypoint", "WorkflowEntrypoint")
+# Base classes that hold the worker's Env as `this.env`: the workers runtime's own, and
+# PartyServer's `Server<Env>` (a DurableObject subclass) and the Agents SDK's `Agent<Env>`.
+_ENV_BASES = ("DurableObject", "WorkerEntrypoint", "WorkflowEntrypoint", "Server<", "Agent<")
 
 
 def class_has_env(cls: Node) -> bool:

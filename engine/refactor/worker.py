@@ -26,6 +26,7 @@ from engine.refactor.bindings import add_env_binding, add_module_env, drop_unuse
 from engine.refactor.calls import enclosing_class, enclosing_function
 from engine.refactor.edits import apply_edits
 from engine.refactor.envreach import MODULE_ENV, env_expression, inject_env, module_env_blocker
+from engine.refactor.handedin import handed_in_reason
 from engine.refactor.methods import ddl_statements, dropped_pragmas, method_key, plan_methods
 from engine.refactor.models import RpcMethod, RpcTarget, WorkItem
 from engine.refactor.recipes import (
@@ -182,6 +183,56 @@ def refactor_worker(ws_root: Path, target: RpcTarget, files: Mapping[str, bytes]
 
 
 def _plan_group(plan: FolderPlan, items: list[SiteWork]) -> None:
+    """Rewrite what the recipes can prove in the group, and say why for each site left.
+
+    Sites that share state which must move together stay together: a database or statement
+    the class opens or prepares itself (the group is then rewritten whole or not at all), and
+    a schema statement whose table a site left to a model still uses."""
+    if any(i.reason == REASON_PREPARED for i in items):
+        _plan_whole_group(plan, items)
+        return
+    pending = [i for i in items if i.reason is None]
+    while pending:
+        _hold_schema(items, pending)
+        pending = [i for i in pending if i.reason is None]
+        if not pending:
+            return
+        injected = set(plan.injected)
+        module_env, worker_env = set(plan.module_env), plan.worker_env
+        outcome = _group_edits(plan, pending)
+        if isinstance(outcome, dict):
+            for path, edits in outcome.items():
+                plan.edits[path].extend(edits)
+            return
+        plan.injected = injected
+        plan.module_env, plan.worker_env = module_env, worker_env
+        pending = [i for i in pending if i is not outcome]
+
+
+def _hold_schema(items: list[SiteWork], pending: list[SiteWork]) -> None:
+    """Keep a schema statement in the worker while a site left to a model uses its table."""
+    left = [i for i in items if i not in pending]
+    for item in pending:
+        if item.recipe is None or not item.recipe.moves_out or item.site.kind != "ddl":
+            continue
+        tables = {t.lower() for t in item.site.tables_written + item.site.tables_read}
+        user = next(
+            (
+                other
+                for other in left
+                if not tables
+                or tables & {t.lower() for t in other.site.tables_read + other.site.tables_written}
+            ),
+            None,
+        )
+        if user is not None:
+            item.reason = (
+                f"{GROUP_REASON_PREFIX}{user.site.start_line} still uses this table and needs a "
+                f"model ({user.reason}), so the schema stays with it"
+            )
+
+
+def _plan_whole_group(plan: FolderPlan, items: list[SiteWork]) -> None:
     """Rewrite the whole group, or leave all of it and say why for each site."""
     blocker = next((i for i in items if i.reason not in (None, REASON_PREPARED)), None)
     if blocker is None:
@@ -237,14 +288,16 @@ def _group_edits(plan: FolderPlan, items: list[SiteWork]) -> dict[str, list[Byte
         if isinstance(proof, Decline):
             return stop(item, proof.reason)
         handed_in = parameter_receiver(item.node)
+        env = None if handed_in is not None else env_expression(item.node)
         if handed_in is not None:
-            return stop(
-                item,
-                f"the database arrives as parameter `{handed_in}`, so the callers that pass it "
-                "and its other uses must change too",
-            )
-        env = env_expression(item.node)
-        if env is None:
+            why = handed_in_reason(plan, item.file.path, item.node, handed_in)
+            if why is None:
+                why = module_env_blocker(item.file)
+            if why is not None:
+                return stop(item, why)
+            plan.module_env.add(item.file.path)
+            env = MODULE_ENV
+        elif env is None:
             env_or_reason = inject_env(plan, item, by_file)
             if env_or_reason.startswith("!"):
                 blocked = module_env_blocker(item.file)
