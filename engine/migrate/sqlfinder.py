@@ -362,6 +362,9 @@ class _FileScan:
         head = head_match.group() if head_match else b""
         if b"env" in head or b"storage" in head:
             return True
+        # `await db.prepare(...).first<T>()` parses as `(await db.prepare(...).first)<T>()`,
+        # so the call's own text starts with the await.
+        head = re.sub(rb"^\s*await\s+", b"", head)
         first, _, rest = head.partition(b".")
         first = first.strip()
         if not first or first in (b"new", b"await") or not first.isascii():

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from engine.refactor.asyncflow import callers
-from engine.refactor.calls import enclosing_function, unwrap
+from engine.refactor.calls import ancestors, unwrap
 from engine.refactor.scan import FolderPlan
-from engine.syntax.kinds import node_text
+from engine.syntax.kinds import FUNCTION_KINDS, node_text
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -46,7 +46,10 @@ def _is_binding(arg: Node) -> bool:
 def handed_in_reason(plan: FolderPlan, path: str, call: Node, name: str) -> str | None:
     """Why a site whose database arrives as parameter `name` cannot read the binding directly,
     or None when every caller in the folder passes the worker's own binding."""
-    function = enclosing_function(call)
+    function = next(
+        (a for a in ancestors(call) if a.type in FUNCTION_KINDS and _param_index(a, name)),
+        None,
+    )
     where = f"the database arrives as parameter `{name}`"
     if function is None:
         return f"{where}, outside any function"

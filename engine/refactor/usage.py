@@ -37,7 +37,7 @@ def _reads_write_result(path: tuple[str, ...], prefix: tuple[str, ...] = ()) -> 
     return full[:2] in WRITE_RESULT_PATHS or full[:1] in WRITE_RESULT_PATHS - {("meta",)}
 
 
-def _name_reads(scope: Node, name: str, after: int) -> list[Node]:
+def name_reads(scope: Node, name: str, after: int) -> list[Node]:
     return [
         n
         for n in walk(scope)
@@ -61,7 +61,7 @@ def result_uses_ok(value: Node) -> bool:
     if pattern is None:
         return False
     if pattern.type == "identifier":
-        reads = _name_reads(scope, node_text(pattern), holder.end_byte)
+        reads = name_reads(scope, node_text(pattern), holder.end_byte)
         return all(_reads_write_result(member_path(r)) for r in reads)
     if pattern.type != "object_pattern":
         return False
@@ -71,7 +71,7 @@ def result_uses_ok(value: Node) -> bool:
         prefix = (node_text(part),)
         if prefix not in WRITE_RESULT_PATHS:
             return False
-        reads = _name_reads(scope, prefix[0], holder.end_byte)
+        reads = name_reads(scope, prefix[0], holder.end_byte)
         if prefix == ("meta",) and not all(
             _reads_write_result(member_path(r), prefix) for r in reads
         ):
@@ -96,3 +96,42 @@ def parameter_receiver(call: Node) -> str | None:
         if ancestor.type in FUNCTION_KINDS and name in (n for n, _ in param_names(ancestor)):
             return name
     return None
+
+
+# What the RPC rows stand in for in a D1Result: `{ success: true, results }`.
+D1_ROWS_FIELDS = frozenset({"results", "success"})
+
+
+def rows_fields_read(value: Node) -> set[str] | None:
+    """The D1Result fields read off an awaited `all()`/`run()` result, or None when it is used
+    some other way (passed on whole, meta read, returned)."""
+    path = member_path(value)
+    if path:
+        return {path[0]} if path[0] in D1_ROWS_FIELDS else None
+    holder = outermost(value).parent
+    if holder is None:
+        return None
+    if holder.type == "expression_statement":
+        return set()
+    if holder.type != "variable_declarator":
+        return None
+    scope = enclosing_function(holder) or holder
+    pattern = holder.child_by_field_name("name")
+    if pattern is None:
+        return None
+    if pattern.type == "identifier":
+        fields: set[str] = set()
+        for read in name_reads(scope, node_text(pattern), holder.end_byte):
+            path = member_path(read)
+            if not path or path[0] not in D1_ROWS_FIELDS:
+                return None
+            fields.add(path[0])
+        return fields
+    if pattern.type != "object_pattern":
+        return None
+    names = set()
+    for part in pattern.named_children:
+        if part.type != "shorthand_property_identifier_pattern":
+            return None
+        names.add(node_text(part))
+    return names if names <= D1_ROWS_FIELDS else None

@@ -9,7 +9,7 @@ from engine.refactor.calls import awaited, chain_prefixes
 from engine.refactor.models import RpcMethod
 from engine.refactor.recipes.base import Recipe
 from engine.refactor.recipes.render import cast_suffix, value_text
-from engine.refactor.usage import result_uses_ok
+from engine.refactor.usage import result_uses_ok, rows_fields_read
 from engine.syntax.splice import ByteEdit
 
 if TYPE_CHECKING:
@@ -56,6 +56,11 @@ class D1PrepareBind(Recipe):
         if holder is None:
             return "the D1 promise is not awaited where it is made"
         used = holder.parent is not None and holder.parent.type != "expression_statement"
+        if returns == "rows" and used and rows_fields_read(holder) is None:
+            return (
+                "the D1 result is used beyond `results` and `success` (passed on whole, or "
+                "its meta read), which the RPC rows do not carry"
+            )
         if returns == "result" and used and not result_uses_ok(holder):
             return (
                 "the D1 run() result is used beyond meta.changes, meta.last_row_id and "
@@ -69,7 +74,11 @@ class D1PrepareBind(Recipe):
         cast = cast_suffix(method, call)
         awaited_value = f"(await {invocation}){cast}" if cast else f"await {invocation}"
         if method.returns == "rows":
-            wrapped = value_text(holder, f"{{ results: {awaited_value} }}", False)
+            # D1 throws on a failed query, so a result that arrives has `success: true`.
+            success = (
+                "success: true as const, " if "success" in (rows_fields_read(holder) or ()) else ""
+            )
+            wrapped = value_text(holder, f"{{ {success}results: {awaited_value} }}", False)
             return ByteEdit(holder.start_byte, holder.end_byte, wrapped)
         if cast or holder is call:
             return ByteEdit(
