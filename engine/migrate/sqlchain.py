@@ -4,6 +4,7 @@ sits in."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -97,16 +98,28 @@ def member_segments(node: Node) -> list[str] | None:
     return segments
 
 
-def literal_text(node: Node) -> str | None:
-    """Text of a string or template literal as written (templates keep `${...}`), or of a
-    `+` concatenation of literals; None when any part is computed at run time."""
+def literal_text(node: Node, depth: int = 0) -> str | None:
+    """Text of a string or template literal as written, or of a `+` concatenation of them;
+    None when any part is computed at run time. A `const` (or a property of a `const` object
+    literal) holding such text stands for its text, in a template's `${...}` too; a template
+    part that is not constant is kept as `${...}`, which marks the SQL as built at run time."""
     parts: list[str] = []
     pending = [node]
     # An explicit stack: generated SQL can concatenate thousands of literals.
     while pending:
         current = unwrap(pending.pop())
-        if current.type in ("string", "template_string"):
+        if current.type == "string":
             parts.append(node_text(current)[1:-1])
+            continue
+        if current.type == "template_string":
+            parts.append(_template_text(current, depth))
+            continue
+        if current.type in ("identifier", "member_expression") and depth < _CONST_DEPTH:
+            value = const_value(current)
+            text = literal_text(value, depth + 1) if value is not None else None
+            if text is None:
+                return None
+            parts.append(text)
             continue
         if current.type != "binary_expression":
             return None
@@ -117,6 +130,79 @@ def literal_text(node: Node) -> str | None:
             return None
         pending += (right, left)
     return "".join(parts)
+
+
+_CONST_DEPTH = 4
+
+
+def _template_text(template: Node, depth: int) -> str:
+    text = node_text(template)
+    out: list[str] = []
+    at = template.start_byte + 1
+    base = template.start_byte
+    for child in template.named_children:
+        if child.type != "template_substitution":
+            continue
+        out.append(text[at - base : child.start_byte - base])
+        inner = first_named(child)
+        value = (
+            literal_text(inner, depth + 1) if inner is not None and depth < _CONST_DEPTH else None
+        )
+        out.append(value if value is not None and "${" not in value else node_text(child))
+        at = child.end_byte
+    out.append(text[at - base : len(text) - 1])
+    return "".join(out)
+
+
+def const_value(name: Node) -> Node | None:
+    """The initialiser of the `const` that `name` (or `NAME.key`) reads, in an enclosing block
+    or the module; None when it is not a const, or a property of it is ever assigned."""
+    key: str | None = None
+    if name.type == "member_expression":
+        prop = name.child_by_field_name("property")
+        obj = name.child_by_field_name("object")
+        if prop is None or obj is None or unwrap(obj).type != "identifier":
+            return None
+        key, name = node_text(prop), unwrap(obj)
+    wanted = node_text(name)
+    for scope in _scopes(name):
+        for child in scope.named_children:
+            declaration = first_named(child) if child.type == "export_statement" else child
+            if declaration is None or declaration.type != "lexical_declaration":
+                continue
+            if not node_text(declaration).startswith("const"):
+                continue
+            for declarator in declaration.named_children:
+                if node_text(declarator.child_by_field_name("name")) != wanted:
+                    continue
+                value = declarator.child_by_field_name("value")
+                if value is None or key is None:
+                    return value
+                return _property(unwrap(value), key, wanted, scope)
+    return None
+
+
+def _scopes(node: Node) -> Iterator[Node]:
+    parent = node.parent
+    while parent is not None:
+        if parent.type in ("statement_block", "program"):
+            yield parent
+        parent = parent.parent
+
+
+def _property(value: Node, key: str, owner: str, scope: Node) -> Node | None:
+    if value.type != "object":
+        return None
+    root = scope
+    while root.parent is not None:
+        root = root.parent
+    assigned = rf"\b{re.escape(owner)}\s*\.\s*{re.escape(key)}\s*[-+]?=(?!=)"
+    if re.search(assigned, node_text(root)):
+        return None
+    for pair in value.named_children:
+        if pair.type == "pair" and node_text(pair.child_by_field_name("key")) == key:
+            return pair.child_by_field_name("value")
+    return None
 
 
 def statement_span(node: Node, lineage: Iterable[Node]) -> Node:
