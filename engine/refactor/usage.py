@@ -29,11 +29,16 @@ _PREPARING = frozenset({"query", "prepare"})
 _DATABASE_CALLS = _PREPARING | {"exec", "run", "get", "all", "values", "transaction", "sql"}
 
 
-def _reads_write_result(path: tuple[str, ...], prefix: tuple[str, ...] = ()) -> bool:
-    """True when `prefix + path` reads one number of a WriteResult (and nothing else)."""
+def _reads_write_result(
+    path: tuple[str, ...], prefix: tuple[str, ...] = (), extra: frozenset[str] = frozenset()
+) -> bool:
+    """True when `prefix + path` reads one number of a WriteResult (and nothing else), or one
+    of the `extra` fields the rewrite adds."""
     full = prefix + path
     if not full or full == ("meta",):
         return False
+    if len(full) == 1 and full[0] in extra:
+        return True
     return full[:2] in WRITE_RESULT_PATHS or full[:1] in WRITE_RESULT_PATHS - {("meta",)}
 
 
@@ -45,12 +50,12 @@ def name_reads(scope: Node, name: str, after: int) -> list[Node]:
     ]
 
 
-def result_uses_ok(value: Node) -> bool:
+def result_uses_ok(value: Node, extra: frozenset[str] = frozenset()) -> bool:
     """Whether every use of a write's result reads a number the RPC WriteResult carries:
     `x.meta.last_row_id`, `const { meta } = x` then `meta.changes`, `x.rowsWritten`..."""
     path = member_path(value)
     if path:
-        return _reads_write_result(path)
+        return _reads_write_result(path, extra=extra)
     holder = outermost(value).parent
     if holder is None or holder.type != "variable_declarator":
         return False
@@ -62,14 +67,14 @@ def result_uses_ok(value: Node) -> bool:
         return False
     if pattern.type == "identifier":
         reads = name_reads(scope, node_text(pattern), holder.end_byte)
-        return all(_reads_write_result(member_path(r)) for r in reads)
+        return all(_reads_write_result(member_path(r), extra=extra) for r in reads)
     if pattern.type != "object_pattern":
         return False
     for part in pattern.named_children:
         if part.type != "shorthand_property_identifier_pattern":
             return False
         prefix = (node_text(part),)
-        if prefix not in WRITE_RESULT_PATHS:
+        if prefix not in WRITE_RESULT_PATHS and prefix[0] not in extra:
             return False
         reads = name_reads(scope, prefix[0], holder.end_byte)
         if prefix == ("meta",) and not all(
@@ -135,3 +140,22 @@ def rows_fields_read(value: Node) -> set[str] | None:
             return None
         names.add(node_text(part))
     return names if names <= D1_ROWS_FIELDS else None
+
+
+def reads_field(value: Node, field: str) -> bool:
+    """Whether `field` is read off the value (directly, through the variable holding it, or
+    by destructuring it)."""
+    path = member_path(value)
+    if path:
+        return path[0] == field
+    holder = outermost(value).parent
+    if holder is None or holder.type != "variable_declarator":
+        return False
+    pattern = holder.child_by_field_name("name")
+    if pattern is None:
+        return False
+    if pattern.type == "object_pattern":
+        return any(node_text(part) == field for part in pattern.named_children)
+    scope = enclosing_function(holder) or holder
+    reads = name_reads(scope, node_text(pattern), holder.end_byte)
+    return any(member_path(r)[:1] == (field,) for r in reads)

@@ -9,11 +9,14 @@ from engine.refactor.calls import awaited, chain_prefixes
 from engine.refactor.models import RpcMethod
 from engine.refactor.recipes.base import Recipe
 from engine.refactor.recipes.render import cast_suffix, value_text
-from engine.refactor.usage import result_uses_ok, rows_fields_read
+from engine.refactor.usage import reads_field, result_uses_ok, rows_fields_read
 from engine.syntax.splice import ByteEdit
 
 if TYPE_CHECKING:
     from tree_sitter import Node
+
+
+_SUCCESS = frozenset({"success"})
 
 
 class D1PrepareBind(Recipe):
@@ -61,10 +64,10 @@ class D1PrepareBind(Recipe):
                 "the D1 result is used beyond `results` and `success` (passed on whole, or "
                 "its meta read), which the RPC rows do not carry"
             )
-        if returns == "result" and used and not result_uses_ok(holder):
+        if returns == "result" and used and not result_uses_ok(holder, _SUCCESS):
             return (
-                "the D1 run() result is used beyond meta.changes, meta.last_row_id and "
-                "meta.rows_written, which the RPC result carries"
+                "the D1 run() result is used beyond success, meta.changes, meta.last_row_id "
+                "and meta.rows_written, which the RPC result carries"
             )
         return None
 
@@ -80,6 +83,10 @@ class D1PrepareBind(Recipe):
             )
             wrapped = value_text(holder, f"{{ {success}results: {awaited_value} }}", False)
             return ByteEdit(holder.start_byte, holder.end_byte, wrapped)
+        if method.returns == "result" and reads_field(holder, "success"):
+            # D1 throws on a failed write, so a result that arrives has `success: true`.
+            text = f"{{ success: true as const, ...({awaited_value}) }}"
+            return ByteEdit(holder.start_byte, holder.end_byte, value_text(holder, text, False))
         if cast or holder is call:
             return ByteEdit(
                 holder.start_byte, holder.end_byte, value_text(holder, awaited_value, bool(cast))
