@@ -4,8 +4,8 @@ Part 0 plans the refactor of every folder of the real corpus (../shared/fixtures
 copied to a tmp dir first; folders with no SQL are skipped): SQL sites, the share rewritten by
 recipes, and the planning time per folder. Part 1 migrates examples/STAGING into a copy of
 the example monorepo (no node_modules, no tsc) and plans the refactor of each folder: SQL
-sites, the share recipes rewrite, the share left to a model, and the planning time. Part 2 plans a generated D1 worker of N handlers (one SQL site
-each) to show how planning scales.
+sites, the share recipes rewrite, the share left to a model, and the planning time. Part 2
+plans a generated D1 worker of N handlers (one SQL site each) to show how planning scales.
 
     uv run python bench/refactor.py [--handlers 400] [--runs 3] [--real PATH]
 """
