@@ -1,11 +1,13 @@
 """Benchmark: the D1-to-RPC refactor on every STAGING fixture, and on a generated worker.
 
-Part 1 migrates examples/STAGING into a copy of the example monorepo (no node_modules, no tsc)
-and plans the refactor of each folder: SQL sites, the share recipes rewrite, the share left to
-a model, and the planning time. Part 2 plans a generated D1 worker of N handlers (one SQL site
-each) to show how planning scales.
+Part 0 plans the refactor of every folder of the real corpus (../shared/fixtures/real/STAGING,
+copied to a tmp dir first; folders with no SQL are skipped): SQL sites, the share rewritten by
+recipes, and the planning time per folder. Part 1 migrates examples/STAGING into a copy of
+the example monorepo (no node_modules, no tsc) and plans the refactor of each folder: SQL
+sites, the share recipes rewrite, the share left to a model, and the planning time. Part 2
+plans a generated D1 worker of N handlers (one SQL site each) to show how planning scales.
 
-    uv run python bench/refactor.py [--handlers 400] [--runs 3]
+    uv run python bench/refactor.py [--handlers 400] [--runs 3] [--real PATH]
 """
 
 from __future__ import annotations
@@ -101,12 +103,53 @@ def generated(tmp: Path, handlers: int, runs: int) -> None:
     )
 
 
+_REAL = ROOT.parent / "shared" / "fixtures" / "real" / "STAGING"
+_SKIP = frozenset({"node_modules", ".git", "dist", "build", ".vibehq"})
+
+
+def real_share(real: Path, tmp: Path) -> None:
+    """The recipe share per folder of the real corpus, planned on a tmp copy."""
+    from engine.refactor.worker import refactor_worker
+    from engine.syntax.parse import is_source
+
+    if not real.is_dir():
+        print(f"real corpus: {real} not found, skipped")
+        return
+    copy = tmp / "STAGING"
+    shutil.copytree(real, copy, ignore=shutil.ignore_patterns(*_SKIP))
+    total = {"sites": 0, "recipes": 0}
+    print(f"{'real folder':<36} {'sites':>5} {'recipes':>7} {'share':>6} {'plan ms':>8}")
+    for folder in sorted(p for p in copy.iterdir() if p.is_dir()):
+        files = {
+            path.relative_to(copy).as_posix(): path.read_bytes()
+            for path in sorted(folder.rglob("*"))
+            if path.is_file() and is_source(path.name) and not path.name.endswith(".d.ts")
+        }
+        started = time.perf_counter()
+        result = refactor_worker(copy, target_for(folder.name, None), files)
+        elapsed = (time.perf_counter() - started) * 1000
+        sites = len(result.decisions)
+        if not sites:
+            continue
+        by_recipe = sum(1 for d in result.decisions if d.recipe is not None)
+        total["sites"] += sites
+        total["recipes"] += by_recipe
+        print(
+            f"{folder.name:<36} {sites:>5} {by_recipe:>7} {100 * by_recipe / sites:>5.0f}% "
+            f"{elapsed:>8.1f}"
+        )
+    share = 100 * total["recipes"] / (total["sites"] or 1)
+    print(f"{'total':<36} {total['sites']:>5} {total['recipes']:>7} {share:>5.0f}%")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--handlers", type=int, default=400)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--real", type=Path, default=_REAL)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        real_share(args.real, Path(tmp) / "real")
         staging_share(Path(tmp) / "staging")
         generated(Path(tmp) / "generated", args.handlers, args.runs)
 

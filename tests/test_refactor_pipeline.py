@@ -122,13 +122,15 @@ def test_needs_model_sites_are_queued_for_approval_once(cli: Any, tmp_path: Path
     listed = cli("approvals", "list", "--kind", "needs_model", "-w", root, "--json")
     assert listed.code == 0, listed.err
     items = listed.json()
-    # One item per blocking site; the sites that only wait on it ride along with it.
+    # One item per blocking site; the sites that only wait on it ride along with it. A site
+    # with its own reason no longer rides along with another's (board.ts 16 and 24 both block).
     blocking = {
         (i["payload"]["work_item"]["file"], i["payload"]["work_item"]["start_line"]) for i in items
     }
     assert blocking == {
         ("apps/unsafe/src/backup.ts", 5),
         ("apps/unsafe/src/board.ts", 16),
+        ("apps/unsafe/src/board.ts", 24),
         ("apps/unsafe/src/importer.ts", 9),
         ("apps/unsafe/src/search.ts", 15),
         ("apps/unsafe/src/server.ts", 8),

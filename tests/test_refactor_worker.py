@@ -137,7 +137,7 @@ def test_recipes_are_declared_as_data() -> None:
         "ddl-to-migration",
         "pragma-drop",
     } <= names
-    assert all(recipe.call_shapes and recipe.description for recipe in RECIPES)
+    assert all(recipe.call_shapes and recipe.info().safety for recipe in RECIPES)
 
 
 def test_choose_recipe_and_reasons() -> None:
@@ -226,7 +226,7 @@ def test_async_propagates_across_files() -> None:
         ("harm-escape", 5, REASON_ESCAPES),
         ("harm-param", 4, "the database arrives as parameter `db`"),
         ("harm-catalog", 6, REASON_CATALOG),
-        ("harm-meta", 6, "the D1 run() result is used beyond meta.changes"),
+        ("harm-meta", 6, "the D1 run() result is used beyond success, meta.changes"),
     ],
 )
 def test_do_no_harm_goes_to_needs_model(case: str, line: int, reason: str) -> None:

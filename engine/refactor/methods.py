@@ -48,6 +48,9 @@ def call_returns(site: SqlSite) -> RpcReturns | None:
         return "rows"
     if last in _ROW_CALLS:
         return "row"
+    if last in _RESULT_CALLS and site.driver == "d1" and site.kind == "select":
+        # D1's run() hands back the same D1Result as all(): the rows under `results`.
+        return "rows"
     if last in _RESULT_CALLS:
         return "result"
     if last == "exec" and site.statement is not None:
