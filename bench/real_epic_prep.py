@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.migrate.workspaces import install, join_workspace  # noqa: E402
-from engine.patch.apply import apply_batch  # noqa: E402
+from engine.migrate.workspaces import InstallOutcome, install, join_workspace  # noqa: E402
+from engine.patch.apply import apply_batch, rollback_batch  # noqa: E402
 from engine.settings import load_settings  # noqa: E402
 from engine.validate.staging_baseline import FolderBaseline, take_staging_baseline  # noqa: E402
 from engine.workspace import Workspace  # noqa: E402
@@ -48,37 +48,54 @@ def main() -> int:
     )
     print(f"copied to {root}: {len(folders)} STAGING folders with a package.json")
 
-    edit = join_workspace(root, folders, requester="bench/real_epic_prep")
     ws, settings = Workspace.open(root), load_settings(root)
-    if edit.batch is not None:
-        batch = apply_batch(ws, edit.batch, settings)
+    members, waiting = list(folders), {}
+    installs: list[InstallOutcome] = []
+    while True:
+        edit = join_workspace(root, members, requester="bench/real_epic_prep")
+        batch_id = None
+        if edit.batch is not None:
+            batch_id = apply_batch(ws, edit.batch, settings).batch_id
+            print(
+                f"{edit.layout.manager} workspace ({edit.layout.reason}): {len(edit.added)}"
+                f" added in batch {batch_id}, {len(edit.already)} already members"
+            )
+        for resolution in edit.resolutions:
+            if resolution.kind != "dependency-range":
+                print(f"  resolution [{resolution.kind}] {resolution.detail}")
+        ranges = sum(1 for r in edit.resolutions if r.kind == "dependency-range")
+        print(f"  {ranges} dependencies declared with different ranges (kept per member)")
+        outcome = install(root, members)
+        installs.append(outcome)
         print(
-            f"{edit.layout.manager} workspace ({edit.layout.reason}): {len(edit.added)} added in"
-            f" batch {batch.batch_id}, {len(edit.already)} already members"
+            f"install: {outcome.status} in {outcome.seconds:.1f} s: {' '.join(outcome.command)}"
+            + (f" ({outcome.reason})" if outcome.reason else "")
         )
-    for resolution in edit.resolutions:
-        if resolution.kind != "dependency-range":
-            print(f"  resolution [{resolution.kind}] {resolution.detail}")
-    ranges = sum(1 for r in edit.resolutions if r.kind == "dependency-range")
-    print(f"  {ranges} dependencies declared with different ranges (kept per member)")
-
-    outcome = install(root, folders)
-    print(
-        f"install: {outcome.status} in {outcome.seconds:.1f} s: {' '.join(outcome.command)}"
-        + (f" ({outcome.reason})" if outcome.reason else "")
-    )
+        if not outcome.blocked or batch_id is None:
+            break
+        # The registry lacks a dependency of these folders: they wait with that named
+        # item, and the rest are installed without them (one more install, not one each).
+        for folder, item in outcome.blocked.items():
+            print(f"  {folder} waits: {item}")
+        waiting.update(outcome.blocked)
+        rollback_batch(ws, batch_id, settings)
+        members = [f for f in members if f not in waiting]
     if outcome.status != "installed":
         print(outcome.log_tail)
+    install_s = sum(o.seconds for o in installs)
 
     baselines_started = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        results = list(pool.map(lambda f: _baseline(root, f), folders))
+        results = list(pool.map(lambda f: _baseline(root, f), members))
     baselines_s = time.monotonic() - baselines_started
 
     name_w = max(len(f) for f in folders) - len("STAGING/")
     print()
     print(f"{'folder':<{name_w}}  {'tsconfig':<40}  {'errors':>6}  {'time':>6}")
-    for folder, result in zip(folders, results, strict=True):
+    for folder, item in waiting.items():
+        name = folder.removeprefix("STAGING/")
+        print(f"{name:<{name_w}}  {'-':<40}  {'wait':>6}  {'-':>6}  {item}")
+    for folder, result in zip(members, results, strict=True):
         name = folder.removeprefix("STAGING/")
         if isinstance(result, str):
             print(f"{name:<{name_w}}  {'-':<40}  {'fail':>6}  {'-':>6}  {result}")
@@ -93,8 +110,14 @@ def main() -> int:
     baselined = [r for r in results if isinstance(r, FolderBaseline)]
     clean = sum(1 for r in baselined if r.errors == 0)
     print()
-    print(f"folders: {len(folders)}; baselines: {len(baselined)}; with 0 errors: {clean}")
-    print(f"install: {outcome.seconds:.1f} s ({outcome.status})")
+    print(
+        f"folders: {len(folders)}; baselines: {len(baselined)}; with 0 errors: {clean};"
+        f" waiting: {len(waiting)}"
+    )
+    print(
+        f"install: {install_s:.1f} s in {len(installs)} run(s) ({outcome.status});"
+        f" waiting on needs-install: {len(waiting)}"
+    )
     print(f"baselines: {baselines_s:.1f} s with {args.jobs} jobs")
     print(f"total: {time.monotonic() - started:.1f} s")
     if not args.keep:

@@ -60,6 +60,12 @@ _OFFLINE = re.compile(
     re.I,
 )
 _NAME_CHARS = re.compile(r"[^a-z0-9._-]+")
+# A dependency version the registry does not have (unpublished, or a typo in a template).
+_UNAVAILABLE = re.compile(
+    r"No matching version found for (?P<a>(?:@[^/\s]+/)?[^@\s]+)@(?P<av>\S+?)\.?$"
+    r"|'(?P<b>(?:@[^/\s]+/)?[^@\s']+)@(?P<bv>[^'\s]*)' is not in (?:this|the npm) registry",
+    re.M,
+)
 
 
 class WorkspaceConfigError(BadInput):
@@ -103,6 +109,11 @@ class InstallOutcome(BaseModel):
     lockfile_before: str | None = Field(None, description="sha256 before the install")
     lockfile_after: str | None = None
     log_tail: str = ""
+    blocked: dict[str, str] = Field(
+        default_factory=dict,
+        description="folder -> the dependency the registry does not have; install the rest"
+        " without these folders, which wait with that as their needs-install item",
+    )
 
 
 # --- detection ------------------------------------------------------------------------------
@@ -481,10 +492,27 @@ def install(
     if _OFFLINE.search(log):
         outcome.reason = "the registry could not be reached during the install"
         return outcome
+    outcome.blocked = blocked_folders(root, folders, log)
     outcome.status, outcome.item = "failed", None
     last = log.strip().splitlines()[-1] if log.strip() else f"exit {done.returncode}"
     outcome.reason = f"{' '.join(command)} exited {done.returncode}: {last}"
     return outcome
+
+
+def blocked_folders(root: Path, folders: Sequence[str], log: str) -> dict[str, str]:
+    """The folders that declare a dependency version the install log says does not exist."""
+    missing = {(m["a"] or m["b"]): (m["av"] or m["bv"] or "") for m in _UNAVAILABLE.finditer(log)}
+    blocked: dict[str, str] = {}
+    for folder in folders:
+        package = _read_json(root / folder / "package.json")
+        for name, version in missing.items():
+            for deps_field in ("dependencies", "devDependencies", "optionalDependencies"):
+                deps = package.get(deps_field)
+                if isinstance(deps, dict) and name in deps:
+                    blocked[folder] = (
+                        f"needs-install: {name}@{version or deps[name]} is not in the registry"
+                    )
+    return blocked
 
 
 def lockfile_batch(
