@@ -148,3 +148,18 @@ def test_real_workers_install_once_and_the_lockfile_change_is_journaled(tmp_path
     assert (root / "package-lock.json").is_file()
     rollback_batch(ws, result.batch_id, settings)
     assert not (root / "package-lock.json").exists()
+
+
+def test_a_dependency_the_registry_lacks_blocks_only_its_folders(tmp_path: Path) -> None:
+    from engine.migrate.workspaces import blocked_folders
+
+    root = npm_target(tmp_path / "t")
+    package(root, "apps/r2", name="r2", dependencies={"r2-explorer": "1.1.10"})
+    package(root, "apps/ok", name="ok", dependencies={"hono": "^4"})
+    log = (
+        "npm error code ETARGET\n"
+        "npm error notarget No matching version found for r2-explorer@1.1.10.\n"
+    )
+    assert blocked_folders(root, ["apps/ok", "apps/r2"], log) == {
+        "apps/r2": "needs-install: r2-explorer@1.1.10 is not in the registry"
+    }
