@@ -22,7 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.migrate.workspaces import InstallOutcome, install, join_workspace  # noqa: E402
+from engine.migrate.workspaces import (  # noqa: E402
+    InstallOutcome,
+    covered,
+    detect_layout,
+    install,
+    join_workspace,
+)
 from engine.patch.apply import apply_batch, rollback_batch  # noqa: E402
 from engine.settings import load_settings  # noqa: E402
 from engine.validate.staging_baseline import FolderBaseline, take_staging_baseline  # noqa: E402
@@ -36,13 +42,21 @@ def main() -> int:
     parser.add_argument("--real", type=Path, default=DEFAULT_REAL)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--keep", action="store_true", help="keep the temporary copy")
+    parser.add_argument("--timeout", type=float, default=1800, help="install timeout, seconds")
+    parser.add_argument(
+        "--reuse", type=Path, help="a target a previous --keep run left (its npm cache warm)"
+    )
     args = parser.parse_args()
 
     started = time.monotonic()
-    tmp = Path(tempfile.mkdtemp(prefix="vibehq-real-"))
-    root = tmp / "target"
-    shutil.copytree(args.real / "target", root)
-    shutil.copytree(args.real / "STAGING", root / "STAGING")
+    if args.reuse is not None:
+        root = args.reuse.resolve()
+        tmp = root.parent
+    else:
+        tmp = Path(tempfile.mkdtemp(prefix="vibehq-real-"))
+        root = tmp / "target"
+        shutil.copytree(args.real / "target", root)
+        shutil.copytree(args.real / "STAGING", root / "STAGING")
     folders = sorted(
         f"STAGING/{p.name}" for p in (root / "STAGING").iterdir() if (p / "package.json").is_file()
     )
@@ -50,6 +64,13 @@ def main() -> int:
 
     ws, settings = Workspace.open(root), load_settings(root)
     members, waiting = list(folders), {}
+    if args.reuse is not None:
+        # The earlier run already left blocked folders out of the workspace.
+        layout = detect_layout(root)
+        members = [f for f in folders if any(covered(p, f) for p in layout.members)]
+        waiting = {
+            f: "needs-install: left out by the earlier run" for f in folders if f not in members
+        }
     installs: list[InstallOutcome] = []
     while True:
         edit = join_workspace(root, members, requester="bench/real_epic_prep")
@@ -65,7 +86,7 @@ def main() -> int:
                 print(f"  resolution [{resolution.kind}] {resolution.detail}")
         ranges = sum(1 for r in edit.resolutions if r.kind == "dependency-range")
         print(f"  {ranges} dependencies declared with different ranges (kept per member)")
-        outcome = install(root, members)
+        outcome = install(root, members, timeout=args.timeout)
         installs.append(outcome)
         print(
             f"install: {outcome.status} in {outcome.seconds:.1f} s: {' '.join(outcome.command)}"
