@@ -445,7 +445,7 @@ def install(
     folders: Sequence[str],
     *,
     env: Mapping[str, str] | None = None,
-    timeout: float = 900.0,
+    timeout: float = 1800.0,
 ) -> InstallOutcome:
     """One install at the workspace root for every member, with the target's own package
     manager. An unreachable registry (before or during the install) is `needs-install`."""
