@@ -63,11 +63,15 @@ def test_seed_manifest_loads_unchanged_and_converts() -> None:
     assert loaded.format == "seed"
     assert loaded.path == SEED
     assert loaded.base == SEED.parent.resolve()
+    # As in the seed: globs under <workspace>/STAGING, written under @shared/<destination>.
+    assert loaded.staging is None
+    assert loaded.staging_root(Path("/ws")) == Path("/ws/STAGING")
     assert (m.name, m.version, m.description) == (raw["name"], "1.0.0", raw["description"])
     assert [(s.from_, s.include, s.to, s.description) for s in m.sources] == [
-        (".", [p["path"]], p["destination"], p["description"]) for p in raw["source_paths"]
+        (".", [p["path"]], f"@shared/{p['destination']}", p["description"])
+        for p in raw["source_paths"]
     ]
-    assert all(s.default_excludes and s.exclude == [] for s in m.sources)
+    assert all(not s.default_excludes and s.exclude == [] for s in m.sources)
     assert m.imports == [
         ImportRule(
             kind="from-regex",

@@ -233,6 +233,9 @@ def test_seed_manifest_plans_from_its_base(cli: Any, ws: Path, tmp_path: Path) -
         "tools/agent.ts",
         'import type { User } from "../types/user";\nexport const who = (u: User) => u.id;\n',
     )
+    # Every seed glob must match a file (one that matches nothing is an error).
+    write(base, "tools/helper.py", "print('hi')\n")
+    write(base, "container/Dockerfile", "FROM node:20\n")
     seed = SEED_MANIFEST
     result = cli("migrate", "plan", seed, "--base", base, "-w", ws, "--json")
     assert result.code == 0, result.err

@@ -6,7 +6,10 @@ A manifest is YAML or JSON (chosen by extension). Two forms load:
 - the vibehq form (`sources`, compact `imports` rules, `rpc`, `validation`), and
 - the seed's own form (`source_paths`, `import_replacements`, ...), recognised by its
   `source_paths` key, loaded as it is and converted; its seed-only sections are kept in
-  `Manifest.seed`.
+  `Manifest.seed`. It keeps the meaning the seed's `migrate_staging.py` gave it: each
+  `path` is a pathlib glob under the STAGING folder (`<workspace>/STAGING` unless a base is
+  given), each match lands at `@shared/<destination>/<path relative to STAGING>`, and the
+  `import_replacements` are `re.sub` over the whole text of each copied source file, in order.
 
 Batch templates may use the placeholders `{folder}`, `{staging}` and `{name}` (a fixed set).
 They are replaced inside string values after parsing, so a value is inserted literally and is
@@ -268,8 +271,12 @@ class _Seed(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+SEED_STAGING = "STAGING"
+SEED_DEST_ROOT = "@shared"
+
+
 class SeedSourcePath(_Seed):
-    path: str = Field(min_length=1, description="glob under the manifest's base folder")
+    path: str = Field(min_length=1, description="pathlib glob under the STAGING folder")
     destination: str
     description: str | None = None
 
@@ -388,9 +395,16 @@ class SeedManifest(_Seed):
             name=self.name,
             description=self.description,
             version=self.version,
-            # Seed paths are globs under one base folder: each becomes an include there.
+            # Seed paths are globs under the STAGING folder: each becomes an include there,
+            # landing under @shared/<destination> with its path relative to STAGING kept.
             sources=[
-                SourceSpec(from_=".", to=p.destination, include=[p.path], description=p.description)
+                SourceSpec(
+                    from_=".",
+                    to=workspace_relative(f"{SEED_DEST_ROOT}/{p.destination}"),
+                    include=[p.path],
+                    default_excludes=False,
+                    description=p.description,
+                )
                 for p in self.source_paths
             ],
             imports=[
@@ -423,12 +437,17 @@ class SeedManifest(_Seed):
 @dataclass(frozen=True)
 class LoadedManifest:
     """A validated manifest and where it came from. `base` is the folder that relative
-    `from` paths start at."""
+    `from` paths start at. For a seed manifest `staging` is the folder its globs are resolved
+    under when one was given; None means `<workspace>/STAGING`, as in the seed."""
 
     manifest: Manifest
     path: Path
     base: Path
     format: ManifestFormat
+    staging: Path | None = None
+
+    def staging_root(self, workspace_root: Path) -> Path:
+        return self.staging if self.staging is not None else workspace_root / SEED_STAGING
 
 
 def load_manifest(
@@ -437,7 +456,8 @@ def load_manifest(
     variables: Mapping[str, str] | None = None,
     base: Path | None = None,
 ) -> LoadedManifest:
-    """Read, fill in and validate a manifest. `base` defaults to the manifest's folder."""
+    """Read, fill in and validate a manifest. `base` defaults to the manifest's folder; for a
+    seed manifest a given `base` is the STAGING folder its globs are resolved under."""
     source = str(path)
     suffix = path.suffix.lower()
     if suffix not in (".yaml", ".yml", ".json"):
@@ -456,6 +476,7 @@ def load_manifest(
         path=path,
         base=(base if base is not None else path.parent).resolve(),
         format=fmt,
+        staging=base.resolve() if fmt == "seed" and base is not None else None,
     )
 
 

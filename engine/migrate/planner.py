@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -21,8 +22,9 @@ from engine.migrate.imports import (
     relative_specifier,
     resolve_relative,
 )
-from engine.migrate.manifest import LoadedManifest, Manifest, SourceSpec
+from engine.migrate.manifest import LoadedManifest, Manifest, ManifestError, SourceSpec
 from engine.migrate.models import ImportRewrite, ImportSpecifier, SqlSite
+from engine.migrate.seedcopy import apply_replacements, glob_matches, rewrites_file
 from engine.migrate.sqlfinder import find_sql_sites
 from engine.migrate.tsconfig import read_paths
 from engine.syntax.parse import is_source
@@ -139,12 +141,16 @@ def plan_migration(ws: Workspace, loaded: LoadedManifest) -> PlanResult:
             },
         )
     )
+    seed = loaded.format == "seed"
     for (name, root, dest_root), sources in folders.items():
         folder = FolderPlan(name=name, source_root=root, dest_root=dest_root)
         for src in sources:
             data = Path(src.abs_path).read_bytes()
-            if is_source(src.rel):
+            if seed:
+                data = _seed_rewrite_file(folder, resolver, src, data)
+            elif is_source(src.rel):
                 data = _rewrite_file(folder, resolver, src, data)
+            if is_source(src.rel):
                 folder.sql_sites.extend(find_sql_sites(data, src.dest))
             result.contents[src.dest] = data
             folder.files.append(_planned(ws, src, data, folder))
@@ -192,6 +198,8 @@ def _planned(ws: Workspace, src: _Source, data: bytes, folder: FolderPlan) -> Pl
 def _expand_sources(
     ws: Workspace, loaded: LoadedManifest
 ) -> dict[tuple[str, str, str], list[_Source]]:
+    if loaded.format == "seed":
+        return _expand_seed_sources(ws, loaded)
     folders: dict[tuple[str, str, str], list[_Source]] = {}
     for index, spec in enumerate(loaded.manifest.sources):
         for root, dest_root in _roots(loaded.base, spec, index):
@@ -199,19 +207,71 @@ def _expand_sources(
             name = dest_root or "."
             key = (name, str(root), dest_root)
             group = f"{index}:{root}"
-            folders.setdefault(key, []).extend(_walk(ws, root, dest_root, spec, group))
+            found = _walk(ws, root, dest_root, spec, group)
+            if not found:
+                raise ManifestError(
+                    f"{loaded.path}: sources[{index}]: include {spec.include} matches no file"
+                    f" in {root}"
+                )
+            folders.setdefault(key, []).extend(found)
     return folders
+
+
+def _expand_seed_sources(
+    ws: Workspace, loaded: LoadedManifest
+) -> dict[tuple[str, str, str], list[_Source]]:
+    """The seed's copy step: each `path` glob under STAGING, each file to
+    `@shared/<destination>/<path relative to STAGING>`."""
+    root = loaded.staging_root(ws.root).resolve()
+    if not root.is_dir():
+        raise ManifestError(f"{loaded.path}: the seed manifest's STAGING folder {root} not found")
+    files = _files_under(root)
+    folders: dict[tuple[str, str, str], list[_Source]] = {}
+    for index, spec in enumerate(loaded.manifest.sources):
+        pattern = spec.include[0]
+        matched = [rel for rel in files if glob_matches(pattern, rel)]
+        if not matched:
+            raise ManifestError(
+                f"{loaded.path}: source_paths.{index}.path: glob {pattern!r} matches no file"
+                f" under {root}"
+            )
+        key = (spec.to, str(root), spec.to)
+        group = folders.setdefault(key, [])
+        # Two globs to one destination may match one file: the seed copied it twice, the same.
+        taken = {src.rel for src in group}
+        for rel in matched:
+            if rel in taken:
+                continue
+            dest = f"{spec.to}/{rel}"
+            ws.resolve(dest)
+            group.append(_Source(str(index), str(root / rel), rel, dest))
+    return folders
+
+
+def _files_under(root: Path) -> list[str]:
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _PRUNED_DIRS)
+        rel_dir = os.path.relpath(dirpath, root)
+        for filename in sorted(filenames):
+            if os.path.islink(os.path.join(dirpath, filename)):
+                continue
+            rel = filename if rel_dir == "." else f"{rel_dir}/{filename}"
+            found.append(rel.replace(os.sep, "/"))
+    return found
 
 
 def _roots(base: Path, spec: SourceSpec, index: int) -> list[tuple[Path, str]]:
     if has_magic(spec.from_):
         matches = sorted(p for p in base.glob(spec.from_) if p.is_dir())
         if not matches:
-            raise BadInput(f"sources[{index}].from {spec.from_!r} matches no folder under {base}")
+            raise ManifestError(
+                f"sources[{index}].from {spec.from_!r} matches no folder under {base}"
+            )
         return [(p.resolve(), f"{spec.to.rstrip('/')}/{p.name}") for p in matches]
     root = (base / spec.from_).resolve()
     if not root.is_dir():
-        raise BadInput(f"sources[{index}].from: folder {str(root)!r} not found")
+        raise ManifestError(f"sources[{index}].from: folder {str(root)!r} not found")
     return [(root, spec.to.rstrip("/"))]
 
 
@@ -280,7 +340,7 @@ class _Resolver:
             new, index = ruled
             rule = self.manifest.imports[index]
             # The rule's rewrite stands even when its target is missing: that is reported.
-            problem = self._check_dest(src.dest, new)
+            problem = self.check_dest(src.dest, new)
             return _Decision(
                 new,
                 f"imports[{index}] {rule.kind} {rule.pattern}",
@@ -296,7 +356,7 @@ class _Resolver:
             return decided
         if spec.specifier.startswith("."):
             return self._relative(src, spec.specifier)
-        return _Decision(problem=self._check_dest(src.dest, spec.specifier))
+        return _Decision(problem=self.check_dest(src.dest, spec.specifier))
 
     def _relative(self, src: _Source, specifier: str, *, allow_alias: bool = True) -> _Decision:
         target = resolve_relative(specifier, PurePosixPath(src.abs_path), self.source_exists)
@@ -314,7 +374,7 @@ class _Resolver:
         new = relative_specifier(importer, dest, specifier)
         return _Decision() if new == specifier else _Decision(new, "relative")
 
-    def _check_dest(self, importer: str, specifier: str) -> str | None:
+    def check_dest(self, importer: str, specifier: str) -> str | None:
         """Does `specifier` resolve from `importer` in the workspace after the migration?"""
         if specifier.startswith("."):
             found = resolve_relative(specifier, PurePosixPath(importer), self.dest_exists)
@@ -338,6 +398,47 @@ def _alias_match(key: str, specifier: str) -> str | None:
     if specifier.startswith(prefix) and specifier.endswith(suffix):
         return specifier[len(prefix) : len(specifier) - len(suffix)]
     return None
+
+
+_QUOTED = re.compile(r"""['"]([^'"]*)['"]""")
+
+
+def _seed_rewrite_file(folder: FolderPlan, resolver: _Resolver, src: _Source, data: bytes) -> bytes:
+    """The seed's text substitutions, recorded; then every import the result leaves that will
+    not resolve in the workspace is reported (nothing else is rewritten: the seed did not)."""
+    rules = resolver.manifest.imports
+    if rewrites_file(src.rel):
+        data, made = apply_replacements(data, rules)
+        for r in made:
+            old, new = _QUOTED.search(r.old), _QUOTED.search(r.new)
+            folder.rewrites.append(
+                ImportRewrite(
+                    file=src.dest,
+                    line=r.line,
+                    column=r.column,
+                    kind="import",
+                    old=old.group(1) if old else r.old,
+                    new=new.group(1) if new else r.new,
+                    rule=f"imports[{r.rule}] {rules[r.rule].kind} {rules[r.rule].pattern}",
+                )
+            )
+    if is_source(src.rel):
+        for spec in find_imports(data, src.dest):
+            if spec.kind == "reference-path":
+                continue
+            problem = resolver.check_dest(src.dest, spec.specifier)
+            if problem is not None:
+                folder.unresolved.append(
+                    UnresolvedImport(
+                        file=src.dest,
+                        line=spec.line,
+                        column=spec.column,
+                        kind=spec.kind,
+                        specifier=spec.specifier,
+                        reason=problem,
+                    )
+                )
+    return data
 
 
 def _rewrite_file(folder: FolderPlan, resolver: _Resolver, src: _Source, data: bytes) -> bytes:
