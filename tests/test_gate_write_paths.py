@@ -19,6 +19,7 @@ from engine.epic.runner import EpicRunner, EpicSummary
 from engine.epic.spec import load_epic
 from engine.errors import CheckFailed
 from engine.ledger.store import Ledger
+from engine.patch.patch_events import patch_events
 from engine.patch.validation import Finding, ValidationResult
 from engine.plan.document import find_task, load_tasks
 from engine.refactor.pipeline import apply_refactor, plan_refactor, target_for
@@ -427,7 +428,7 @@ def test_every_write_names_the_verdict_of_the_gate(cli: Any, tmp_path: Path, pat
     # A step that did not run says why.
     assert all(status != "skipped" for status in steps.values()), steps
     with Ledger.open(Workspace.open(root).ledger_path) as ledger:
-        kinds = {e.kind for e in ledger.patch_events() if e.batch_id == batch_id}
+        kinds = {e.kind for e in patch_events(ledger, batch_id)}
     if path == "patch rollback":
         assert written.payload["rolls_back"] == "b-patch"
         assert str(steps["quality"]) == "skipped (a rollback restores recorded bytes)"
