@@ -93,6 +93,10 @@ def migrate_apply(
 
     ws, settings = open_workspace(workspace)
     validator, skip = validator_choice(ws, settings, validate)
+    if refactor and validate is None and validator is not None:
+        # A STAGING copy still holds the SQL the refactor replaces (bun:sqlite and the like):
+        # it is type-checked once, after the refactor, against the baseline.
+        validator, skip = None, {"validators": "deferred to the refactor's type check (--refactor)"}
     loaded = load_manifest_file(manifest, base)
     record, result = apply_migration(
         ws, loaded, settings, on_conflict=on_conflict.value, validator=validator, skip=skip
