@@ -21,22 +21,19 @@ import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
-
-from pydantic import BaseModel, Field
+from typing import Any
 
 from engine.approvals.apply import APPLIED_EVENT, apply_approved
 from engine.approvals.models import (
     ApprovalItem,
     ApprovalRequest,
-    AutoApprove,
     NeedsModelPayload,
     PatchBatchPayload,
 )
 from engine.approvals.queue import approve, approve_all_safe, get_item, list_items, subject, submit
 from engine.approvals.review import review_batch
+from engine.epic import plan_task
 from engine.epic.answer_check import AnswerValidator
 from engine.epic.changeset import Changeset, overlay
 from engine.epic.models import (
@@ -51,6 +48,17 @@ from engine.epic.models import (
     StepRecord,
     StepStatus,
 )
+from engine.epic.queue_view import folder_of, human_answer, item_facts, live_proposals, message, why
+from engine.epic.refactor_step import RefactorStep
+from engine.epic.run_models import (
+    REQUESTER,
+    SHOWN,
+    EpicSummary,
+    ModelAnswer,
+    ModelAnswerer,
+    StepOutcome,
+    WaitingItem,
+)
 from engine.epic.spec import FolderJob, folder_jobs
 from engine.epic.store import (
     UnknownRun,
@@ -60,6 +68,7 @@ from engine.epic.store import (
     load_run,
     set_run_status,
 )
+from engine.epic.tasks_step import TasksStep
 from engine.errors import CheckFailed, VibehqError
 from engine.ids import new_run_id
 from engine.ledger.events import LedgerEvent
@@ -71,7 +80,6 @@ from engine.patch.journal import Journal
 from engine.patch.models import PatchBatch
 from engine.patch.patch_events import patch_events
 from engine.patch.validation import BatchValidator, ValidationResult
-from engine.refactor.pipeline import plan_refactor, record_work_items, target_for
 from engine.settings import Settings
 from engine.validate.gate import verdict_event
 from engine.validate.judge import GateContext, judge
@@ -89,44 +97,6 @@ __all__ = [
 
 FOLDER_SIGNATURE = "epic/folder"
 RECIPE_LABEL = "migration copy, import rewrites and D1-to-RPC recipes"
-REQUESTER = "vibehq-epic"
-_SHOWN = 40
-
-
-class ModelAnswer(BaseModel):
-    """What the crew made of one needs-model item: the patch_batch proposals it queued."""
-
-    item_id: int
-    status: Literal["proposed", "no_answer", "failed"]
-    proposals: list[int] = Field(default_factory=list)
-    error: str | None = None
-
-
-class ModelAnswerer(Protocol):
-    def __call__(
-        self, overlay: Workspace, item: ApprovalItem, *, validator: BatchValidator | None
-    ) -> ModelAnswer:
-        """Answer `item` on `overlay` (the folder's change written in); never raise for model
-        trouble, report it in the answer."""
-
-
-class WaitingItem(BaseModel):
-    id: int
-    kind: str
-    folder: str
-    title: str
-    why: str
-
-
-class EpicSummary(BaseModel):
-    run_id: str
-    status: RunStatus
-    folders: dict[str, str] = Field(default_factory=dict, description="folder -> where it stands")
-    waiting: list[WaitingItem] = Field(default_factory=list)
-    failed: dict[str, str] = Field(default_factory=dict)
-    model_note: str | None = None
-    report: dict[str, str] | None = None
-    message: str = ""
 
 
 Emit = Callable[[EpicEvent], None]
@@ -136,13 +106,7 @@ def _no_emit(event: EpicEvent) -> None:
     del event
 
 
-@dataclass
-class _Outcome:
-    status: StepStatus
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-class EpicRunner:
+class EpicRunner(RefactorStep, TasksStep):
     """Runs (or resumes) one epic run. Call `prepare`, `decide`, `apply`, `update_plan`,
     `report` and `finish` in that order; each is a step of the epic flow."""
 
@@ -184,8 +148,8 @@ class EpicRunner:
     ) -> EpicRun:
         """Check everything a run needs, then record it. Bad input raises before anything."""
         folder_jobs(spec, options.folders)
-        epic_task = _epic_task(ws, settings, spec, tasks_path)
-        rel_tasks = None if tasks_path is None else _relative_or_absolute(ws, tasks_path)
+        epic_task = plan_task.epic_task(ws, settings, spec, tasks_path)
+        rel_tasks = None if tasks_path is None else plan_task.relative_or_absolute(ws, tasks_path)
         options = options.model_copy(update={"epic_task": epic_task, "tasks_file": rel_tasks})
         ws.ensure_state_dir()
         with Ledger.open(ws.ledger_path) as ledger:
@@ -211,7 +175,7 @@ class EpicRunner:
                 self.answerer is not None
                 or self._answers_state(job) != self._data(job, "refactor").get("answers_state")
             )
-            steps: list[tuple[str, Callable[[FolderJob, int], _Outcome], bool]] = [
+            steps: list[tuple[str, Callable[[FolderJob, int], StepOutcome], bool]] = [
                 ("plan", self._plan, False),
                 ("migrate", self._migrate, False),
                 ("refactor", self._refactor, redo),
@@ -271,7 +235,7 @@ class EpicRunner:
             needs_model = [
                 i
                 for i in list_items(ledger, kind="needs_model", state="pending")
-                if i.id in self._work_item_ids() and not _live_proposals(ledger, i.id)
+                if i.id in self._work_item_ids() and not live_proposals(ledger, i.id)
             ]
         by_id = {i.id: i for i in [*items, *needs_model]}
         answered = {
@@ -294,14 +258,14 @@ class EpicRunner:
         for item in by_id.values():
             if item.state != "pending":
                 continue
-            folder = _folder_of(item, self.jobs)
+            folder = folder_of(item, self.jobs)
             summary.waiting.append(
                 WaitingItem(
                     id=item.id,
                     kind=item.kind,
                     folder=folder,
                     title=item.title,
-                    why=_why(item),
+                    why=why(item),
                 )
             )
         summary.waiting.sort(key=lambda w: w.id)
@@ -315,7 +279,7 @@ class EpicRunner:
             summary.status = "paused"
         elif summary.failed:
             summary.status = "failed"
-        summary.message = _message(summary)
+        summary.message = message(summary)
         with Ledger.open(self.ws.ledger_path) as ledger:
             set_run_status(
                 ledger,
@@ -331,7 +295,7 @@ class EpicRunner:
     # -- step bookkeeping -------------------------------------------------------------------------
 
     def _run_step(
-        self, job: FolderJob, step: str, work: Callable[[], _Outcome], *, again: bool = False
+        self, job: FolderJob, step: str, work: Callable[[], StepOutcome], *, again: bool = False
     ) -> bool:
         """Run a step unless it is done (or `again` says to run it anyway); True when the
         folder may go on to its next step."""
@@ -342,7 +306,7 @@ class EpicRunner:
         try:
             outcome = work()
         except VibehqError as exc:
-            outcome = _Outcome("failed", {"error": exc.message})
+            outcome = StepOutcome("failed", {"error": exc.message})
         self._finish(record, outcome.status, outcome.data)
         return outcome.status == "done"
 
@@ -421,7 +385,7 @@ class EpicRunner:
 
     # -- 1. plan ----------------------------------------------------------------------------------
 
-    def _plan(self, job: FolderJob, index: int) -> _Outcome:
+    def _plan(self, job: FolderJob, index: int) -> StepOutcome:
         with self._overlay(self._layers(index)) as ovl:
             result = plan_migration(ovl, job.loaded)
         plan = result.plan
@@ -441,12 +405,12 @@ class EpicRunner:
                 f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else ""
             )
             data["error"] = f"{len(conflicts)} destination files exist with other content: {shown}"
-            return _Outcome("failed", data)
-        return _Outcome("done", data)
+            return StepOutcome("failed", data)
+        return StepOutcome("done", data)
 
     # -- 2. migrate -------------------------------------------------------------------------------
 
-    def _migrate(self, job: FolderJob, index: int) -> _Outcome:
+    def _migrate(self, job: FolderJob, index: int) -> StepOutcome:
         changes = Changeset()
         with self._overlay(self._layers(index)) as ovl:
             result = plan_migration(ovl, job.loaded)
@@ -464,11 +428,11 @@ class EpicRunner:
         # What the migration copied is the gate's origin: STAGING's own findings are reported
         # as pre-existing, what recipes and models add later is judged as theirs.
         self._save(job, "migrated", changes)
-        return _Outcome("done", {"files": len(changes.paths), "changed": changes.paths[:_SHOWN]})
+        return StepOutcome("done", {"files": len(changes.paths), "changed": changes.paths[:SHOWN]})
 
     # -- 3. refactor ------------------------------------------------------------------------------
 
-    def _refactor(self, job: FolderJob, index: int) -> _Outcome:
+    def _refactor(self, job: FolderJob, index: int) -> StepOutcome:
         layers = self._layers(index)
         recipes = self._changes(job, "recipes")
         facts_path = self._dir(job) / "refactor.json"
@@ -479,124 +443,15 @@ class EpicRunner:
         model, answers = self._model_work(job, [*layers, recipes], facts["items"])
         self._save(job, "model", model)
         answers["answers_state"] = self._answers_state(job, facts["items"])
-        return _Outcome("done", {**facts["share"], **answers})
-
-    def _answers_state(self, job: FolderJob, items: list[int] | None = None) -> list[list[Any]]:
-        """What the folder's needs-model items stand at: state, a human answer, proposals."""
-        ids = items if items is not None else self._data(job, "refactor").get("items", [])
-        state: list[list[Any]] = []
-        with Ledger.open(self.ws.ledger_path) as ledger:
-            for item_id in ids:
-                item = get_item(ledger, item_id)
-                live = [p.id for p in _live_proposals(ledger, item_id)]
-                state.append([item_id, item.state, _human_answer(item) is not None, live])
-        return state
-
-    def _run_recipes(
-        self, job: FolderJob, layers: list[Changeset], recipes: Changeset
-    ) -> dict[str, Any]:
-        share = {"sites": 0, "recipes": 0, "needs_model": 0, "methods": 0}
-        work_items: list[str] = []
-        items: list[int] = []
-        rpc = job.loaded.manifest.rpc
-        epic = self.run.options.epic_task
-        for dest in self._data(job, "plan").get("sql_folders", []):
-            with self._overlay([*layers, recipes]) as ovl:
-                plan = plan_refactor(ovl, target_for(dest, rpc), task_id=epic)
-                for batch in (plan.orchestrator, plan.worker):
-                    if batch is not None:
-                        recipes.add_batch(ovl, batch)
-            for key, value in plan.share().items():
-                share[key] += value
-            share["methods"] += len(plan.methods)
-            work_items += [w.id for w in plan.work_items]
-            items += record_work_items(
-                self.ws,
-                plan,
-                self.settings,
-                run_id=self.run.run_id,
-                step=f"refactor:{job.name}",
-            )
-        self._save(job, "recipes", recipes)
-        if work_items:
-            # Items queued by an earlier run for the same sites are this run's work too.
-            with Ledger.open(self.ws.ledger_path) as ledger:
-                for item in list_items(ledger, kind="needs_model"):
-                    payload = item.payload
-                    if (
-                        isinstance(payload, NeedsModelPayload)
-                        and payload.work_item.id in work_items
-                        and item.state != "rejected"
-                        and item.id not in items
-                    ):
-                        items.append(item.id)
-        return {"share": {**share, "work_items": work_items}, "items": sorted(items)}
-
-    def _model_work(
-        self, job: FolderJob, layers: list[Changeset], item_ids: list[int]
-    ) -> tuple[Changeset, dict[str, Any]]:
-        """The answers to the folder's needs-model items, as one more layer: a human's answer
-        (approve --edit) or the crew's live proposals; the crew is asked for the rest."""
-        model = Changeset()
-        proposals: list[int] = []
-        unanswered: list[int] = []
-        errors: list[str] = []
-        with self._overlay(layers) as ovl:
-            for item_id in item_ids:
-                with Ledger.open(self.ws.ledger_path) as ledger:
-                    item = get_item(ledger, item_id)
-                    live = _live_proposals(ledger, item_id)
-                if item.state == "rejected":
-                    continue
-                batches = _answer_batches(item, live)
-                if not batches and item.state == "pending" and self.answerer is not None:
-                    self.emit(
-                        EpicEvent(
-                            run_id=self.run.run_id,
-                            kind="message",
-                            folder=job.name,
-                            step="refactor",
-                            agent="Codex",
-                            message=f"asking the crew to answer item {item_id}",
-                        )
-                    )
-                    checker = (
-                        None
-                        if self.validator is None
-                        else AnswerValidator(self.validator, ovl.root)
-                    )
-                    answer = self.answerer(ovl, item, validator=checker)
-                    if answer.error:
-                        errors.append(f"item {item_id}: {answer.error}")
-                    with Ledger.open(self.ws.ledger_path) as ledger:
-                        live = _live_proposals(ledger, item_id)
-                    batches = _answer_batches(item, live)
-                if not batches:
-                    unanswered.append(item_id)
-                    continue
-                proposals += [p.id for p in live]
-                for batch in batches:
-                    for path in model.add_batch(ovl, batch):
-                        _write_overlay(ovl, path, model.new[path])
-        data: dict[str, Any] = {
-            "items": item_ids,
-            "model_answers": len(item_ids) - len(unanswered),
-            "model_proposals": proposals,
-            "unanswered": unanswered,
-        }
-        if errors:
-            data["model_errors"] = errors[:_SHOWN]
-        if unanswered and self.answerer is None:
-            data["why"] = f"{len(unanswered)} needs-model items wait: no model is configured"
-        return model, data
+        return StepOutcome("done", {**facts["share"], **answers})
 
     # -- 4. gate ----------------------------------------------------------------------------------
 
-    def _gate(self, job: FolderJob, index: int) -> _Outcome:
+    def _gate(self, job: FolderJob, index: int) -> StepOutcome:
         layers = self._layers(index)
         recipes, model = self._changes(job, "recipes"), self._changes(job, "model")
         if not recipes and not model:
-            return _Outcome("done", {"ok": True, "unchanged": True, "violations": 0})
+            return StepOutcome("done", {"ok": True, "unchanged": True, "violations": 0})
         origins = self._origins(job)
         ctx = GateContext(
             settings=self.settings,
@@ -624,33 +479,33 @@ class EpicRunner:
             ledger.record(verdict_event(verdict))
         if verdict.policy == "refuse":
             data.update(ok=False, refused=verdict.reason, error=verdict.reason)
-            return _Outcome("failed", data)
+            return StepOutcome("failed", data)
         if verdict.policy == "hold":
             # A secret STAGING already held: the folder waits for a human to clear it at the
             # source; a later run plans it again.
             data.update(ok=False, held=verdict.reason, error=f"held for a human: {verdict.reason}")
-            return _Outcome("failed", data)
+            return StepOutcome("failed", data)
         validation = self._validate([*layers, recipes, model])
         if validation is None:
             # Nothing checked it: the policy's recipe rule will not vouch for it either.
             data.update(ok=True, tsc_new_errors=0, tsc_summary="no validator ran")
-            return _Outcome("done", data)
+            return StepOutcome("done", data)
         (self._dir(job) / "validation.json").write_text(
             validation.model_dump_json(), encoding="utf-8"
         )
         new_errors = len(validation.findings)
         data.update(ok=validation.ok, tsc_new_errors=new_errors, tsc_summary=validation.summary)
         if validation.ok:
-            return _Outcome("done", data)
+            return StepOutcome("done", data)
         unanswered = self._data(job, "refactor").get("unanswered", [])
         if unanswered:
             data["why"] = (
                 f"{validation.summary}; {len(unanswered)} needs-model items "
                 f"({', '.join(f'#{i}' for i in unanswered)}) must be answered first"
             )
-            return _Outcome("waiting", data)
+            return StepOutcome("waiting", data)
         data["error"] = f"the folder's change does not type-check: {validation.summary}"
-        return _Outcome("failed", data)
+        return StepOutcome("failed", data)
 
     def _origins(self, job: FolderJob) -> dict[str, bytes]:
         """What the migration copied: STAGING's own findings in it are pre-existing, at the
@@ -688,7 +543,7 @@ class EpicRunner:
             task_id=self.run.options.epic_task,
         )
 
-    def _approve(self, job: FolderJob) -> _Outcome:
+    def _approve(self, job: FolderJob) -> StepOutcome:
         state_path = self._dir(job) / "approval.json"
         state = json.loads(state_path.read_text()) if state_path.is_file() else {}
         recipes = self._changes(job, "recipes")
@@ -704,12 +559,12 @@ class EpicRunner:
             answered = [
                 i
                 for i in self._data(job, "refactor").get("items", [])
-                if _human_answer(get_item(ledger, i)) is not None
+                if human_answer(get_item(ledger, i)) is not None
             ]
             ids = ([state["folder_item"]] if "folder_item" in state else []) + proposals + answered
             items = [get_item(ledger, i) for i in ids]
         data: dict[str, Any] = {
-            "items": [_item_facts(i) for i in items],
+            "items": [item_facts(i) for i in items],
             "pending": sum(1 for i in items if i.state == "pending"),
         }
         rejected = [i for i in items if i.state in ("rejected", "expired")]
@@ -719,13 +574,13 @@ class EpicRunner:
                 + (f" by {i.decision.by}: {i.decision.reason}" if i.decision else "")
                 for i in rejected
             )
-            return _Outcome("failed", data)
+            return StepOutcome("failed", data)
         if data["pending"]:
             data["why"] = f"waiting for {data['pending']} approvals: " + ", ".join(
                 f"#{i.id}" for i in items if i.state == "pending"
             )
-            return _Outcome("waiting", data)
-        return _Outcome("done", data)
+            return StepOutcome("waiting", data)
+        return StepOutcome("done", data)
 
     def _submit_folder(self, ledger: Ledger, job: FolderJob, recipes: Changeset, auto: bool) -> int:
         batch = self._folder_batch(job, recipes)
@@ -758,7 +613,7 @@ class EpicRunner:
 
     # -- 6. apply ---------------------------------------------------------------------------------
 
-    def _apply(self, job: FolderJob) -> _Outcome:
+    def _apply(self, job: FolderJob) -> StepOutcome:
         ids = [int(i["id"]) for i in self._data(job, "approve").get("items", [])]
         index = self.jobs.index(job)
         # An earlier folder this one was checked together with did not land: check again.
@@ -797,14 +652,14 @@ class EpicRunner:
                     accept_unvalidated=True,
                 )
             except CheckFailed as exc:
-                return _Outcome(
+                return StepOutcome(
                     "failed",
                     {"batches": batches, "files_written": written, "error": exc.message},
                 )
             batches.append(result.batch.batch_id)
             written += sum(1 for f in result.batch.files if f.action != "unchanged")
         self._close_answered(job)
-        return _Outcome("done", {"batches": batches, "files_written": written})
+        return StepOutcome("done", {"batches": batches, "files_written": written})
 
     def _already_applied(self, batch_id: str, item_id: int) -> bool:
         """A killed run may have applied the batch and died before recording it: the journal
@@ -857,56 +712,6 @@ class EpicRunner:
                         reason=f"answered by item {proposal.id} ({proposal.requester}), applied",
                     )
 
-    # -- 7. tasks ---------------------------------------------------------------------------------
-
-    def _tasks(self, job: FolderJob) -> _Outcome:
-        from engine.epic.plan_sync import sync_folder_task
-
-        epic = self.run.options.epic_task
-        if self.tasks_path is None or epic is None or not self.tasks_path.is_file():
-            return _Outcome("skipped", {"why": "no tasks.json or epic task to update"})
-        where = self._where(job)
-        failure = next(
-            (
-                self._data(job, s).get("error")
-                for s in FOLDER_STEPS
-                if self._status(job, s) == "failed"
-            ),
-            None,
-        )
-        validation_path = self._dir(job) / "validation.json"
-        findings = (
-            ValidationResult.model_validate_json(validation_path.read_bytes()).findings
-            if validation_path.is_file()
-            else []
-        )
-        data = sync_folder_task(
-            self.ws,
-            self.tasks_path,
-            epic,
-            folder=job.name,
-            dest=job.dest,
-            where=where,
-            failure=failure,
-            findings=findings,
-            open_items=self._open_items(job),
-            settings=self.settings,
-        )
-        return _Outcome("done", data)
-
-    def _open_items(self, job: FolderJob) -> list[str]:
-        lines: list[str] = []
-        approve_data = self._data(job, "approve")
-        for facts in approve_data.get("items", []):
-            if facts.get("state") == "pending":
-                lines.append(f"approval #{facts['id']}: {facts.get('title', '')}")
-        with Ledger.open(self.ws.ledger_path) as ledger:
-            for item_id in self._data(job, "refactor").get("items", []):
-                item = get_item(ledger, item_id)
-                if item.state == "pending":
-                    lines.append(f"needs-model #{item.id}: {_why(item)}")
-        return lines
-
     def _where(self, job: FolderJob) -> str:
         """One word for where a folder stands: applied, unchanged, waiting, failed or a step."""
         for step in FOLDER_STEPS:
@@ -935,33 +740,7 @@ class EpicRunner:
         return [*self._layers(index), self._changes(self.jobs[index], "recipes")]
 
 
-# -- helpers of one idea each: reading the queue for the runner ------------------------------------
-
-
-def _live_proposals(ledger: Ledger, item_id: int) -> list[ApprovalItem]:
-    """The crew's patch_batch proposals answering `item_id` that are still in play."""
-    return [
-        p
-        for p in list_items(ledger, kind="patch_batch")
-        if getattr(p.payload, "answers", None) == item_id
-        and p.state in ("pending", "approved")
-        and isinstance(p.payload, PatchBatchPayload)
-        and p.payload.refused is None
-    ]
-
-
-def _human_answer(item: ApprovalItem) -> PatchBatch | None:
-    payload = item.payload
-    if item.state == "approved" and isinstance(payload, NeedsModelPayload) and payload.answer:
-        return payload.answer.batch
-    return None
-
-
-def _answer_batches(item: ApprovalItem, live: list[ApprovalItem]) -> list[PatchBatch]:
-    answer = _human_answer(item)
-    if answer is not None:
-        return [answer]
-    return [p.payload.batch for p in live if isinstance(p.payload, PatchBatchPayload)]
+# -- reviewing a human's answer on the run's overlay -----------------------------------------------
 
 
 def answer_reviewer(
@@ -997,107 +776,6 @@ def answer_reviewer(
     return review
 
 
-def _write_overlay(ovl: Workspace, path: str, content: bytes | None) -> None:
-    target = ovl.resolve(path)
-    if content is None:
-        target.unlink(missing_ok=True)
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.unlink(missing_ok=True)
-    target.write_bytes(content)
-
-
 def _stored_quality(folder: Path) -> QualityReport | None:
     path = folder / "quality.json"
     return QualityReport.model_validate_json(path.read_bytes()) if path.is_file() else None
-
-
-def _item_facts(item: ApprovalItem) -> dict[str, Any]:
-    decision = item.decision
-    return {
-        "id": item.id,
-        "kind": item.kind,
-        "state": item.state,
-        "title": item.title,
-        "requester": item.requester,
-        "decided_by": None if decision is None else decision.by,
-        "rule": None if decision is None else decision.rule,
-    }
-
-
-def _why(item: ApprovalItem) -> str:
-    payload = item.payload
-    if isinstance(payload, NeedsModelPayload):
-        w = payload.work_item
-        return f"{w.file}:{w.start_line} needs a model or a human: {w.reason}"
-    verdict = item.verdict
-    if isinstance(verdict, AutoApprove):
-        return (
-            f"the policy would pass it ({verdict.rule}: {verdict.detail}), but the run "
-            "leaves every decision to a human (--auto-approve none)"
-        )
-    reasons = getattr(verdict, "reasons", None) or []
-    return "; ".join(f"{r.rule}: {r.detail}" for r in reasons[:3]) or item.title
-
-
-def _folder_of(item: ApprovalItem, jobs: Sequence[FolderJob]) -> str:
-    step = item.step or ""
-    if ":" in step:
-        return step.split(":", 1)[1]
-    payload = item.payload
-    if isinstance(payload, NeedsModelPayload):
-        for job in jobs:
-            if payload.work_item.file.startswith(job.dest.rstrip("/") + "/"):
-                return job.name
-    return "-"
-
-
-def _message(summary: EpicSummary) -> str:
-    applied = sum(1 for w in summary.folders.values() if w == "applied")
-    parts = [f"{applied}/{len(summary.folders)} folders applied"]
-    if summary.failed:
-        parts.append(f"{len(summary.failed)} failed")
-    if summary.waiting:
-        approvals = sum(1 for w in summary.waiting if w.kind != "needs_model")
-        needs = len(summary.waiting) - approvals
-        parts.append(
-            f"waiting for {len(summary.waiting)} approvals"
-            + (f" ({needs} need a model or a human)" if needs else "")
-            + f"; decide them, then `vibehq epic resume {summary.run_id}`"
-        )
-    return "; ".join(parts)
-
-
-def _epic_task(
-    ws: Workspace, settings: Settings, spec: EpicSpec, tasks_path: Path | None
-) -> str | None:
-    """The epic task the run updates: the spec's (it must exist), or one made for the run."""
-    if tasks_path is None or not tasks_path.is_file():
-        return spec.epic
-    from engine.plan.change import change_plan, read_plan
-    from engine.plan.document import find_task
-    from engine.plan.ops import add_task
-
-    if spec.epic is not None:
-        find_task(read_plan(ws, settings, file=tasks_path), spec.epic)
-        return spec.epic
-    change = change_plan(
-        ws,
-        settings,
-        lambda tf: add_task(
-            tf,
-            title=f"Epic: {spec.name}",
-            description=spec.description or f"Migration epic {spec.name}",
-            priority="high",
-        ),
-        REQUESTER,
-        file=tasks_path,
-    ).change
-    return change.ids[0]
-
-
-def _relative_or_absolute(ws: Workspace, path: Path) -> str:
-    try:
-        return path.resolve().relative_to(ws.root.resolve()).as_posix()
-    except ValueError:
-        return str(path.resolve())
