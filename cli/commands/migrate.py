@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from engine.migrate.manifest import LoadedManifest
 
-    pass
-
 from pathlib import Path
 from typing import Annotated
 
