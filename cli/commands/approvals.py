@@ -1,4 +1,4 @@
-"""`vibehq approvals`: submit, list, show, approve, reject and apply."""
+"""`vibehq approvals`: submit, list, show, approve, reject, apply, and serve a review page."""
 
 from __future__ import annotations
 
@@ -248,6 +248,49 @@ def approvals_reject(
         emit_json({"ok": True, **item.model_dump(mode="json")})
         return
     get_console().print(f"rejected item {item.id}: {escape(item.title)}")
+
+
+@approvals_app.command("serve")
+@guarded
+def approvals_serve(
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port",
+            min=0,
+            max=65535,
+            help="Port on 127.0.0.1. Default: 0, a free port the system picks.",
+        ),
+    ] = 0,
+    approver_name: ApproverOpt = None,
+    by: ApproverByOpt = None,
+    validate: ValidateOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Serve a local review page for the queue: side-by-side diffs with their findings,
+    approve, approve an edit, reject. Listens on 127.0.0.1 only; every request needs the
+    token in the URL printed at start. Stop it with Ctrl-C."""
+    import sys
+
+    from cli.serve.decisions import ReviewDesk
+    from cli.serve.review_app import ReviewConfig
+    from cli.serve.server import bind, serve
+    from cli.serve.token_guard import new_token
+
+    ws, settings = open_workspace(workspace)
+    config = ReviewConfig(
+        desk=ReviewDesk(ws, settings, validate),
+        token=new_token(),
+        reviewer=approver(approver_name, by),
+    )
+    sock = bind(port)
+
+    def started(url: str) -> None:
+        # Plain stdout, flushed: scripts (and the browser tests) read the URL from it.
+        sys.stdout.write(f"review page: {url}\n(Ctrl-C stops it)\n")
+        sys.stdout.flush()
+
+    serve(config, sock, started=started)
 
 
 @approvals_app.command("apply")

@@ -1,0 +1,1 @@
+"""`vibehq approvals serve`: the approval queue as a local web page (Starlette, Jinja2)."""
