@@ -51,8 +51,7 @@ class ReviewConfig:
 def review_app(config: ReviewConfig) -> Starlette:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals.update(
-        css=(HERE / "static" / "review.css").read_text(encoding="utf-8")
-        + HtmlFormatter(style="friendly").get_style_defs(".code"),  # type: ignore[no-untyped-call]
+        css=(HERE / "static" / "review.css").read_text(encoding="utf-8") + _code_style(),
         script=(HERE / "static" / "review.js").read_text(encoding="utf-8"),
         poll_ms=config.poll_ms,
     )
@@ -185,7 +184,11 @@ class _Pages:
             await run_in_threadpool(decide, item_id, by)
         except AlreadyDecided as exc:
             return self._item_page(
-                request, exc.item, error=f"Already decided: {exc.message}", status=409
+                request,
+                exc.item,
+                error=f"Already decided: {exc.message}",
+                status=409,
+                reviewer=by,
             )
         except VibehqError as exc:
             try:
@@ -193,7 +196,7 @@ class _Pages:
             except VibehqError:
                 return self._not_found(request, exc.message)
             return self._item_page(
-                request, item, error=exc.message, status=400, edit_text=edit_text
+                request, item, error=exc.message, status=400, edit_text=edit_text, reviewer=by
             )
         response = RedirectResponse(f"/items/{item_id}?done={done}", status_code=303)
         response.set_cookie(REVIEWER_COOKIE, quote(by), samesite="strict")
@@ -208,6 +211,7 @@ class _Pages:
         error: str | None = None,
         status: int = 200,
         edit_text: str | None = None,
+        reviewer: str | None = None,
     ) -> Response:
         view = item_view(item)
         if edit_text is not None:
@@ -220,7 +224,7 @@ class _Pages:
                 "view": view,
                 "notice": notice,
                 "error": error,
-                "reviewer": self._reviewer(request),
+                "reviewer": reviewer or self._reviewer(request),
                 "page": "item",
             },
             status_code=status,
@@ -233,6 +237,13 @@ class _Pages:
             {"message": message, "reviewer": self._reviewer(request), "page": "missing"},
             status_code=404,
         )
+
+
+def _code_style() -> str:
+    """Pygments' token colours for `.code`, without the style's own background: the diff's
+    cells are coloured by what happened to the line."""
+    rules = HtmlFormatter(style="friendly").get_style_defs(".code")  # type: ignore[no-untyped-call]
+    return "\n".join(line for line in rules.splitlines() if not line.startswith(".code {"))
 
 
 def _filter(request: Request, *, default_state: str | None = "pending") -> ItemFilter:
