@@ -16,13 +16,14 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 VENV_STAMP := .venv/.vibehq-synced
 NPM_STAMP := examples/workspace/node_modules/.vibehq-installed
 
-.PHONY: help setup demo tour test test-fast lint bench clean
+.PHONY: help setup browser demo tour test test-fast lint bench clean
 
 help:
 	@echo "make demo       set up and run the main job on the bundled example"
 	@echo "make tour       set up and walk through the engines one command at a time"
 	@echo "make test       set up, lint, and run every test (integration included)"
 	@echo "make test-fast  the tests without the slow 'integration' ones"
+	@echo "make browser    install Debian's chromium for the review page's browser tests (root, apt)"
 	@echo "make lint       ruff (lint + format check), mypy on engine, cli, tools, agents, crews, import-linter layers"
 	@echo "make bench      run every benchmark in bench/ and print its figures"
 
@@ -61,7 +62,28 @@ define run_pytest
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 endef
 
-test: setup lint
+# The review page's browser tests (tests/test_review_browser.py) drive Debian's chromium through
+# Playwright, which is told its path and downloads no browser. As root with apt-get, a missing
+# chromium is installed (waiting for a dpkg lock another install holds). Where it cannot be,
+# this only warns: the rest of the suite still runs, and those tests fail, saying why.
+CHROMIUM := /usr/bin/chromium
+APT := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -qq
+
+browser:
+	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium (Debian package) for the browser tests"; \
+		for try in 1 2 3; do \
+			$(APT) update && $(APT) install -y chromium >/dev/null && break; \
+			echo "apt-get failed (try $$try of 3); retrying in 15 s" >&2; sleep 15; \
+		done; \
+	fi; \
+	if [ ! -x $(CHROMIUM) ]; then \
+		echo "warning: $(CHROMIUM) is missing and could not be installed (needs root and" \
+			"apt-get): the browser tests will fail" >&2; \
+	fi
+
+test: setup lint browser
 	$(call run_pytest,)
 
 test-fast: setup
