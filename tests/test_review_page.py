@@ -239,3 +239,55 @@ def test_side_by_side_pairs_removed_and_added_lines_and_pins_by_new_line() -> No
     ]
     assert rows[2].pins == [pin] and view.unpinned == [far]
     assert '<span class="n">B2</span>' in rows[2].right.html
+
+
+def test_a_needs_model_item_is_answered_with_an_edit(
+    client: TestClient, queue: SeededQueue
+) -> None:
+    authed(client)
+    answer = (
+        '{"reason": "answer", "patches": [{"op": "replace-block", "file": '
+        '"apps/notes/src/db.ts", "start": 1, "end": 1, "block": "export const q = 2;"}]}'
+    )
+    done = client.post(f"/items/{queue.question}/edit", data={"reviewer": "ann", "batch": answer})
+    assert done.status_code == 303
+    page = client.get(f"/items/{queue.question}").text
+    assert "the answer approved with it" in page and "approved by <b>ann</b>" in page
+    with Ledger.open(Workspace.open(queue.root).ledger_path) as ledger:
+        item = get_item(ledger, queue.question)
+    assert item.payload.kind == "needs_model" and item.payload.answer is not None
+
+
+def test_a_batch_the_gate_refused_can_only_be_approved_with_an_edit(
+    client: TestClient, queue: SeededQueue
+) -> None:
+    from engine.approvals.models import ApprovalRequest
+    from engine.approvals.queue import submit
+    from engine.approvals.review import review_batch
+    from engine.patch.models import PatchBatch
+    from engine.settings import ApprovalSettings, Settings
+
+    workspace = Workspace.open(queue.root)
+    elided = PatchBatch.model_validate(
+        {
+            "patches": [
+                {
+                    "op": "replace-block",
+                    "file": "src/lib/total.ts",
+                    "start": 2,
+                    "end": 4,
+                    "block": "  // ... existing code ...\n  return 0;",
+                }
+            ]
+        }
+    )
+    payload = review_batch(workspace, elided, Settings())
+    assert payload.refused is not None
+    with Ledger.open(workspace.ledger_path) as ledger:
+        item = submit(ledger, ApprovalRequest(payload=payload, title="elided"), ApprovalSettings())
+    page = authed(client).get(f"/items/{item.id}").text
+    assert 'id="refused"' in page and "refused by the gate" in page
+    assert 'id="approve" disabled' in page
+    refused = client.post(f"/items/{item.id}/approve", data={"reviewer": "ann"})
+    assert refused.status_code == 400 and "the gate refused this batch" in refused.text
+    assert decided_events(queue.root, item.id) == []
