@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -291,3 +292,16 @@ def test_a_batch_the_gate_refused_can_only_be_approved_with_an_edit(
     refused = client.post(f"/items/{item.id}/approve", data={"reviewer": "ann"})
     assert refused.status_code == 400 and "the gate refused this batch" in refused.text
     assert decided_events(queue.root, item.id) == []
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_exit_2(cli: Any, queue: SeededQueue) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = cli("approvals", "serve", "--port", str(port), "-w", queue.root)
+    assert result.code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.err
+    assert "Traceback" not in result.err
