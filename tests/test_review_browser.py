@@ -230,7 +230,7 @@ def test_approve_edit_and_reject_record_the_reviewer(browser: Browser, served: S
     textarea.fill(textarea.input_value().replace("export const y = 2;", "export const y = 3;"))
     page.fill("#edit-reason", "3, not 2")
     page.click("#approve-edit")
-    expect(page.locator("#notice")).to_have_text(f"You approved with your edit item {q.to_edit}.")
+    expect(page.locator("#notice")).to_have_text(f"You approved item {q.to_edit} with your edit.")
     expect(page.locator("#decision")).to_contain_text("with an edited batch")
     expect(page.locator("td.src.add")).to_contain_text("export const y = 3;")
     shot(page, "edited")

@@ -205,7 +205,8 @@ def test_approve_with_an_edit_goes_through_the_gate_and_keeps_the_original(
     assert "+export const y = 3;" in item.payload.diff
     assert (queue.root / "src/y.ts").read_text() == "export const y = 1;\n"
     page = client.get(f"/items/{queue.to_edit}?done=edited").text
-    assert "approved with your edit" in page and "with an edited batch" in page
+    assert f"You approved item {queue.to_edit} with your edit." in page
+    assert "with an edited batch" in page
 
 
 def test_the_reviewer_defaults_to_the_approver_then_to_the_last_name_used(

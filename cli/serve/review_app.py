@@ -37,7 +37,11 @@ REVIEWER_COOKIE = "vibehq_reviewer"
 KINDS = ("patch_batch", "needs_model", "plan_change", "quarantine_release")
 STATES = ("pending", "approved", "rejected", "expired")
 ANY = "any"
-DONE = {"approved": "approved", "edited": "approved with your edit", "rejected": "rejected"}
+DONE = {
+    "approved": "You approved item {id}.",
+    "edited": "You approved item {id} with your edit.",
+    "rejected": "You rejected item {id}.",
+}
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ class _Pages:
         except BadInput as exc:
             return self._not_found(request, exc.message)
         done = DONE.get(request.query_params.get("done", ""))
-        return self._item_page(request, item, notice=done and f"You {done} item {item.id}.")
+        return self._item_page(request, item, notice=done and done.format(id=item.id))
 
     async def approve(self, request: Request) -> Response:
         form = await request.form()

@@ -46,9 +46,10 @@
         var row = document.querySelector("tr[data-id='" + item.id + "']");
         if (!row || row.dataset.state === item.state) return;
         row.dataset.state = item.state;
-        row.className = "state-" + item.state + " decided-elsewhere";
-        row.querySelector(".state").textContent =
-          item.state + (item.decided_by ? " by " + item.decided_by : "");
+        row.className = "decided-elsewhere";
+        var cell = row.querySelector(".state");
+        cell.className = "state state-" + item.state;
+        cell.textContent = item.state + (item.decided_by ? " by " + item.decided_by : "");
         say(decidedText(item) + " (decided elsewhere)");
       });
       var fresh = data.items.filter(function (item) {
