@@ -179,4 +179,4 @@ def _batch_json(payload: PatchBatchPayload) -> str:
 
 
 def _context_lines(path: str, context: str) -> list[Markup]:
-    return highlight_lines(lexer_for(path), context.split("\n"))
+    return highlight_lines(lexer_for(path), context.rstrip("\n").split("\n"))
