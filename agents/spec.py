@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from engine.errors import BadInput
 from engine.route.decision import decide
-from engine.route.errors import NoModelConfigured
+from engine.route.errors import ModelConfigInvalid, NoModelConfigured
 from engine.route.tiers import TIERS, Tier
 from engine.settings import Settings
 from engine.workspace import Workspace
@@ -61,10 +61,11 @@ class AgentsFile(BaseModel):
 
 def tier_missing(settings: Settings, spec: AgentSpec) -> str | None:
     """'needs a model: ...' (naming the setting) when nothing serves the agent's tier, nor
-    any of its fallback tiers; None when a model does."""
+    any of its fallback tiers, or when the model config has a mistake; None when a model
+    does."""
     try:
         decide(settings.route, tier=spec.tier, agent=spec.name).require_chain()
-    except NoModelConfigured as exc:
+    except (NoModelConfigured, ModelConfigInvalid) as exc:
         return f"needs a model: {exc.message}"
     return None
 

@@ -12,6 +12,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from engine.config.litellm_yaml import with_litellm_config
 from engine.config.route import RouteSettings
 from engine.errors import SettingsError
 
@@ -199,8 +200,10 @@ def load_settings(root: Path) -> Settings:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise SettingsError(f"{SETTINGS_FILE}: not valid TOML: {exc}") from exc
     try:
-        return Settings(**data)  # type: ignore[arg-type]
+        settings = Settings(**data)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
         raise SettingsError(f"{SETTINGS_FILE} or VIBEHQ_* env: {loc}: {first['msg']}") from exc
+    settings.route = with_litellm_config(settings.route, root)
+    return settings
