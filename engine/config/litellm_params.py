@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import difflib
 
-__all__ = ["LITELLM_PARAMS", "RESERVED_PARAMS", "nearest_param"]
+__all__ = ["LITELLM_PARAMS", "RESERVED_PARAMS", "SNAPSHOT_PARAMS", "nearest_param"]
 
 # One string, not a 278-line list literal, so that the snapshot diffs and reads as text.
-LITELLM_PARAMS: frozenset[str] = frozenset(
+SNAPSHOT_PARAMS: frozenset[str] = frozenset(
     """
 adaptive_router_config adaptive_router_default_model allow_client_keepalive_override
 annotation_cost_per_page annotation_cost_per_page_batches
@@ -118,6 +118,9 @@ valkey_password valkey_port valkey_ssl valkey_text_field vector_store_id verbosi
 vertex_credentials vertex_location vertex_project watsonx_region_name web_search_options
 """.split()  # noqa: SIM905
 )
+
+# `litellm.completion` also reads `headers` from its **kwargs (merged with extra_headers).
+LITELLM_PARAMS: frozenset[str] = SNAPSHOT_PARAMS | {"headers"}
 
 # Keys LiteLLM knows that vibehq decides itself; setting one would be silently overridden.
 RESERVED_PARAMS: dict[str, str] = {

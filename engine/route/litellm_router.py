@@ -319,6 +319,10 @@ def _model_entry(link: ChainLink) -> dict[str, Any]:
         params["api_key"] = key
     elif d.api_base:
         params["api_key"] = _LOCAL_KEY
+    if "extra_headers" in params:
+        # A call's own extra_headers (the agent header) replace the deployment's in LiteLLM's
+        # Router; its `headers` are merged with them instead, so both reach the server.
+        params["headers"] = {**dict(params.get("headers") or {}), **params.pop("extra_headers")}
     for key, value in params.items():
         params[key] = _resolved(link, key, value)
     return {"model_name": link.tier, "litellm_params": params, "model_info": {"id": link.name}}
