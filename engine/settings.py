@@ -191,14 +191,19 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
 
-def load_settings(root: Path) -> Settings:
+def read_settings_file(root: Path) -> dict[str, object]:
+    """The parsed `vibehq.toml`, or {} when there is none."""
     path = root / SETTINGS_FILE
-    data: dict[str, object] = {}
-    if path.is_file():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise SettingsError(f"{SETTINGS_FILE}: not valid TOML: {exc}") from exc
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{SETTINGS_FILE}: not valid TOML: {exc}") from exc
+
+
+def load_settings(root: Path) -> Settings:
+    data = read_settings_file(root)
     try:
         settings = Settings(**data)  # type: ignore[arg-type]
     except ValidationError as exc:
