@@ -196,7 +196,7 @@ def test_without_a_model_chat_starts_and_serves_the_slash_commands(cli: Any, roo
     assert f"rejected item {second}: rewrite db.ts:40" in result.out
     assert "you> nothing is pending" in result.out
     with Ledger.open(Workspace.open(root).ledger_path) as ledger:
-        decided = {i.id: (i.state, i.decided_by) for i in list_items(ledger)}
+        decided = {i.id: (i.state, i.decision and i.decision.by) for i in list_items(ledger)}
     assert decided == {first: ("approved", "alice"), second: ("rejected", "alice")}
 
 
