@@ -197,3 +197,58 @@ def test_a_bad_litellm_config_fails_only_model_commands(
     assert cli("tasks", "list", "-w", ws).code == 0
     explained = cli("route", "explain", "Add a limit parameter.", "-w", ws)
     assert explained.code == 2 and message in explained.err
+
+
+# --- the example config and `config show` ------------------------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "vibehq.example.toml"
+
+
+def test_the_example_config_loads_and_config_show_prints_it(cli: Any, ws: Path) -> None:
+    write(ws, "vibehq.toml", EXAMPLE.read_text(encoding="utf-8"))
+    route = load_settings(ws).route
+    assert route.problems() == []
+    models = {d.model for tier in ("simple", "standard", "complex", "reasoning")
+              for d in route.tiers.of(tier).deployments}  # fmt: skip
+    assert {"ollama/qwen2.5-coder:7b", "openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5",
+            "azure/gpt-4o-migrations", "openai/Qwen/Qwen2.5-Coder-32B-Instruct",
+            "openai/o3"} <= models  # fmt: skip
+    shown = cli("config", "show", "-w", ws)
+    assert shown.code == 0, shown.err
+    assert 'route.tiers.complex.deployments[1].api_version             = "2024-10-21"' in shown.out
+    assert '= "os.environ/AZURE_API_KEY"  (vibehq.toml)' in shown.out
+    assert "route.retries" in shown.out and "(default)" in shown.out
+    assert sorted(p.name for p in ws.iterdir()) == ["vibehq.toml"]
+
+
+def test_config_show_redacts_secrets_and_names_each_source(
+    cli: Any, ws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(ws, "litellm.yaml", PROXY_YAML)
+    write(ws, "vibehq.toml", '[route]\nlitellm_config = "litellm.yaml"\n'
+          'budget_usd = 3.0\n\n[[route.tiers.simple.deployments]]\nmodel = "openai/m"\n'
+          'api_key = "sk-live-abcdef"\n'
+          'extra_headers = { Authorization = "Bearer t", X-Team = "a" }\n'
+          '\n[memory]\nembeddings_api_base = "https://user:hunter2@emb.example/v1"\n'
+          'embeddings_model = "e"\n')  # fmt: skip
+    monkeypatch.setenv("VIBEHQ_ROUTE__RETRIES", "5")
+    data = cli("config", "show", "--json", "-w", ws).json()
+    values = {v["key"]: v for v in data["values"]}
+    assert values["route.budget_usd"]["source"] == "vibehq.toml"
+    assert values["route.retries"] == {
+        "key": "route.retries", "value": 5, "source": "env", "origin": "VIBEHQ_ROUTE__RETRIES"
+    }  # fmt: skip
+    assert values["route.cooldown_s"]["source"] == "default"
+    std = values["route.tiers.standard.deployments[0].model"]
+    assert (std["value"], std["source"]) == ("openai/gpt-4o-mini", "litellm config")
+    assert std["origin"] == "litellm config litellm.yaml (model_name standard)"
+    simple = "route.tiers.simple.deployments[0]"
+    assert values[f"{simple}.api_key"]["value"] == "<redacted>"
+    assert values[f"{simple}.extra_headers.Authorization"]["value"] == "<redacted>"
+    assert values[f"{simple}.extra_headers.X-Team"]["value"] == "a"
+    assert values["memory.embeddings_api_base"]["value"] == (
+        "https://user:<redacted>@emb.example/v1"
+    )
+    assert data["unusedLitellmGroups"] == ["claude", "embeddings"]
+    text = cli("config", "show", "-w", ws).out
+    assert "sk-live-abcdef" not in text and "hunter2" not in text and "Bearer t" not in text
