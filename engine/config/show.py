@@ -52,6 +52,9 @@ def config_view(root: Path, settings: Settings) -> ConfigView:
     origins = _deployment_origins(settings)
     values: list[ConfigValue] = []
     for path, value in _leaves(dumped, ()):
+        if value is None and "deployments" in path:
+            # A deployment's unset keys are noise: LiteLLM's defaults apply to them.
+            continue
         key = _key(path)
         source, origin = _source(path, data, env, origins)
         values.append(ConfigValue(key, _redacted(path, value), source, origin))
