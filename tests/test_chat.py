@@ -205,6 +205,10 @@ def test_without_a_model_once_serves_a_slash_command(cli: Any, root: Path) -> No
     result = cli("chat", "--once", "/pending", "-w", root)
     assert result.code == 0, result.err
     assert f"{first}  needs_model  rewrite db.ts:12" in result.out
+    assert cli("chat", "--once", "/approve 99", "-w", root).code == 2
+    assert (
+        "unknown chat command '/frobnicate'" in cli("chat", "--once", "/frobnicate", "-w", root).err
+    )
     refused = cli("chat", "--once", "mark task 4 done", "-w", root)
     assert refused.code == 1
     assert "/pending, /approve N and /reject N REASON work without a model" in refused.err

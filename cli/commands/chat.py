@@ -67,7 +67,7 @@ def chat_cmd(
     validator = chosen_validator(ws, settings, validate)
     console = get_console()
     if once is not None and once.startswith("/"):
-        _chat_command(once, ws, settings, approver(approver_name, by), validator)
+        _chat_command(once, ws, settings, approver(approver_name, by), validator, once=True)
         return
     if once is not None and no_model is not None:
         from engine.errors import CheckFailed
@@ -125,10 +125,17 @@ def chat_cmd(
 
 
 def _chat_command(
-    line: str, ws: Workspace, settings: Settings, by: str, validator: BatchValidator | None
+    line: str,
+    ws: Workspace,
+    settings: Settings,
+    by: str,
+    validator: BatchValidator | None,
+    *,
+    once: bool = False,
 ) -> bool:
-    """Run one /command; False to leave the chat. Errors are printed, never raised."""
-    from engine.errors import VibehqError
+    """Run one /command; False to leave the chat. In the loop errors are printed, never
+    raised; with `once` (chat --once /...) they are raised, so the exit code tells."""
+    from engine.errors import BadInput, VibehqError
 
     console = get_console()
     words = line.split()
@@ -163,7 +170,11 @@ def _chat_command(
             console.print(escape(done))
             return True
     except VibehqError as exc:
+        if once:
+            raise
         console.print(f"[bold red]error:[/] {escape(exc.message)}")
         return True
+    if once:
+        raise BadInput(f"unknown chat command {line!r}; {CHAT_HELP.replace(chr(10), '; ')}")
     console.print(f"unknown command {escape(line)!r}\n{CHAT_HELP}")
     return True
