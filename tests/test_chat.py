@@ -167,11 +167,13 @@ def test_chat_once_edits_the_plan_through_tools_then_delegates(
 
 
 def queue_two(root: Path) -> list[int]:
+    """Two pending needs-model items; validation off, so approving one needs no tsc."""
     from engine.approvals.models import ApprovalRequest, NeedsModelPayload
     from engine.approvals.queue import submit
     from engine.settings import ApprovalSettings
     from tests.test_approvals_policy import work_item
 
+    write(root, "vibehq.toml", "[patch]\nvalidate = false\n")
     Workspace.open(root).ensure_state_dir()
     with Ledger.open(Workspace.open(root).ledger_path) as ledger:
         return [

@@ -9,6 +9,8 @@ if TYPE_CHECKING:
     from engine.settings import Settings
     from engine.workspace import Workspace
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -64,7 +66,9 @@ def chat_cmd(
     ws, settings = open_workspace(workspace)
     missing = tier_missing(settings, load_agents(agents_path(ws, settings)).get("auto"))
     no_model = None if missing is None else missing.removeprefix("needs a model: ")
-    validator = chosen_validator(ws, settings, validate)
+    # Built on first use: /pending needs no validator, so a chat without a model serves it
+    # in a workspace whose tsc is not installed yet.
+    validator = functools.cache(lambda: chosen_validator(ws, settings, validate))
     console = get_console()
     if once is not None and once.startswith("/"):
         _chat_command(once, ws, settings, approver(approver_name, by), validator, once=True)
@@ -84,7 +88,7 @@ def chat_cmd(
             ws,
             settings,
             staging=None if staging is None else staging.resolve(),
-            validator=validator,
+            validator=validator(),
             on_event=None if as_json else chat_progress(console),
         )
     if once is not None and session is not None:
@@ -129,7 +133,7 @@ def _chat_command(
     ws: Workspace,
     settings: Settings,
     by: str,
-    validator: BatchValidator | None,
+    validator: Callable[[], BatchValidator | None],
     *,
     once: bool = False,
 ) -> bool:
@@ -165,7 +169,7 @@ def _chat_command(
                 approve=name == "/approve",
                 by=by,
                 reason=reason,
-                validator=validator,
+                validator=validator(),
             )
             console.print(escape(done))
             return True
