@@ -1,5 +1,8 @@
 """agents.yaml as typed records: who each agent is, its model tier, its tools and its bounds.
 
+Two shapes load: vibehq's own (one top-level key `agents`) and CrewAI's `config/agents.yaml`
+(each top-level key an agent with role, goal and backstory; `llm` names a tier).
+
 A mistake in the file (an unknown tool or tier, a missing field, an unknown key) is one
 BadInput line naming the file, the line and the agent. Loading needs neither CrewAI nor a
 model, so `vibehq agents list` can show the roles at once.
@@ -15,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from engine.errors import BadInput
 from engine.route.decision import decide
-from engine.route.errors import NoModelConfigured
+from engine.route.errors import ModelConfigInvalid, NoModelConfigured
 from engine.route.tiers import TIERS, Tier
 from engine.settings import Settings
 from engine.workspace import Workspace
@@ -61,10 +64,11 @@ class AgentsFile(BaseModel):
 
 def tier_missing(settings: Settings, spec: AgentSpec) -> str | None:
     """'needs a model: ...' (naming the setting) when nothing serves the agent's tier, nor
-    any of its fallback tiers; None when a model does."""
+    any of its fallback tiers, or when the model config has a mistake; None when a model
+    does."""
     try:
         decide(settings.route, tier=spec.tier, agent=spec.name).require_chain()
-    except NoModelConfigured as exc:
+    except (NoModelConfigured, ModelConfigInvalid) as exc:
         return f"needs a model: {exc.message}"
     return None
 
@@ -92,20 +96,28 @@ def load_agents(path: Path = BUNDLED) -> AgentsFile:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         raise BadInput(f"{source}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    if (
+    crewai = _is_crewai_shape(data)
+    if not crewai and (
         not isinstance(data, dict)
         or set(data) != {"agents"}
         or not isinstance(data["agents"], dict)
     ):
-        raise BadInput(f"{source}: expected one top-level key 'agents' mapping a key to an agent")
-    if not data["agents"]:
+        raise BadInput(
+            f"{source}: expected one top-level key 'agents' mapping a key to an agent, or "
+            "CrewAI's config/agents.yaml shape (each top-level key an agent with role, goal "
+            "and backstory)"
+        )
+    entries: dict[Any, Any] = data if crewai else data["agents"]
+    if not entries:
         raise BadInput(f"{source}: no agents defined")
     agents: dict[str, AgentSpec] = {}
-    nodes = _agent_nodes(tree)
-    for key, fields in data["agents"].items():
+    nodes = _agent_nodes(tree, crewai=crewai)
+    for key, fields in entries.items():
         node = nodes.get(str(key))
         if not isinstance(fields, dict):
             raise BadInput(f"{source}:{_line(node)}: agent {key!r} must be a mapping of fields")
+        if crewai:
+            fields = _from_crewai(source, str(key), fields, node)
         try:
             agents[str(key)] = AgentSpec.model_validate({"key": key, **fields})
         except ValidationError as exc:
@@ -117,9 +129,57 @@ def load_agents(path: Path = BUNDLED) -> AgentsFile:
     return AgentsFile(path=source, agents=agents)
 
 
-def _agent_nodes(tree: yaml.Node | None) -> dict[str, yaml.Node]:
+def _is_crewai_shape(data: Any) -> bool:
+    """CrewAI's `config/agents.yaml`: the agents are the top-level keys, each with a role.
+    vibehq's own file has one key, `agents`, over a mapping of such agents."""
+    if not isinstance(data, dict) or not data:
+        return False
+    if (
+        set(data) == {"agents"}
+        and isinstance(data["agents"], dict)
+        and "role" not in data["agents"]
+    ):
+        return False
+    return all(isinstance(fields, dict) and "role" in fields for fields in data.values())
+
+
+# CrewAI agent keys with no effect here: vibehq prints its own progress and keeps no cache.
+_CREWAI_IGNORED = ("verbose", "cache")
+
+
+def _from_crewai(
+    source: str, key: str, fields: dict[str, Any], node: yaml.Node | None
+) -> dict[str, Any]:
+    """A CrewAI agent as vibehq's fields: `name` defaults to the key, `llm` names the tier
+    (vibehq gives agents their model through the router's tiers), and with neither `llm`
+    nor `tier` the agent runs on the `standard` tier."""
+    out = {k: v for k, v in fields.items() if k not in _CREWAI_IGNORED}
+    # CrewAI's own files write these as folded blocks (`role: >`), which end in a newline.
+    for text_field in ("role", "goal", "backstory"):
+        if isinstance(out.get(text_field), str):
+            out[text_field] = out[text_field].strip()
+    llm = out.pop("llm", None)
+    if llm is not None:
+        where = f"{source}:{_field_line(node, ('llm',))}: agent {key!r}: llm"
+        if "tier" in out:
+            raise BadInput(f"{where}: set llm or tier, not both")
+        if llm not in TIERS:
+            raise BadInput(
+                f"{where}: {llm!r} is not a tier; vibehq gives agents their model by tier: "
+                f"write llm: <tier> ({', '.join(TIERS)}) and put the model under "
+                "[route.tiers.<tier>] in vibehq.toml"
+            )
+        out["tier"] = llm
+    out.setdefault("tier", "standard")
+    out.setdefault("name", key)
+    return out
+
+
+def _agent_nodes(tree: yaml.Node | None, *, crewai: bool = False) -> dict[str, yaml.Node]:
     if not isinstance(tree, yaml.MappingNode):
         return {}
+    if crewai:
+        return {k.value: v for k, v in tree.value}
     for key, value in tree.value:
         if key.value == "agents" and isinstance(value, yaml.MappingNode):
             return {k.value: v for k, v in value.value}

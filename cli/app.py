@@ -11,6 +11,7 @@ from cli.commands import (
     approvals,
     batch,
     chat,
+    config,
     dev,
     epic,
     memory,
@@ -57,6 +58,7 @@ app.command("scan")(scan.scan_cmd)
 app.add_typer(dev.dev_app, name="dev")
 app.add_typer(route.route_app, name="route")
 app.add_typer(memory.memory_app, name="memory")
+app.add_typer(config.config_app, name="config")
 app.add_typer(epic.epic_run_app, name="epic")
 
 

@@ -12,6 +12,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from engine.config.litellm_yaml import with_litellm_config
 from engine.config.route import RouteSettings
 from engine.errors import SettingsError
 
@@ -190,17 +191,24 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
 
-def load_settings(root: Path) -> Settings:
+def read_settings_file(root: Path) -> dict[str, object]:
+    """The parsed `vibehq.toml`, or {} when there is none."""
     path = root / SETTINGS_FILE
-    data: dict[str, object] = {}
-    if path.is_file():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise SettingsError(f"{SETTINGS_FILE}: not valid TOML: {exc}") from exc
+    if not path.is_file():
+        return {}
     try:
-        return Settings(**data)  # type: ignore[arg-type]
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{SETTINGS_FILE}: not valid TOML: {exc}") from exc
+
+
+def load_settings(root: Path) -> Settings:
+    data = read_settings_file(root)
+    try:
+        settings = Settings(**data)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
         raise SettingsError(f"{SETTINGS_FILE} or VIBEHQ_* env: {loc}: {first['msg']}") from exc
+    settings.route = with_litellm_config(settings.route, root)
+    return settings

@@ -143,3 +143,67 @@ def test_tier_missing_names_the_setting_and_sees_fallbacks() -> None:
         "deployments": [{"model": "openai/x", "api_base": "http://127.0.0.1:9"}]
     }
     assert tier_missing(Settings(route={"tiers": {"reasoning": reasoning}}), auto) is None
+
+
+# --- CrewAI's config/agents.yaml shape ---------------------------------------------------------
+
+CREWAI_AGENTS = """\
+researcher:
+  role: >
+    Senior Data Researcher
+  goal: >
+    Uncover the callers of every D1 query in the worker
+  backstory: >
+    You find every place a query is built.
+  llm: complex
+  verbose: true
+
+reviewer:
+  role: Reviewer
+  goal: Check each proposed batch against the plan
+  backstory: You read diffs for a living.
+  tools:
+    - read_file
+  max_iter: 4
+"""
+
+
+def test_crewais_agents_yaml_shape_loads(tmp_path: Path) -> None:
+    path = tmp_path / "agents.yaml"
+    path.write_text(CREWAI_AGENTS)
+    crew = load_agents(path)
+    assert list(crew.agents) == ["researcher", "reviewer"]
+    researcher, reviewer = crew.get("researcher"), crew.get("reviewer")
+    assert (researcher.name, researcher.tier, researcher.role) == (
+        "researcher",
+        "complex",
+        "Senior Data Researcher",
+    )
+    assert (reviewer.tier, reviewer.tools, reviewer.max_iter) == ("standard", ["read_file"], 4)
+
+
+def test_the_workspace_may_bring_a_crewai_agents_file(ws: Path) -> None:
+    (ws / "config").mkdir()
+    (ws / "config" / "agents.yaml").write_text(CREWAI_AGENTS)
+    settings = Settings.model_validate({"crew": {"agents_file": "config/agents.yaml"}})
+    assert load_agents(agents_path(Workspace.open(ws), settings)).get("reviewer").role == "Reviewer"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a:\n  role: R\n  goal: G\n  backstory: B\n  llm: openai/gpt-4o\n",
+         ":5: agent 'a': llm: 'openai/gpt-4o' is not a tier"),
+        ("a:\n  role: R\n  goal: G\n  backstory: B\n  llm: simple\n  tier: complex\n",
+         ":5: agent 'a': llm: set llm or tier, not both"),
+        ("a:\n  role: R\n  goal: G\n", ":2: agent 'a': backstory is missing"),
+        ("a:\n  role: R\n  goal: G\n  backstory: B\n  memory: true\n",
+         ":5: agent 'a': memory: unknown field"),
+    ],
+)  # fmt: skip
+def test_a_bad_crewai_agent_is_one_line(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "agents.yaml"
+    path.write_text(text)
+    with pytest.raises(BadInput) as caught:
+        load_agents(path)
+    assert caught.value.message.startswith(str(path)) and expected in caught.value.message

@@ -161,3 +161,56 @@ def test_chat_once_edits_the_plan_through_tools_then_delegates(
     # The first exchange came back from project memory as context of the second.
     delegating = srv.requests[2]
     assert "Task 4 is done; subtask 5.4 added." in json.dumps(delegating.messages)
+
+
+# --- without a model, the slash commands still work -------------------------------------------
+
+
+def queue_two(root: Path) -> list[int]:
+    """Two pending needs-model items; validation off, so approving one needs no tsc."""
+    from engine.approvals.models import ApprovalRequest, NeedsModelPayload
+    from engine.approvals.queue import submit
+    from engine.settings import ApprovalSettings
+    from tests.test_approvals_policy import work_item
+
+    write(root, "vibehq.toml", "[patch]\nvalidate = false\n")
+    Workspace.open(root).ensure_state_dir()
+    with Ledger.open(Workspace.open(root).ledger_path) as ledger:
+        return [
+            submit(
+                ledger,
+                ApprovalRequest(payload=NeedsModelPayload(work_item=work_item()), title=title),
+                ApprovalSettings(),
+            ).id
+            for title in ("rewrite db.ts:12", "rewrite db.ts:40")
+        ]
+
+
+def test_without_a_model_chat_starts_and_serves_the_slash_commands(cli: Any, root: Path) -> None:
+    first, second = queue_two(root)
+    script = f"/pending\nmark task 4 done\n/approve {first}\n/reject {second} not now\n/pending\n"
+    result = cli("chat", "-w", root, "--approver", "alice", stdin=script)
+    assert result.code == 0, result.err
+    assert "no model: no model is configured for the complex tier" in result.out
+    assert f"{first}  needs_model  rewrite db.ts:12" in result.out and "2 pending" in result.out
+    assert "not sent: a message to Auto needs a model" in result.out
+    assert f"approved item {first}: rewrite db.ts:12" in result.out
+    assert f"rejected item {second}: rewrite db.ts:40" in result.out
+    assert "you> nothing is pending" in result.out
+    with Ledger.open(Workspace.open(root).ledger_path) as ledger:
+        decided = {i.id: (i.state, i.decision and i.decision.by) for i in list_items(ledger)}
+    assert decided == {first: ("approved", "alice"), second: ("rejected", "alice")}
+
+
+def test_without_a_model_once_serves_a_slash_command(cli: Any, root: Path) -> None:
+    first, _ = queue_two(root)
+    result = cli("chat", "--once", "/pending", "-w", root)
+    assert result.code == 0, result.err
+    assert f"{first}  needs_model  rewrite db.ts:12" in result.out
+    assert cli("chat", "--once", "/approve 99", "-w", root).code == 2
+    assert (
+        "unknown chat command '/frobnicate'" in cli("chat", "--once", "/frobnicate", "-w", root).err
+    )
+    refused = cli("chat", "--once", "mark task 4 done", "-w", root)
+    assert refused.code == 1
+    assert "/pending, /approve N and /reject N REASON work without a model" in refused.err

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -169,5 +170,8 @@ def test_seed_globs_match_as_pathlib_does(
     tmp_path: Path, pattern: str, rel: str, expected: bool
 ) -> None:
     write(tmp_path, rel, "x")
-    assert (tmp_path / rel in [p for p in tmp_path.glob(pattern) if p.is_file()]) is expected
+    # Python 3.13's pathlib yields files for a trailing `**` too; the seed ran on an older
+    # Python, and `glob_matches` keeps what its glob did there.
+    if not (pattern.endswith("**") and sys.version_info >= (3, 13)):
+        assert (tmp_path / rel in [p for p in tmp_path.glob(pattern) if p.is_file()]) is expected
     assert glob_matches(pattern, rel) is expected

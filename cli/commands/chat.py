@@ -9,6 +9,8 @@ if TYPE_CHECKING:
     from engine.settings import Settings
     from engine.workspace import Workspace
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +28,7 @@ CHAT_WITHOUT_MODEL = (
     "without a model, use the deterministic commands: vibehq tasks list|show|next|set-status, "
     "vibehq approvals list|show|approve|reject, vibehq epic run MANIFEST"
 )
+CHAT_SLASH_WITHOUT_MODEL = "/pending, /approve N and /reject N REASON work without a model"
 CHAT_HELP = (
     "/pending  list what waits for a decision\n"
     "/approve N [REASON]  approve item N (a batch or plan change is applied at once)\n"
@@ -56,30 +59,39 @@ def chat_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Talk to Auto, the architect: ask about the plan, change it, or hand work to the crew.
-    Pending approvals are decided inline with /approve N and /reject N REASON."""
+    Pending approvals are decided inline with /approve N and /reject N REASON; those, and
+    /pending, work without a model (also as --once "/pending")."""
     from agents.spec import agents_path, load_agents, tier_missing
 
     ws, settings = open_workspace(workspace)
     missing = tier_missing(settings, load_agents(agents_path(ws, settings)).get("auto"))
-    if missing is not None:
+    no_model = None if missing is None else missing.removeprefix("needs a model: ")
+    # Built on first use: /pending needs no validator, so a chat without a model serves it
+    # in a workspace whose tsc is not installed yet.
+    validator = functools.cache(lambda: chosen_validator(ws, settings, validate))
+    console = get_console()
+    if once is not None and once.startswith("/"):
+        _chat_command(once, ws, settings, approver(approver_name, by), validator, once=True)
+        return
+    if once is not None and no_model is not None:
         from engine.errors import CheckFailed
 
-        detail = missing.removeprefix("needs a model: ")
-        raise CheckFailed(f"chat needs a model: {detail}; {CHAT_WITHOUT_MODEL}")
-    from crews.chat import ChatSession
+        raise CheckFailed(f"chat needs a model: {no_model}; {CHAT_SLASH_WITHOUT_MODEL}; "
+                          f"{CHAT_WITHOUT_MODEL}")  # fmt: skip
+    session = None
+    if no_model is None:
+        from crews.chat import ChatSession
 
-    if staging is None and (ws.root.parent / "STAGING").is_dir():
-        staging = ws.root.parent / "STAGING"
-    validator = chosen_validator(ws, settings, validate)
-    console = get_console()
-    session = ChatSession(
-        ws,
-        settings,
-        staging=None if staging is None else staging.resolve(),
-        validator=validator,
-        on_event=None if as_json else chat_progress(console),
-    )
-    if once is not None:
+        if staging is None and (ws.root.parent / "STAGING").is_dir():
+            staging = ws.root.parent / "STAGING"
+        session = ChatSession(
+            ws,
+            settings,
+            staging=None if staging is None else staging.resolve(),
+            validator=validator(),
+            on_event=None if as_json else chat_progress(console),
+        )
+    if once is not None and session is not None:
         turn = session.turn(once)
         if as_json:
             emit_json(turn.model_dump(mode="json"))
@@ -92,6 +104,9 @@ def chat_cmd(
         f"[bold]vibehq chat[/] with Auto in {escape(str(ws.root))} "
         "(/help for commands, Ctrl-D to leave)"
     )
+    if no_model is not None:
+        console.print(f"[yellow]no model:[/] {escape(no_model)}")
+        console.print(f"{CHAT_SLASH_WITHOUT_MODEL}; messages to Auto need a model")
     while True:
         try:
             line = console.input("[bold cyan]you>[/] ").strip()
@@ -104,14 +119,27 @@ def chat_cmd(
             if not _chat_command(line, ws, settings, approver(approver_name, by), validator):
                 return
             continue
+        if session is None:
+            console.print(
+                f"[yellow]not sent:[/] a message to Auto needs a model ({escape(str(no_model))}); "
+                f"{CHAT_SLASH_WITHOUT_MODEL}"
+            )
+            continue
         print_turn(session.turn(line))
 
 
 def _chat_command(
-    line: str, ws: Workspace, settings: Settings, by: str, validator: BatchValidator | None
+    line: str,
+    ws: Workspace,
+    settings: Settings,
+    by: str,
+    validator: Callable[[], BatchValidator | None],
+    *,
+    once: bool = False,
 ) -> bool:
-    """Run one /command; False to leave the chat. Errors are printed, never raised."""
-    from engine.errors import VibehqError
+    """Run one /command; False to leave the chat. In the loop errors are printed, never
+    raised; with `once` (chat --once /...) they are raised, so the exit code tells."""
+    from engine.errors import BadInput, VibehqError
 
     console = get_console()
     words = line.split()
@@ -123,7 +151,7 @@ def _chat_command(
         return True
     try:
         if name == "/pending":
-            from crews.chat import pending_items
+            from crews.chat_commands import pending_items
 
             items = pending_items(ws)
             for item in items:
@@ -131,7 +159,7 @@ def _chat_command(
             console.print(f"{len(items)} pending" if items else "nothing is pending")
             return True
         if name in ("/approve", "/reject") and rest and rest[0].isdigit():
-            from crews.chat import decide
+            from crews.chat_commands import decide
 
             reason = " ".join(rest[1:]).removeprefix("--reason").strip()
             done = decide(
@@ -141,12 +169,16 @@ def _chat_command(
                 approve=name == "/approve",
                 by=by,
                 reason=reason,
-                validator=validator,
+                validator=validator(),
             )
             console.print(escape(done))
             return True
     except VibehqError as exc:
+        if once:
+            raise
         console.print(f"[bold red]error:[/] {escape(exc.message)}")
         return True
+    if once:
+        raise BadInput(f"unknown chat command {line!r}; {CHAT_HELP.replace(chr(10), '; ')}")
     console.print(f"unknown command {escape(line)!r}\n{CHAT_HELP}")
     return True

@@ -1,6 +1,8 @@
 """The HTTP side: an OpenAI-compatible endpoint on a loopback address that plays a script.
 
     POST /v1/chat/completions   (also /chat/completions) plain JSON, or SSE with `stream: true`
+    POST /openai/deployments/<name>/chat/completions   the same, on Azure OpenAI's path
+    POST /v1/messages           Anthropic's Messages API, plain JSON (see anthropic.py)
     POST /v1/embeddings         deterministic hashed vectors (see embeddings.py)
     GET  /v1/models[/<name>]    the script's models
 
@@ -22,6 +24,7 @@ import ipaddress
 import itertools
 import json
 import math
+import re
 import signal
 import socket
 import sys
@@ -33,6 +36,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, cast
 
+from devtools.scripted_model.anthropic import MESSAGES_PATHS, as_chat_body, message_body
 from devtools.scripted_model.embeddings import EmbeddingInputError, embedding_body
 from devtools.scripted_model.matching import Miss, RequestFacts, TurnPicker
 from devtools.scripted_model.recording import RecordedRequest, RequestLog, redact
@@ -47,6 +51,8 @@ _CHAT_PATHS = frozenset({"/v1/chat/completions", "/chat/completions"})
 _EMBEDDING_PATHS = frozenset({"/v1/embeddings", "/embeddings"})
 _MODELS_PATHS = frozenset({"/v1/models", "/models"})
 _MAX_BODY = 64 * 1024 * 1024
+# Azure OpenAI puts the deployment in the path: /openai/deployments/<name>/chat/completions.
+_AZURE_CHAT = re.compile(r"^/openai/deployments/[^/]+/chat/completions$")
 _JOIN_TIMEOUT_S = 5.0
 
 ScriptSource = Script | Path | str | Sequence[Mapping[str, Any]] | Mapping[str, Any]
@@ -68,6 +74,10 @@ def check_loopback(host: str) -> None:
             f"refusing to listen on {host!r}: the scripted model server only binds a loopback "
             "address (127.0.0.1, ::1 or localhost)"
         )
+
+
+def _is_chat_path(path: str) -> bool:
+    return path in _CHAT_PATHS or path in MESSAGES_PATHS or bool(_AZURE_CHAT.match(path))
 
 
 def _as_script(source: ScriptSource) -> Script:
@@ -129,6 +139,8 @@ class _Handler(BaseHTTPRequestHandler):
     # for the client's delayed ACK.
     disable_nagle_algorithm = True
     server_version = "vibehq-scripted-model/1"
+    # Set per request: the request came in on Anthropic's Messages API.
+    _anthropic = False
 
     @property
     def service(self) -> _Service:
@@ -178,7 +190,8 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self._read_body()
         if raw is None:
             return
-        if path not in _CHAT_PATHS and path not in _EMBEDDING_PATHS:
+        self._anthropic = path in MESSAGES_PATHS
+        if not _is_chat_path(path) and path not in _EMBEDDING_PATHS:
             self._unknown_endpoint()
             return
         try:
@@ -191,12 +204,17 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if path in _EMBEDDING_PATHS:
             self._embeddings(body)
+        elif self._anthropic and body.get("stream") is True:
+            self._fail(400, "streaming is not served on /v1/messages", "stream_unsupported")
         else:
             self._chat(body)
 
     # ------------------------------------------------------------------ endpoints
 
-    def _chat(self, body: dict[str, Any]) -> None:
+    def _chat(self, sent: dict[str, Any]) -> None:
+        # An Anthropic request is matched and recorded in the OpenAI shape (its other keys,
+        # `system` and `max_tokens` among them, kept); the recorded path says which API it was.
+        body = as_chat_body(sent) if self._anthropic else sent
         messages = body.get("messages")
         if not isinstance(body.get("model"), str) or not body["model"]:
             self._fail(400, "'model' is required", "missing_model", body=body)
@@ -283,6 +301,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_completion(completion, body)
 
     def _send_completion(self, completion: Completion, body: dict[str, Any]) -> None:
+        if self._anthropic:
+            self._send_json(200, message_body(completion))
+            return
         if body.get("stream") is not True:
             self._send_json(200, completion.body())
             return
@@ -525,7 +546,7 @@ class ScriptedModelServer:
     @property
     def completions(self) -> list[RecordedRequest]:
         """Only the chat-completion requests."""
-        return [r for r in self.requests if r.path.split("?", 1)[0].rstrip("/") in _CHAT_PATHS]
+        return [r for r in self.requests if _is_chat_path(r.path.split("?", 1)[0].rstrip("/"))]
 
     def turn_uses(self) -> list[int]:
         """How many requests each turn answered, in script order."""

@@ -22,8 +22,19 @@ router: the router reads these settings, the settings never read the router.
     model = "ollama/qwen2.5-coder:7b"
     api_base = "http://127.0.0.1:11434"
 
+    [[route.tiers.complex.deployments]]   # any LiteLLM litellm_params key passes through
+    model = "azure/my-gpt-4o"
+    api_base = "https://example.openai.azure.com"
+    api_key = "os.environ/AZURE_API_KEY"
+    api_version = "2024-10-21"
+    rpm = 60
+
     [route.overrides.tasks]
     "16" = "reasoning"
+
+An existing LiteLLM proxy config adds its `model_list` to the tiers: `litellm_config =
+"litellm.yaml"` under `[route]`; a group named like a tier serves that tier, or name the
+groups with `[route.tiers.<tier>] litellm_groups = ["gpt-4o"]`.
 
 Every key also comes from the environment, e.g. `VIBEHQ_ROUTE__BUDGET_USD=0.5` or
 `VIBEHQ_ROUTE__TIERS__STANDARD__DEPLOYMENTS='[{"model": "openai/gpt-4o-mini"}]'`.
@@ -31,12 +42,16 @@ Every key also comes from the environment, e.g. `VIBEHQ_ROUTE__BUDGET_USD=0.5` o
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from engine.config.litellm_params import LITELLM_PARAMS, RESERVED_PARAMS, nearest_param
 
 __all__ = [
     "DEFAULT_FALLBACKS",
+    "ENV_REF_PATTERN",
+    "ENV_REF_PREFIX",
     "MAX_FALLBACKS",
     "TIERS",
     "Deployment",
@@ -67,12 +82,21 @@ DEFAULT_FALLBACKS: dict[Tier, tuple[Tier, ...]] = {
 }
 
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# LiteLLM's way to name a secret in its config.yaml: the value is read from $NAME at call time.
+ENV_REF_PREFIX = "os.environ/"
+ENV_REF_PATTERN = r"os\.environ/[A-Za-z_][A-Za-z0-9_]*"
 
 
 class Deployment(BaseModel):
-    """One model endpoint: any LiteLLM model string, on any provider."""
+    """One model endpoint: any LiteLLM model string, on any provider, with any of LiteLLM's
+    `litellm_params` (api_version, rpm, tpm, temperature, aws_region_name, extra_headers...).
 
-    model_config = ConfigDict(extra="forbid")
+    Keys beyond the ones declared here pass through to LiteLLM as they are. A key LiteLLM does
+    not know is kept too, and reported by `RouteSettings.problems()`: it fails the commands
+    that call a model, never the ones that do not.
+    """
+
+    model_config = ConfigDict(extra="allow")
 
     model: str = Field(
         min_length=1,
@@ -84,7 +108,16 @@ class Deployment(BaseModel):
         min_length=1,
         description="id in the ledger and in `route explain`; default <tier>-<n>",
     )
-    api_base: str | None = Field(None, pattern=r"^https?://[^\s]+$")
+    api_base: str | None = Field(
+        None,
+        pattern=rf"^(https?://[^\s]+|{ENV_REF_PATTERN})$",
+        description="endpoint URL, or os.environ/NAME",
+    )
+    api_key: str | None = Field(
+        None,
+        min_length=1,
+        description="os.environ/NAME (as in LiteLLM's config.yaml), or the key itself",
+    )
     api_key_env: str | None = Field(
         None, pattern=_ENV_NAME, description="environment variable that holds the API key"
     )
@@ -92,6 +125,26 @@ class Deployment(BaseModel):
         None, ge=0, description="USD; wins over LiteLLM's price map (needed for unmapped models)"
     )
     output_cost_per_token: float | None = Field(None, ge=0, description="USD")
+
+    def litellm_params(self) -> dict[str, Any]:
+        """The keys that pass through to LiteLLM as they are (everything not declared above)."""
+        return dict(self.model_extra or {})
+
+    def problems(self) -> list[str]:
+        """What would make LiteLLM refuse or silently ignore this deployment."""
+        found: list[str] = []
+        if self.api_key is not None and self.api_key_env is not None:
+            found.append("sets both api_key and api_key_env; keep one")
+        for key in self.litellm_params():
+            if key in RESERVED_PARAMS:
+                found.append(f"key {key!r} cannot be set: {RESERVED_PARAMS[key]}")
+            elif key not in LITELLM_PARAMS:
+                near = nearest_param(key, LITELLM_PARAMS | set(Deployment.model_fields))
+                hint = f"did you mean {near!r}? " if near else ""
+                found.append(
+                    f"unknown key {key!r}; {hint}(any key of LiteLLM's litellm_params is accepted)"
+                )
+        return found
 
 
 class TierSettings(BaseModel):
@@ -105,6 +158,11 @@ class TierSettings(BaseModel):
     )
     retries: int | None = Field(None, ge=0, le=10, description="default: [route] retries")
     timeout_s: float | None = Field(None, gt=0, description="default: [route] timeout_s")
+    litellm_groups: list[str] | None = Field(
+        None,
+        description="model_name groups of [route] litellm_config that serve this tier, after "
+        "its own deployments; default: the group named like the tier",
+    )
 
     @model_validator(mode="after")
     def _distinct_fallbacks(self) -> TierSettings:
@@ -179,6 +237,44 @@ class RouteSettings(BaseModel):
     max_fallbacks: int = Field(
         3, ge=0, le=MAX_FALLBACKS, description="fallback tiers tried after the chosen one"
     )
+    litellm_config: str | None = Field(
+        None,
+        min_length=1,
+        description="a LiteLLM proxy config.yaml whose model_list adds deployments to the tiers "
+        "(see [route.tiers.<tier>] litellm_groups); relative to the workspace",
+    )
+
+    # Set by `engine.config.litellm_yaml.with_litellm_config`: what reading the LiteLLM config
+    # found wrong, where each of its deployments came from, and the groups no tier takes.
+    _load_problems: list[str] = PrivateAttr(default_factory=list)
+    _origins: dict[str, str] = PrivateAttr(default_factory=dict)
+    _unused_groups: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def load_problems(self) -> list[str]:
+        return list(self._load_problems)
+
+    @property
+    def origins(self) -> dict[str, str]:
+        """Deployment name -> where it was read from, for the deployments not in vibehq.toml."""
+        return dict(self._origins)
+
+    @property
+    def unused_groups(self) -> list[str]:
+        return list(self._unused_groups)
+
+    def problems(self) -> list[str]:
+        """Everything that stops a model call, one line each; empty when the config is sound.
+        Loading settings never fails on these, so commands without a model still run."""
+        found = list(self._load_problems)
+        for tier in TIERS:
+            for n, deployment in enumerate(self.tiers.of(tier).deployments, start=1):
+                name = deployment_name(tier, n, deployment)
+                found.extend(
+                    f"deployment {name} ({deployment.model}): {problem}"
+                    for problem in deployment.problems()
+                )
+        return found
 
     @model_validator(mode="after")
     def _unique_names(self) -> RouteSettings:

@@ -2,7 +2,8 @@
 
 - Files: `Path(STAGING).glob(path)`, files only. pathlib globs differ from vibehq's include
   globs: a pattern without `/` (such as `*.ts`) matches only at the top of STAGING, and a
-  trailing `**` matches folders, hence no file.
+  trailing `**` matches folders, hence no file (as on the seed's Python; since 3.13 pathlib
+  yields files for it too, so this module, not pathlib, says what the seed did).
 - Import replacements: for a copied file whose suffix is .ts, .tsx, .js, .jsx or .py, the text
   is read as UTF-8 in Python's text mode (so CRLF and CR become LF), each rule is applied in
   order with `re.sub` over the whole text, and the file is written back only when the text

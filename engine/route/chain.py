@@ -11,7 +11,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from engine.config.route import Deployment, RouteSettings, deployment_name
-from engine.route.errors import NoModelConfigured
+from engine.route.errors import ModelConfigInvalid, NoModelConfigured
 from engine.route.tiers import Tier
 
 __all__ = ["ChainLink", "ModelChain", "model_chain", "tier_links", "tier_order"]
@@ -63,7 +63,11 @@ def tier_links(route: RouteSettings, tier: Tier) -> tuple[ChainLink, ...]:
 
 
 def model_chain(route: RouteSettings, tier: Tier) -> ModelChain:
-    """The chain for `tier`, or NoModelConfigured when no tier in its order has a model."""
+    """The chain for `tier`; ModelConfigInvalid when the model config has a mistake, else
+    NoModelConfigured when no tier in its order has a model."""
+    problems = route.problems()
+    if problems:
+        raise ModelConfigInvalid(problems)
     order = tier_order(route, tier)
     served = [t for t in order if route.tiers.of(t).deployments]
     if not served:

@@ -39,5 +39,20 @@ class ModelCallFailed(CheckFailed):
     """Every deployment in the chain failed (after retries and fallbacks)."""
 
 
+class ModelConfigInvalid(BadInput):
+    """The model configuration has a mistake (an unknown LiteLLM key, an unreadable
+    `litellm_config`). Raised when a model is needed, never when settings are loaded, so the
+    commands that call no model keep working."""
+
+    def __init__(self, problems: list[str]) -> None:
+        more = (
+            f" (and {len(problems) - 1} more; see `vibehq config show`)"
+            if len(problems) > 1
+            else ""
+        )
+        super().__init__(f"model config: {problems[0]}{more}")
+        self.problems = problems
+
+
 class ModelKeyMissing(BadInput):
     """A deployment names an `api_key_env` variable that is not set."""

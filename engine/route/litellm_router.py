@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from engine.config.route import RouteSettings
+from engine.config.route import ENV_REF_PREFIX, RouteSettings
 from engine.errors import BadInput
 from engine.ids import new_run_id
 from engine.ledger.store import Ledger
@@ -303,10 +303,13 @@ class ModelRouter:
 
 def _model_entry(link: ChainLink) -> dict[str, Any]:
     d = link.deployment
-    params: dict[str, Any] = {"model": d.model, "order": link.position}
+    # Passed-through LiteLLM keys first, so the ones vibehq owns cannot be shadowed.
+    params: dict[str, Any] = {**d.litellm_params(), "model": d.model, "order": link.position}
     if d.api_base:
         params["api_base"] = d.api_base
-    if d.api_key_env:
+    if d.api_key is not None:
+        params["api_key"] = d.api_key
+    elif d.api_key_env:
         key = os.environ.get(d.api_key_env)
         if not key:
             raise ModelKeyMissing(
@@ -316,7 +319,29 @@ def _model_entry(link: ChainLink) -> dict[str, Any]:
         params["api_key"] = key
     elif d.api_base:
         params["api_key"] = _LOCAL_KEY
+    if "extra_headers" in params:
+        # A call's own extra_headers (the agent header) replace the deployment's in LiteLLM's
+        # Router; its `headers` are merged with them instead, so both reach the server.
+        params["headers"] = {**dict(params.get("headers") or {}), **params.pop("extra_headers")}
+    for key, value in params.items():
+        params[key] = _resolved(link, key, value)
     return {"model_name": link.tier, "litellm_params": params, "model_info": {"id": link.name}}
+
+
+def _resolved(link: ChainLink, key: str, value: Any) -> Any:
+    """An `os.environ/NAME` value read from the environment, as LiteLLM's proxy does, but
+    failing with the deployment's name when NAME is not set. `*_ref` keys are pointers LiteLLM
+    dereferences itself, so they stay as written."""
+    if not isinstance(value, str) or not value.startswith(ENV_REF_PREFIX) or key.endswith("_ref"):
+        return value
+    name = value.removeprefix(ENV_REF_PREFIX)
+    resolved = os.environ.get(name)
+    if not resolved:
+        raise ModelKeyMissing(
+            f"deployment {link.name} ({link.deployment.model}) reads {key} from {value}, "
+            f"but ${name} is not set"
+        )
+    return resolved
 
 
 def _chat_messages(messages: str | Sequence[Message]) -> list[dict[str, Any]]:
