@@ -14,6 +14,7 @@ from pydantic_settings import (
 
 from engine.config.route import RouteSettings
 from engine.errors import SettingsError
+from engine.inputs import check_tree, decode_utf8, read_input
 
 SETTINGS_FILE = "vibehq.toml"
 
@@ -194,10 +195,15 @@ def load_settings(root: Path) -> Settings:
     path = root / SETTINGS_FILE
     data: dict[str, object] = {}
     if path.is_file():
+        raw = read_input(path, what=SETTINGS_FILE, error=SettingsError)
+        text = decode_utf8(raw, source=SETTINGS_FILE, error=SettingsError)
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"{SETTINGS_FILE}: not valid TOML: {exc}") from exc
+        except RecursionError:
+            raise SettingsError(f"{SETTINGS_FILE}: nested too deeply") from None
+        check_tree(data, source=SETTINGS_FILE, error=SettingsError)
     try:
         return Settings(**data)  # type: ignore[arg-type]
     except ValidationError as exc:
