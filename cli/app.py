@@ -24,6 +24,7 @@ from cli.commands import (
     tasks,
     validate,
 )
+from cli.errors import one_line, report_crash
 from cli.output import escape, get_console
 
 app = typer.Typer(
@@ -61,7 +62,16 @@ app.add_typer(epic.epic_run_app, name="epic")
 
 
 def run_app() -> None:
-    """Usage errors become one line and exit 2, never a traceback."""
+    """Usage errors become one line and exit 2, never a traceback; an unexpected exception
+    becomes one line and exit 70 (`cli.errors.report_crash`). Output is scrubbed of keys."""
+    from cli.errors import redacted_output
+
+    with redacted_output():
+        code = _run()
+    sys.exit(code)
+
+
+def _run() -> int:
     # Typer 0.2x vendors click; older releases depend on it.
     try:
         from typer._click import exceptions as click_exc
@@ -74,10 +84,14 @@ def run_app() -> None:
     except click_exc.ClickException as exc:
         # `vibehq` alone prints help and raises an error with no message.
         if message := exc.format_message():
-            get_console(stderr=True).print(f"[bold red]error:[/] {escape(message)}")
-        sys.exit(2)
+            get_console(stderr=True).print(f"[bold red]error:[/] {escape(one_line(message))}")
+        return 2
     except (typer.Abort, KeyboardInterrupt):
-        sys.exit(130)
+        return 130
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    sys.exit(code if isinstance(code, int) else 0)
+        return int(exc.exit_code)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    except Exception as exc:
+        return report_crash(exc, sys.argv)
+    return code if isinstance(code, int) else 0

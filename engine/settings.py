@@ -12,9 +12,10 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from engine.config.route import RouteSettings
+from engine.config.route import TIERS, RouteSettings
 from engine.errors import SettingsError
 from engine.inputs import check_tree, decode_utf8, read_input
+from engine.redact import register_key_variables
 
 SETTINGS_FILE = "vibehq.toml"
 
@@ -205,8 +206,16 @@ def load_settings(root: Path) -> Settings:
             raise SettingsError(f"{SETTINGS_FILE}: nested too deeply") from None
         check_tree(data, source=SETTINGS_FILE, error=SettingsError)
     try:
-        return Settings(**data)  # type: ignore[arg-type]
+        settings = Settings(**data)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
         raise SettingsError(f"{SETTINGS_FILE} or VIBEHQ_* env: {loc}: {first['msg']}") from exc
+    # Every key the route reads is scrubbed from what vibehq stores and prints from now on.
+    register_key_variables(
+        d.api_key_env
+        for tier in TIERS
+        for d in settings.route.tiers.of(tier).deployments
+        if d.api_key_env
+    )
+    return settings
