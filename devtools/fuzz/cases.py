@@ -103,6 +103,8 @@ def _deep(n: int) -> Any:
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     found: list[tuple[Any, ...]] = [prefix]
+    if len(prefix) > 12:
+        return found
     if isinstance(value, dict):
         for key, item in value.items():
             found += _paths(item, (*prefix, key))
@@ -125,7 +127,8 @@ def _set(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
 def _hostile(rng: random.Random) -> Any:
     roll = rng.random()
     if roll < 0.15:
-        return _deep(rng.choice([3, 50, 70, 200, 5000]))
+        # Deeper nesting comes from the byte mutations: json.dumps itself recurses.
+        return _deep(rng.choice([3, 50, 70, 200]))
     if roll < 0.25:
         return "".join(chr(rng.randrange(0, 0x11000)) for _ in range(rng.randrange(1, 12)))
     return copy.deepcopy(rng.choice(HOSTILE))
@@ -144,8 +147,8 @@ def _mutate_tree(rng: random.Random, doc: Any) -> Any:
         elif isinstance(target, dict) and roll < 0.75 and target:
             del target[rng.choice(list(target))]
         elif isinstance(target, dict):
-            target[rng.choice(["extra", "patches", "sources", "tasks", "op", "from"])] = (
-                _hostile(rng)
+            target[rng.choice(["extra", "patches", "sources", "tasks", "op", "from"])] = _hostile(
+                rng
             )
         elif target:
             target.append(copy.deepcopy(rng.choice(target)))

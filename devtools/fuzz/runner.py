@@ -109,20 +109,24 @@ def _invoke(argv: list[str], timeout_s: float) -> tuple[int | None, str, str, bo
     out, err = io.StringIO(), io.StringIO()
     code: int | None = None
     hung = False
-    with _argv(argv), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        with _alarm(timeout_s):
-            try:
-                main.run()
-                code = 0
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else 1
-            except _Hang:
-                hung = True
-            except Exception:
-                import traceback
+    with (
+        _argv(argv),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+        _alarm(timeout_s),
+    ):
+        try:
+            main.run()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except _Hang:
+            hung = True
+        except Exception:
+            import traceback
 
-                err.write(traceback.format_exc())
-                code = None
+            err.write(traceback.format_exc())
+            code = None
     return code, out.getvalue(), err.getvalue(), hung
 
 
