@@ -115,7 +115,7 @@ def _workspace_root(argv: Sequence[str]) -> Path:
             return Path(args[n + 1])
         if arg.startswith("--workspace="):
             return Path(arg.split("=", 1)[1])
-    return Path(os.getcwd())
+    return Path(os.environ.get("VIBEHQ_WORKSPACE") or os.getcwd())
 
 
 class _RedactingStream:

@@ -212,10 +212,6 @@ def load_settings(root: Path) -> Settings:
         loc = ".".join(str(p) for p in first["loc"])
         raise SettingsError(f"{SETTINGS_FILE} or VIBEHQ_* env: {loc}: {first['msg']}") from exc
     # Every key the route reads is scrubbed from what vibehq stores and prints from now on.
-    register_key_variables(
-        d.api_key_env
-        for tier in TIERS
-        for d in settings.route.tiers.of(tier).deployments
-        if d.api_key_env
-    )
+    names = [d.api_key_env for tier in TIERS for d in settings.route.tiers.of(tier).deployments]
+    register_key_variables(n for n in [*names, settings.memory.api_key_env] if n)
     return settings
