@@ -11,7 +11,8 @@ as a typed error (one line, exit 2) raised before anything is written:
 - no string, key or value, holds a lone surrogate (JSON's `"\\ud800"` escape makes one, and it
   fails later when written as UTF-8); the error names the field;
 - a path (from a file or the command line) has no NUL and stays within `MAX_PATH_CHARS`
-  characters and `MAX_NAME_BYTES` bytes per component, checked before the OS sees it.
+  characters, `MAX_PATH_PARTS` components and `MAX_NAME_BYTES` bytes per component, checked
+  before the OS sees it; a glob has at most `MAX_GLOB_STARS` `**` components.
 
 Each function takes the error class to raise, so a loader keeps its own typed error
 (`BatchFormatError`, `ManifestError`, `PlanError`, ...).
@@ -32,6 +33,10 @@ MAX_INPUT_BYTES = 32 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_PATH_CHARS = 4096
 MAX_NAME_BYTES = 255
+# pathlib builds a glob's matcher recursively, one level per component, and every `**`
+# multiplies the folders a glob walks: bounds well above any real path or glob.
+MAX_PATH_PARTS = 128
+MAX_GLOB_STARS = 8
 
 ErrorType = type[BadInput]
 
@@ -46,7 +51,13 @@ def check_path_text(value: str, *, field: str = "path", error: ErrorType = Input
         raise error(f"{field}: contains a NUL byte")
     if len(value) > MAX_PATH_CHARS:
         raise error(f"{field}: path is {len(value)} characters long (limit {MAX_PATH_CHARS})")
-    for part in value.replace("\\", "/").split("/"):
+    parts = value.replace("\\", "/").split("/")
+    if len(parts) > MAX_PATH_PARTS:
+        raise error(f"{field}: path has {len(parts)} components (limit {MAX_PATH_PARTS})")
+    stars = parts.count("**")
+    if stars > MAX_GLOB_STARS:
+        raise error(f"{field}: glob has {stars} '**' components (limit {MAX_GLOB_STARS})")
+    for part in parts:
         size = len(part.encode("utf-8", "surrogatepass"))
         if size > MAX_NAME_BYTES:
             raise error(

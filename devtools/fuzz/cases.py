@@ -240,6 +240,8 @@ NAMED_CASES: list[Case] = [
     Case("manifest", "manifest.yaml", b"[" * 5000, "5,000 nested [ in a manifest"),
     Case("manifest", "manifest.json", json.dumps({"name": "m", "sources": [{"from": "a\x00b",
          "to": "apps/a"}]}).encode(), "NUL in from"),
+    Case("manifest", "manifest.yaml", b"name: m\nsources:\n- from: '" + b"**/" * 300 + b"*'\n"
+         b"  to: apps/a\n", "300 ** components in a from glob (RecursionError in pathlib)"),
     Case("manifest", "manifest.json", json.dumps({"name": "m", "sources": [{"from": "STAGING",
          "to": "apps/a", "include": ["\ud800"]}]}).encode(), "lone surrogate in a glob"),
     Case("epic", "epic.yaml", b"name: e\nstaging: S\ntemplate: \xff.yaml\n", "0xff in an epic"),
