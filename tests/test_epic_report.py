@@ -37,6 +37,7 @@ from engine.settings import ApprovalSettings, Settings
 from engine.validate.quarantine import record_check
 from engine.workspace import Workspace
 from tests.conftest import write
+from tests.test_approvals_policy import TypeCheckPassed, install
 
 RUN = "epic-20300101-a1"
 B_TS = 'import { a } from "./a";\nimport { c } from "./c";\n\nexport const b = a + c;\n'
@@ -165,7 +166,8 @@ def build_run(root: Path) -> Run:
                 ],
             }
         )
-        payload = review_batch(ws, batch, settings)
+        install(root)
+        payload = review_batch(ws, batch, settings, validator=TypeCheckPassed())
         auto = submit(
             ledger,
             ApprovalRequest(
