@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import sys
+from typing import Any
 
 import typer
 
@@ -25,6 +27,7 @@ from cli.commands import (
     tasks,
     validate,
 )
+from cli.errors import one_line, report_crash
 from cli.output import escape, get_console
 
 app = typer.Typer(
@@ -63,7 +66,24 @@ app.add_typer(epic.epic_run_app, name="epic")
 
 
 def run_app() -> None:
-    """Usage errors become one line and exit 2, never a traceback."""
+    """Usage errors become one line and exit 2, never a traceback; an unexpected exception
+    becomes one line and exit 70 (`cli.errors.report_crash`). Output is scrubbed of keys."""
+    from cli.errors import redacted_output
+
+    with redacted_output():
+        code = _run()
+    sys.exit(code)
+
+
+@functools.cache
+def _command() -> Any:
+    """The click command Typer builds from `app`: built once per process, not per call (half
+    a second each time; the in-process tests and the fuzz runner call the CLI thousands of
+    times)."""
+    return typer.main.get_command(app)
+
+
+def _run() -> int:
     # Typer 0.2x vendors click; older releases depend on it.
     try:
         from typer._click import exceptions as click_exc
@@ -72,14 +92,18 @@ def run_app() -> None:
 
     try:
         # Without standalone mode, click returns an Exit's code instead of raising it.
-        code = app(standalone_mode=False)
+        code = _command().main(args=sys.argv[1:], prog_name="vibehq", standalone_mode=False)
     except click_exc.ClickException as exc:
         # `vibehq` alone prints help and raises an error with no message.
         if message := exc.format_message():
-            get_console(stderr=True).print(f"[bold red]error:[/] {escape(message)}")
-        sys.exit(2)
+            get_console(stderr=True).print(f"[bold red]error:[/] {escape(one_line(message))}")
+        return 2
     except (typer.Abort, KeyboardInterrupt):
-        sys.exit(130)
+        return 130
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    sys.exit(code if isinstance(code, int) else 0)
+        return int(exc.exit_code)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    except Exception as exc:
+        return report_crash(exc, sys.argv)
+    return code if isinstance(code, int) else 0

@@ -17,16 +17,50 @@ from engine.errors import BadInput, LockTimeout
 _POLL_S = 0.01
 
 
-def _open_lock(path: Path) -> int:
+def _open_lock(path: Path) -> tuple[int, bool]:
+    """The lock file's descriptor, and whether this call created the file."""
     # O_NOFOLLOW: a lock file planted as a symlink would otherwise create its target,
     # wherever that points.
-    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_RDWR | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        try:
+            return os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o644), True
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise _lock_error(path, exc) from None
+        try:
+            return os.open(path, flags), False
+        except FileNotFoundError:
+            # Removed between the two opens by a holder that created it and failed: again.
+            continue
+        except OSError as exc:
+            raise _lock_error(path, exc) from None
+
+
+def _lock_error(path: Path, exc: OSError) -> BadInput:
+    if os.path.islink(path):
+        return BadInput(f"lock file {path} is a symlink; refusing to follow it")
+    return BadInput(f"cannot create the lock file {path}: {exc.strerror or exc}")
+
+
+def _still_at(fd: int, path: Path) -> bool:
+    """Whether the locked file is still the one at `path`: a holder that created the lock file
+    removes it when its command fails on bad input, and a waiter that locked the removed file
+    must lock the new one instead."""
     try:
-        return os.open(path, flags, 0o644)
-    except OSError as exc:
-        if os.path.islink(path):
-            raise BadInput(f"lock file {path} is a symlink; refusing to follow it") from None
-        raise BadInput(f"cannot create the lock file {path}: {exc.strerror or exc}") from None
+        here = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (held.st_dev, held.st_ino) == (here.st_dev, here.st_ino)
+
+
+def _forget(path: Path, created: bool) -> None:
+    # Called while the lock is held: a failed command leaves no lock file it made behind.
+    if created:
+        with suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 @contextmanager
@@ -34,17 +68,27 @@ def claim(path: Path, holder: str) -> Iterator[str | None]:
     """Try once to take `path` without waiting. Yields None when taken (and `holder` is
     written into the file for whoever comes next), or the name of the one who holds it.
     The kernel drops the lock when its holder dies, so a killed holder never blocks."""
-    fd = _open_lock(path)
-    try:
+    while True:
+        fd, created = _open_lock(path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            yield _holder(fd)
+            try:
+                yield _holder(fd)
+            finally:
+                os.close(fd)
             return
+        if _still_at(fd, path):
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, holder.encode("utf-8", "replace"), 0)
         try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, holder.encode("utf-8", "replace"), 0)
             yield None
+        except BadInput:
+            _forget(path, created)
+            raise
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
@@ -63,25 +107,40 @@ def _holder(fd: int) -> str:
 
 @contextmanager
 def exclusive_lock(path: Path, timeout_s: float) -> Iterator[None]:
-    fd = _open_lock(path)
+    """Hold `path` exclusively, waiting at most `timeout_s`. A lock file this call created is
+    removed again when the body fails on bad input, so a refused command writes nothing."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        fd, created = _open_lock(path)
+        try:
+            _wait_for(fd, path, deadline, timeout_s)
+        except BaseException:
+            os.close(fd)
+            raise
+        if _still_at(fd, path):
+            break
+        os.close(fd)
     try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LockTimeout(
-                        f"another process held {path} for over {timeout_s:g}s"
-                    ) from None
-                time.sleep(_POLL_S)
         try:
             yield
+        except BadInput:
+            _forget(path, created)
+            raise
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _wait_for(fd: int, path: Path, deadline: float, timeout_s: float) -> None:
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise LockTimeout(f"another process held {path} for over {timeout_s:g}s") from None
+            time.sleep(_POLL_S)
 
 
 def write_atomic(path: Path, payload: bytes | str) -> None:

@@ -13,8 +13,10 @@ from pydantic_settings import (
 )
 
 from engine.config.litellm_yaml import with_litellm_config
-from engine.config.route import RouteSettings
+from engine.config.route import TIERS, RouteSettings
 from engine.errors import SettingsError
+from engine.inputs import check_tree, decode_utf8, read_input
+from engine.redact import register_key_variables
 
 SETTINGS_FILE = "vibehq.toml"
 
@@ -196,10 +198,16 @@ def read_settings_file(root: Path) -> dict[str, object]:
     path = root / SETTINGS_FILE
     if not path.is_file():
         return {}
+    raw = read_input(path, what=SETTINGS_FILE, error=SettingsError)
+    text = decode_utf8(raw, source=SETTINGS_FILE, error=SettingsError)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        data: dict[str, object] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{SETTINGS_FILE}: not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise SettingsError(f"{SETTINGS_FILE}: nested too deeply") from None
+    check_tree(data, source=SETTINGS_FILE, error=SettingsError)
+    return data
 
 
 def load_settings(root: Path) -> Settings:
@@ -211,4 +219,7 @@ def load_settings(root: Path) -> Settings:
         loc = ".".join(str(p) for p in first["loc"])
         raise SettingsError(f"{SETTINGS_FILE} or VIBEHQ_* env: {loc}: {first['msg']}") from exc
     settings.route = with_litellm_config(settings.route, root)
+    # Every key the route reads is scrubbed from what vibehq stores and prints from now on.
+    names = [d.api_key_env for tier in TIERS for d in settings.route.tiers.of(tier).deployments]
+    register_key_variables(n for n in [*names, settings.memory.api_key_env] if n)
     return settings

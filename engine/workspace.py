@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from engine.errors import BadInput, UnsafePath
+from engine.inputs import check_path_text
 
 STATE_DIR = ".vibehq"
 # The state folder's children: each must be a real folder (or file), never a symlink, or the
@@ -87,6 +88,7 @@ def resolve_inside(root: Path, rel: str, *, what: str) -> Path:
     """
     if not rel or "\x00" in rel:
         raise UnsafePath(f"{what} {rel!r} is empty or contains a NUL byte")
+    check_path_text(rel, field=what, error=UnsafePath)
     posix = PurePosixPath(rel.replace("\\", "/"))
     if posix.is_absolute() or Path(rel).is_absolute() or (len(rel) > 1 and rel[1] == ":"):
         raise UnsafePath(f"{what} {rel!r} is absolute; give a path relative to the workspace")

@@ -46,7 +46,7 @@ from engine.plan.ops import PlanChange
 from engine.settings import ApprovalSettings, Settings
 from engine.workspace import Workspace
 from tests.conftest import copy_example, snapshot, write
-from tests.test_approvals_policy import B_TS, import_swap, work_item
+from tests.test_approvals_policy import B_TS, import_swap, install, review, work_item
 
 HOLD = ApprovalSettings(auto_pass_import_only_max_lines=0)
 T0 = "2030-01-01T00:00:00Z"
@@ -110,14 +110,15 @@ def test_submit_leaves_what_needs_a_human_pending_with_the_reasons(
 def test_submit_records_an_auto_approval_with_rule_and_confidence(
     ledger: Ledger, root: Path
 ) -> None:
-    payload = code_payload(root, import_swap())
+    payload = review(root, import_swap())
     item = submit(ledger, request(payload), ApprovalSettings(), now=T0)
     assert item.state == "approved" and item.decision is not None
     assert item.decision.model_dump() == {
         "state": "approved",
         "by": "policy",
         "at": "2030-01-01T00:00:00.000000Z",
-        "reason": "import declarations only, 2 changed lines <= 40",
+        "reason": "import declarations only, 2 changed lines <= 40, imports resolve, "
+        "validated: tsc: 0 new errors",
         "auto": True,
         "rule": "import_only",
         "confidence": 1.0,
@@ -413,7 +414,7 @@ def test_a_paused_flow_sees_when_all_its_items_are_decided(ledger: Ledger, root:
 def test_all_safe_approves_what_the_policy_passes_now_and_names_the_rest(
     ledger: Ledger, root: Path
 ) -> None:
-    imports = submit(ledger, request(code_payload(root, import_swap())), HOLD)
+    imports = submit(ledger, request(review(root, import_swap())), HOLD)
     code = queue_code(ledger, root)
     assert imports.state == "pending"
 
@@ -602,15 +603,18 @@ def write_batch(path: Path, *patches: dict[str, Any]) -> Path:
 def test_cli_submit_show_approve_apply(cli: Any, root: Path, tmp_path: Path) -> None:
     code = write_batch(tmp_path / "code.json", CODE_EDIT)
     imports = write_batch(tmp_path / "imports.json", import_swap())
+    install(root)
     queued = cli("approvals", "submit", code, "--run", "r1", "--step", "s", "-w", root, "--json")
     assert queued.code == 0, queued.err
     item = queued.json()
     assert item["state"] == "pending" and item["run_id"] == "r1"
-    auto = cli("approvals", "submit", imports, "-w", root)
-    assert auto.code == 0 and "approved (auto)" in auto.out and "rule import_only" in auto.out
+    # No tsconfig here, so no type check ran: an import-only batch waits like any other.
+    held = cli("approvals", "submit", imports, "-w", root, "--json").json()
+    assert held["state"] == "pending"
+    assert "no type check ran" in held["verdict"]["reasons"][0]["detail"]
 
     listed = cli("approvals", "list", "--state", "pending", "-w", root, "--json").json()
-    assert [i["id"] for i in listed] == [item["id"]]
+    assert [i["id"] for i in listed] == [item["id"], held["id"]]
     assert [
         i["id"] for i in cli("approvals", "list", "--run", "r1", "-w", root, "--json").json()
     ] == [item["id"]]
@@ -648,15 +652,19 @@ def test_cli_approve_all_safe_uses_the_workspace_policy(
 ) -> None:
     write(root, "vibehq.toml", "[approvals]\nauto_pass_import_only_max_lines = 0\n")
     imports = write_batch(tmp_path / "imports.json", import_swap())
+    install(root)
     item_id = cli("approvals", "submit", imports, "-w", root, "--json").json()["id"]
-    assert cli("approvals", "show", str(item_id), "-w", root, "--json").json()["state"] == "pending"
+    held = cli("approvals", "show", str(item_id), "-w", root, "--json").json()
+    assert held["state"] == "pending"
+    assert "rule off" in held["verdict"]["reasons"][0]["detail"]
     write(root, "vibehq.toml", "[approvals]\nauto_pass_import_only_max_lines = 2\n")
+    # The rule is on now, but no type check ran on the batch: it still needs a human.
     result = cli("approvals", "approve", "--all-safe", "--by", "ops", "-w", root, "--json").json()
-    [approved] = result["approved"]
-    assert approved["id"] == item_id
-    assert approved["decision"]["rule"] == "import_only" and approved["decision"]["by"] == "ops"
+    assert result["approved"] == []
+    [reason, _] = result["left"][str(item_id)]
+    assert reason["rule"] == "import_only" and "no type check ran" in reason["detail"]
     human = cli("approvals", "approve", "--all-safe", "-w", root)
-    assert human.code == 0 and "0 approved; 0 still need a human" in human.out
+    assert human.code == 0 and "0 approved; 1 still need a human" in human.out
 
 
 @pytest.mark.parametrize(

@@ -32,9 +32,27 @@ from tests.conftest import write
 B_TS = 'import { a } from "./a";\nimport { c } from "./c";\n\nexport const b = a + c;\n'
 
 
-def review(root: Path, *patches: dict[str, Any]) -> PatchBatchPayload:
+class TypeCheckPassed:
+    """Stands in for tsc (an npm tool) in these rule tests: the review ran a type check and
+    it found no new error. The import_only rule passes nothing no validator ran on."""
+
+    name = "tsc"
+
+    def validate(self, staging_root: Path, changed_files: Any) -> ValidationResult:
+        return ValidationResult(validator=self.name, ok=True, summary="tsc: 0 new errors")
+
+
+def install(root: Path, package: str = "@shared/a") -> None:
+    """Install `package` the way npm does, so an import of it resolves."""
+    write(root, f"node_modules/{package}/package.json", f'{{"name": "{package}"}}\n')
+
+
+def review(root: Path, *patches: dict[str, Any], typecheck: bool = True) -> PatchBatchPayload:
+    """Review against `root`, where @shared/a (what `import_swap` imports) is installed."""
+    install(root)
     batch = PatchBatch.model_validate({"requester": "codex", "patches": list(patches)})
-    return review_batch(Workspace.open(root), batch, Settings())
+    validator = TypeCheckPassed() if typecheck else None
+    return review_batch(Workspace.open(root), batch, Settings(), validator=validator)
 
 
 def import_swap(file: str = "src/b.ts", line: int = 1, to: str = "@shared/a") -> dict[str, Any]:
@@ -65,11 +83,87 @@ def test_import_only_rewrite_auto_passes_with_full_confidence(ws: Path) -> None:
             "lines_added": 1,
             "lines_removed": 1,
             "import_only": True,
+            "import_problems": [],
         }
     ]
     verdict = evaluate(payload, ApprovalSettings())
     assert isinstance(verdict, AutoApprove)
     assert (verdict.rule, verdict.confidence) == ("import_only", 1.0)
+
+
+def test_import_only_needs_a_type_check_that_ran_and_passed(ws: Path) -> None:
+    write(ws, "src/b.ts", B_TS)
+    unchecked = evaluate(review(ws, import_swap(), typecheck=False), ApprovalSettings())
+    assert rules(unchecked) == ["import_only", "recurring"]
+    assert "no type check ran on it" in unchecked.reasons[0].detail
+
+
+def test_import_of_a_file_that_does_not_exist_is_not_import_only(ws: Path) -> None:
+    # Issue 17: `import { add } from "./does-not-exist"` was auto-approved.
+    write(ws, "src/b.ts", B_TS)
+    payload = review(ws, import_swap(to="./does-not-exist"))
+    [changed] = payload.files
+    assert changed.import_only is True
+    assert changed.import_problems == [
+        "src/b.ts: import './does-not-exist' resolves to no file or installed package"
+    ]
+    verdict = evaluate(payload, ApprovalSettings())
+    assert rules(verdict) == ["import_only", "recurring"]
+    assert verdict.reasons[0].detail == changed.import_problems[0]
+
+
+def test_a_side_effect_import_binds_nothing_and_is_not_import_only(ws: Path) -> None:
+    # Issue 17: `import "./payload-not-reviewed"` ran unreviewed code; tsc does not flag it.
+    write(ws, "src/b.ts", B_TS)
+    write(ws, "src/payload-not-reviewed.ts", "globalThis.x = 1;\n")
+    payload = review(
+        ws,
+        {"op": "insert-after", "file": "src/b.ts", "line": 2,
+         "block": 'import "./payload-not-reviewed";'},
+    )  # fmt: skip
+    [changed] = payload.files
+    assert changed.import_problems == [
+        "src/b.ts: side-effect import './payload-not-reviewed' binds no name"
+    ]
+    assert rules(evaluate(payload, ApprovalSettings())) == ["import_only", "recurring"]
+
+
+@pytest.mark.parametrize(
+    ("to", "files"),
+    [
+        ("./a2", {"src/a2.ts": "export const a = 1;\n"}),
+        ("./a2.js", {"src/a2.ts": "export const a = 1;\n"}),
+        ("../lib", {"lib/index.ts": "export const a = 1;\n"}),
+        ("./types", {"src/types.d.ts": "export declare const a: number;\n"}),
+        ("node:fs", {}),
+        ("lodash/fp", {"node_modules/lodash/package.json": "{}\n"}),
+        ("zod", {"node_modules/@types/zod/package.json": "{}\n"}),
+    ],
+)
+def test_imports_that_resolve_pass(ws: Path, to: str, files: dict[str, str]) -> None:
+    write(ws, "src/b.ts", B_TS)
+    for rel, text in files.items():
+        write(ws, rel, text)
+    payload = review(ws, import_swap(to=to))
+    assert payload.files[0].import_problems == []
+    assert isinstance(evaluate(payload, ApprovalSettings()), AutoApprove)
+
+
+@pytest.mark.parametrize("to", ["../../outside", "/abs/a", "@alias/not-installed", "~/a"])
+def test_imports_that_resolve_to_nothing_inside_the_workspace_fail(ws: Path, to: str) -> None:
+    write(ws, "src/b.ts", B_TS)
+    payload = review(ws, import_swap(to=to))
+    assert payload.files[0].import_problems, to
+    assert rules(evaluate(payload, ApprovalSettings())) == ["import_only", "recurring"]
+
+
+def test_an_import_of_a_file_the_same_batch_deletes_fails(ws: Path) -> None:
+    write(ws, "src/b.ts", B_TS)
+    write(ws, "src/gone.ts", "export const a = 1;\n")
+    payload = review(ws, import_swap(to="./gone"), {"op": "delete", "file": "src/gone.ts"})
+    assert payload.files[0].import_problems == [
+        "src/b.ts: import './gone' resolves to no file or installed package"
+    ]
 
 
 def test_import_only_limit_is_inclusive_exactly_n_lines_pass_and_one_more_does_not(

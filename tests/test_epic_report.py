@@ -37,6 +37,7 @@ from engine.settings import ApprovalSettings, Settings
 from engine.validate.quarantine import record_check
 from engine.workspace import Workspace
 from tests.conftest import write
+from tests.test_approvals_policy import TypeCheckPassed, install
 
 RUN = "epic-20300101-a1"
 B_TS = 'import { a } from "./a";\nimport { c } from "./c";\n\nexport const b = a + c;\n'
@@ -165,7 +166,8 @@ def build_run(root: Path) -> Run:
                 ],
             }
         )
-        payload = review_batch(ws, batch, settings)
+        install(root)
+        payload = review_batch(ws, batch, settings, validator=TypeCheckPassed())
         auto = submit(
             ledger,
             ApprovalRequest(
@@ -708,3 +710,21 @@ def test_cli_bad_input_is_one_line_exit_2_and_writes_nothing(cli: Any, run: Run)
     result = cli("epic", "report", RUN, "--json", "-w", fresh)
     assert result.code == 2 and result.json()["errorType"] == "UnknownRun"
     assert not (fresh / ".vibehq").exists()
+
+
+def test_a_one_manifest_run_reports_its_manifest_through_the_cli(cli: Any, ws: Path) -> None:
+    # `vibehq epic run one.yaml`: the spec has a manifest and no STAGING folder.
+    workspace = Workspace.open(ws)
+    with Ledger.open(workspace.ledger_path) as ledger:
+        spec = EpicSpec(name="one", manifest="/specs/one.yaml")
+        create_run(ledger, RUN, spec=spec, source="one.yaml", options=EpicOptions())
+        step(ledger, "one", "plan", {"dest": "apps/one", "files": 1, "sql_sites": 0})
+        set_run_status(ledger, RUN, "done")
+    report = build_report(workspace, RUN)
+    assert (report.staging, report.manifest) == (None, "/specs/one.yaml")
+    result = cli("epic", "report", RUN, "-w", ws)
+    assert result.code == 0, result.err
+    md = (workspace.runs_dir / RUN / "delivery-report.md").read_text()
+    assert "manifest /specs/one.yaml: done" in md and "STAGING" not in md.split("\n")[2]
+    html = (workspace.runs_dir / RUN / "delivery-report.html").read_text()
+    assert "manifest <code>/specs/one.yaml</code>" in html

@@ -29,6 +29,7 @@ from engine.validate.judge import GATE_EVENT
 from engine.validate.quarantine import agent_statuses
 from engine.workspace import Workspace
 from tests.conftest import EXAMPLES, ROOT, TASKS_FIXTURE, batch_file, copy_example, snapshot, write
+from tests.test_approvals_policy import TypeCheckPassed
 
 TASKS = ".taskmaster/tasks/tasks.json"
 TEMPLATE = ROOT / "manifests" / "staging-template.yaml"
@@ -370,7 +371,9 @@ def _by_crew_tool(cli: Any, tmp_path: Path) -> tuple[Path, str]:
         "end": 1,
         "block": 'import { a } from "./a.js";',
     }
-    ctx = ToolContext.for_workspace(Workspace.open(root), Settings(), "Codex", apply_approved=True)
+    ctx = ToolContext.for_workspace(
+        Workspace.open(root), Settings(), "Codex", apply_approved=True, validator=TypeCheckPassed()
+    )
     answer = propose_batch(ctx, {"reason": "extension", "patches": [swap]})
     assert answer.applied is not None, answer
     return root, answer.applied

@@ -19,6 +19,7 @@ from engine.settings import Settings
 from engine.validate.quarantine import agent_statuses
 from engine.workspace import Workspace
 from tests.conftest import EXAMPLES, TASKS_FIXTURE, copy_example, snapshot, write
+from tests.test_approvals_policy import TypeCheckPassed
 from tools.context import ToolContext
 from tools.plan_proposals import apply_plan_item
 from tools.registry import CHANGING_TOOLS, TOOL_NAMES, build_tools
@@ -330,7 +331,13 @@ def test_in_chat_a_batch_the_policy_passes_is_applied_at_once(root: Path) -> Non
         "end": 1,
         "block": 'import { a } from "./a.js";',
     }
-    ctx = context(root, "Codex", apply_approved=True)
+    # Unvalidated, an import-only batch waits like any other (issue 17); type-checked, it passes.
+    unchecked = call(context(root, "Codex"), "propose_patch_batch", patches=[swap], reason="x")
+    assert (unchecked["state"], unchecked["verdict"]) == (
+        "pending",
+        "human: import_only, recurring",
+    )
+    ctx = context(root, "Codex", apply_approved=True, validator=TypeCheckPassed())
     answer = call(ctx, "propose_patch_batch", patches=[swap], reason="extension")
     assert (answer["state"], answer["verdict"]) == ("approved", "auto:import_only")
     assert answer["applied"]

@@ -12,7 +12,8 @@
         tool_calls: [{name: read_file, arguments: {path: a.ts}}]
         preset: lazy_placeholder_batch   # or a canned reply (see presets.py), with params
         params: {file: apps/x.ts}
-        fault: rate_limit             # or a fault: rate_limit (429), server_error (500), stall
+        fault: rate_limit             # or a fault: rate_limit (429), server_error (500), stall,
+                                      #   unauthorized (401 echoing the request's API key)
         retry_after: 2                #   rate_limit: the Retry-After seconds
         seconds: 30                   #   stall: how long to wait before replying
         served_model: gpt-4o-2024     # model name the response reports (default: the requested)
@@ -40,7 +41,7 @@ from engine.errors import BadInput
 
 __all__ = ["FAULTS", "MessageRole", "Script", "ScriptError", "Turn", "load_script", "parse_script"]
 
-FAULTS: tuple[str, ...] = ("rate_limit", "server_error", "stall")
+FAULTS: tuple[str, ...] = ("rate_limit", "server_error", "stall", "unauthorized")
 MessageRole = Literal["system", "developer", "user", "assistant", "tool", "function"]
 _TOP_KEYS = frozenset({"models", "turns"})
 
@@ -62,7 +63,7 @@ class Turn(BaseModel):
     tool_calls: list[ToolCallSpec] | None = None
     preset: str | None = Field(None, min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
-    fault: Literal["rate_limit", "server_error", "stall"] | None = None
+    fault: Literal["rate_limit", "server_error", "stall", "unauthorized"] | None = None
     retry_after: float | None = Field(None, ge=0, le=3600)
     status: int | None = Field(None, ge=500, le=599, description="server_error: default 500")
     seconds: float | None = Field(None, gt=0, le=3600)
@@ -104,7 +105,7 @@ class Turn(BaseModel):
 
     def _check_fault(self) -> None:
         replies = self.content is not None or bool(self.tool_calls)
-        if self.fault in ("rate_limit", "server_error") and replies:
+        if self.fault in ("rate_limit", "server_error", "unauthorized") and replies:
             raise ValueError(f"a {self.fault} fault sends no content, tool_calls or preset")
         if self.fault is None and not replies:
             raise ValueError("a turn needs content, tool_calls, a preset or a fault")

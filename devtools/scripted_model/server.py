@@ -273,6 +273,20 @@ class _Handler(BaseHTTPRequestHandler):
                 **base,
             )
             return
+        if turn.fault == "unauthorized":
+            # As OpenAI does: the 401 body quotes the key it was sent, so a client that stores
+            # or prints error bodies leaks it (what vibehq's redaction is tested against).
+            key = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            self._fail(
+                401,
+                f"Incorrect API key provided: {key}. You can find your API key at the dashboard.",
+                "invalid_api_key",
+                kind="invalid_request_error",
+                body=body,
+                outcome="unauthorized",
+                **base,
+            )
+            return
         completion = Completion.of(turn, body, next(self.service.completion_ids))
         if turn.fault == "stall" and turn.seconds is not None:
             self._stall(turn.seconds, completion, body, base)

@@ -9,10 +9,13 @@ top-level nodes does not count; anything else, a comment included, does.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
+from engine.approvals.import_check import import_problems
 from engine.patch.diff import unified_diff
 from engine.patch.plan import BatchPlan, FileChange
 from engine.syntax.parse import is_source, parse
@@ -29,27 +32,40 @@ class ChangedFile(BaseModel):
     lines_added: int = Field(ge=0, description="`+` lines of the file's unified diff")
     lines_removed: int = Field(ge=0, description="`-` lines of the file's unified diff")
     import_only: bool = Field(description="only import declarations differ")
+    import_problems: list[str] = Field(
+        default_factory=list,
+        description="added imports that bind no name or resolve to nothing (see import_check)",
+    )
 
     @property
     def changed_lines(self) -> int:
         return self.lines_added + self.lines_removed
 
 
-def changed_files(plan: BatchPlan) -> list[ChangedFile]:
-    return [_changed_file(change) for change in plan.changed]
+def changed_files(plan: BatchPlan, root: Path) -> list[ChangedFile]:
+    """Per-file facts of `plan` against the workspace at `root`."""
+    planned = {change.path: change.new for change in plan.changed}
+    return [_changed_file(change, root, planned) for change in plan.changed]
 
 
-def _changed_file(change: FileChange) -> ChangedFile:
+def _changed_file(
+    change: FileChange, root: Path, planned: Mapping[str, bytes | None]
+) -> ChangedFile:
     added, removed = diff_line_counts(change.path, change.old, change.new)
     action: FileAction = (
         "created" if change.old is None else "deleted" if change.new is None else "modified"
     )
+    import_only = is_import_only(change.path, change.old, change.new)
+    problems: list[str] = []
+    if import_only and change.old is not None and change.new is not None:
+        problems = import_problems(root, change.path, change.old, change.new, planned)
     return ChangedFile(
         path=change.path,
         action=action,
         lines_added=added,
         lines_removed=removed,
-        import_only=is_import_only(change.path, change.old, change.new),
+        import_only=import_only,
+        import_problems=problems,
     )
 
 

@@ -19,6 +19,8 @@ counts of past human decisions, so the same item always gets the same verdict. I
      plan tools); anyone else's plan change waits for a human (or the recurring rule);
    - `import_only` (confidence 1.0): every changed file changes import declarations only,
      in at most `auto_pass_import_only_max_lines` changed lines in all (the limit included);
+     every import it adds binds names and resolves to a file or an installed package
+     (`import_check`), and the batch passed its validators (the type check) at review;
    - `recurring`: the item has a signature with at least `recurring_min_decisions` human
      decisions, and the confidence from them is at least `auto_confidence_min`.
 3. Otherwise a human decides, told why each auto-pass rule did not apply.
@@ -192,7 +194,18 @@ def _import_only(payload: PatchBatchPayload, settings: ApprovalSettings) -> tupl
     lines = payload.changed_lines
     if lines > limit:
         return False, f"{lines} changed lines > auto_pass_import_only_max_lines {limit}"
-    return True, f"import declarations only, {lines} changed lines <= {limit}"
+    problems = [p for f in payload.files for p in f.import_problems]
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return False, f"{problems[0]}{more}"
+    if payload.validation is None:
+        return False, "no type check ran on it; an import-only change is validated like any other"
+    if not payload.validation.ok:
+        return False, f"validation failed: {payload.validation.summary}"
+    return True, (
+        f"import declarations only, {lines} changed lines <= {limit}, imports resolve, "
+        f"validated: {payload.validation.summary}"
+    )
 
 
 def _recurring(

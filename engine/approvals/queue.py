@@ -179,7 +179,9 @@ def submit(
             _decision_event(conn, item)
         return item
 
-    return ledger.write(work, APPROVALS)
+    # Verbatim: the payload is the reviewed batch, applied later byte for byte as approved;
+    # scrubbing a key-shaped string out of it would change the code a human approved.
+    return ledger.write(work, APPROVALS, verbatim=True)
 
 
 def _resume_token(conn: sqlite3.Connection, request: ApprovalRequest) -> str:
@@ -389,7 +391,7 @@ def approve_all_safe(
             at=_now(now),
             left=result.left,
         )
-        approved = ledger.write(judge, APPROVALS)
+        approved = ledger.write(judge, APPROVALS, verbatim=True)
         if approved is not None:
             result.approved.append(approved)
     return result
@@ -467,7 +469,7 @@ def _decide(
         decision = Decision(state=state, by=by, at=at, reason=reason)
         return True, _record_decision(conn, item, decision, payload_json=payload_json)
 
-    won, item = ledger.write(work, APPROVALS)
+    won, item = ledger.write(work, APPROVALS, verbatim=True)
     if item is None:
         raise UnknownApproval(f"no approval item {item_id}")
     if not won:

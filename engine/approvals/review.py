@@ -67,7 +67,7 @@ def review_batch(
     return PatchBatchPayload(
         batch=batch,
         diff="".join(unified_diff(f.path, f.old, f.new) for f in plan.changed),
-        files=changed_files(plan),
+        files=changed_files(plan, ws.root),
         quality=quality,
         validation=validation,
         refused=refused,

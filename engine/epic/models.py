@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from engine.inputs import PathText
 from engine.ledger.events import utc_now
 
 StepName = Literal["plan", "migrate", "refactor", "gate", "approve", "apply", "tasks"]
@@ -38,13 +39,13 @@ class EpicSpec(BaseModel):
     name: str = Field(min_length=1)
     description: str | None = None
     epic: str | None = Field(None, description="the epic task id in tasks.json")
-    staging: str | None = Field(None, min_length=1, description="the STAGING folder")
-    template: str | None = Field(
+    staging: PathText | None = Field(None, min_length=1, description="the STAGING folder")
+    template: PathText | None = Field(
         None, min_length=1, description="manifest template with {folder}, {staging}, {name}"
     )
-    manifest: str | None = Field(None, min_length=1, description="one migration manifest")
-    folders: list[str] | None = Field(None, description="folders of STAGING; default all")
-    tasks_file: str | None = Field(None, description="workspace-relative tasks.json")
+    manifest: PathText | None = Field(None, min_length=1, description="one migration manifest")
+    folders: list[PathText] | None = Field(None, description="folders of STAGING; default all")
+    tasks_file: PathText | None = Field(None, description="workspace-relative tasks.json")
     base: str = Field("", description="absolute folder the relative paths start from")
 
     @model_validator(mode="after")

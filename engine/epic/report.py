@@ -128,6 +128,7 @@ def _build(ledger: Ledger, run_id: str) -> DeliveryReport:
         source=run.source,
         epic=run.spec.epic,
         staging=run.spec.staging,
+        manifest=run.spec.manifest,
         status=run.status,
         created_at=run.created_at,
         updated_at=run.updated_at,

@@ -202,7 +202,10 @@ class DeliveryReport(BaseModel):
     name: str
     source: str
     epic: str | None = None
-    staging: str
+    staging: str | None = Field(
+        None, description="the STAGING folder; none for a one-manifest (one-folder) epic"
+    )
+    manifest: str | None = Field(None, description="the manifest of a one-folder epic")
     status: str
     created_at: str
     updated_at: str

@@ -244,13 +244,25 @@ def _step_matrix(report: DeliveryReport) -> Table:
 # --- Markdown -----------------------------------------------------------------------------------
 
 
+def _moved_from(report: DeliveryReport) -> str:
+    if report.staging is not None:
+        return f"STAGING {report.staging}"
+    return f"manifest {report.manifest}"
+
+
+def _moved_from_html(report: DeliveryReport) -> str:
+    if report.staging is not None:
+        return f"STAGING <code>{_e(report.staging)}</code>"
+    return f"manifest <code>{_e(report.manifest or '')}</code>"
+
+
 def report_markdown(report: DeliveryReport) -> str:
     epic = f" (epic task {report.epic})" if report.epic else ""
     lines = [
         f"# Delivery report: {_md(report.name)}",
         "",
         _md(
-            f"Run {report.run_id} from {report.source}{epic}, STAGING {report.staging}: "
+            f"Run {report.run_id} from {report.source}{epic}, {_moved_from(report)}: "
             f"{report.status}. Generated {report.generated_at}; {_options(report)}."
         ),
         "",
@@ -406,7 +418,7 @@ def report_html(report: DeliveryReport) -> str:
     sections = [
         f"<h1>Delivery report: {_e(report.name)}</h1>",
         f"<p>Run <code>{_e(report.run_id)}</code> from <code>{_e(report.source)}</code>{epic},"
-        f' STAGING <code>{_e(report.staging)}</code>: <span class="{status_cls}">'
+        f' {_moved_from_html(report)}: <span class="{status_cls}">'
         f"{_e(report.status)}</span>. Generated {_e(report.generated_at)}; "
         f"{_e(_options(report))}.</p>",
         f'<p class="headline">{_e(report.headline)}</p>',

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from engine.epic.models import EpicSpec
 from engine.errors import BadInput
+from engine.inputs import check_path_text, decode_utf8, load_json, load_yaml, read_input
 from engine.migrate.manifest import LoadedManifest, load_manifest
 from engine.workspace import Workspace
 
@@ -41,6 +42,7 @@ class FolderJob:
 
 def load_epic(source: str, ws: Workspace, tasks_path: Path | None) -> tuple[EpicSpec, str]:
     """The spec and a label of where it came from."""
+    check_path_text(source, field="epic spec", error=BadInput)
     path = Path(source)
     if path.suffix.lower() in (".yaml", ".yml", ".json") or path.exists():
         return _load_file(path), str(path)
@@ -56,11 +58,16 @@ def load_epic(source: str, ws: Workspace, tasks_path: Path | None) -> tuple[Epic
 
 
 def _load_file(path: Path) -> EpicSpec:
+    check_path_text(str(path), field="epic spec path", error=BadInput)
     if not path.is_file():
         raise BadInput(f"epic spec {str(path)!r} not found")
-    text = path.read_text(encoding="utf-8")
+    raw = read_input(path, what="epic spec", error=BadInput)
+    text = decode_utf8(raw, source=str(path), error=BadInput)
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        if path.suffix.lower() == ".json":
+            data = load_json(text, source=str(path), error=BadInput)
+        else:
+            data = load_yaml(text, source=str(path), error=BadInput)
     except json.JSONDecodeError as exc:
         raise BadInput(f"{path}: malformed JSON at line {exc.lineno}: {exc.msg}") from None
     except yaml.YAMLError as exc:

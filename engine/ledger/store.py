@@ -19,11 +19,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from engine.errors import BadInput, LockTimeout
 from engine.ledger.events import LedgerEvent
 from engine.ledger.schema import TableSchema, registered
+from engine.redact import redact_value
 
 __all__ = [
     "EVENTS",
@@ -243,13 +244,23 @@ class Ledger:
                 if conn.in_transaction:
                     conn.execute("COMMIT")
 
-    def write(self, work: Callable[[sqlite3.Connection], _T], *schemas: TableSchema) -> _T:
+    def write(
+        self,
+        work: Callable[[sqlite3.Connection], _T],
+        *schemas: TableSchema,
+        verbatim: bool = False,
+    ) -> _T:
         """Run `work` in one BEGIN IMMEDIATE transaction (retried on a lock) and return its
-        result: for the engines that own tables of `schemas` (brought up to date first)."""
+        result: for the engines that own tables of `schemas` (brought up to date first).
+
+        Every text parameter `work` writes is scrubbed of API keys (`engine.redact`) unless
+        the writer stores content that must stay byte-exact (`verbatim`: a reviewed batch,
+        which is applied later exactly as approved)."""
         with self._lock:
             self.ensure(*schemas)
             conn = self._connection()
-            return self._with_lock_retry(lambda: self._transaction(conn, work))
+            target = conn if verbatim else cast(sqlite3.Connection, _Scrubbed(conn))
+            return self._with_lock_retry(lambda: self._transaction(target, work))
 
     @staticmethod
     def _transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], _T]) -> _T:
@@ -381,6 +392,23 @@ def _stored_versions(conn: sqlite3.Connection) -> dict[str, int]:
     if _user_version(conn) < SCHEMA_VERSION:
         return {}
     return {str(n): int(v) for n, v in conn.execute("SELECT name, version FROM schema_versions")}
+
+
+class _Scrubbed:
+    """A connection whose writes are scrubbed of API keys: every text parameter of `execute`
+    and `executemany` goes through `redact`. Everything else is the connection's own."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        return self._conn.execute(sql, redact_value(params))  # type: ignore[arg-type]
+
+    def executemany(self, sql: str, rows: Any) -> sqlite3.Cursor:
+        return self._conn.executemany(sql, (redact_value(row) for row in rows))  # type: ignore[misc]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
 
 
 def insert_event(conn: sqlite3.Connection, event: LedgerEvent) -> None:

@@ -44,6 +44,7 @@ from pydantic import (
 )
 
 from engine.errors import BadInput
+from engine.inputs import PathText, decode_utf8, load_json, load_yaml, path_value, read_input
 from engine.migrate.models import ImportRule
 from engine.workspace import STATE_DIR
 
@@ -90,6 +91,7 @@ def workspace_relative(value: str) -> str:
     """
     if not value or "\x00" in value:
         raise ValueError("must be a non-empty path without NUL bytes")
+    path_value(value)
     posix = PurePosixPath(value.replace("\\", "/"))
     if posix.is_absolute() or (len(value) > 1 and value[1] == ":"):
         raise ValueError(f"{value!r} is absolute; give a path relative to the workspace")
@@ -103,6 +105,7 @@ def workspace_relative(value: str) -> str:
 def _relative_glob(glob: str) -> str:
     if not glob:
         raise ValueError("a glob cannot be empty")
+    path_value(glob)
     if glob.startswith("/"):
         raise ValueError(f"glob {glob!r} starts with '/'; globs are relative to `from`")
     return glob
@@ -195,7 +198,7 @@ class SourceSpec(_Strict):
 
     model_config = ConfigDict(extra="forbid", validate_by_name=True, serialize_by_alias=True)
 
-    from_: str = Field(
+    from_: PathText = Field(
         alias="from",
         min_length=1,
         description="STAGING folder or glob, relative to the manifest's base unless absolute",
@@ -462,14 +465,8 @@ def load_manifest(
     suffix = path.suffix.lower()
     if suffix not in (".yaml", ".yml", ".json"):
         raise ManifestError(f"{source}: a manifest ends in .yaml, .yml or .json")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ManifestError(f"manifest file {source!r} not found") from None
-    except UnicodeDecodeError as exc:
-        raise ManifestError(f"{source}: not UTF-8 text ({exc.reason})") from None
-    except OSError as exc:
-        raise ManifestError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    raw = read_input(path, what="manifest", error=ManifestError)
+    text = decode_utf8(raw, source=source, error=ManifestError, bom=True)
     manifest, fmt = _parse(text, source, is_json=suffix == ".json", variables=variables or {})
     return LoadedManifest(
         manifest=manifest,
@@ -519,7 +516,7 @@ def _parse(
 
 def _load_json(text: str, source: str) -> object:
     try:
-        return json.loads(text)
+        return load_json(text, source=source, error=ManifestError)
     except json.JSONDecodeError as exc:
         raise ManifestError(
             f"{source}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}"
@@ -528,7 +525,7 @@ def _load_json(text: str, source: str) -> object:
 
 def _load_yaml(text: str, source: str) -> object:
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text, source=source, error=ManifestError)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source

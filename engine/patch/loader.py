@@ -8,22 +8,19 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from engine.errors import BatchFormatError
+from engine.inputs import decode_utf8, load_json, read_input
 from engine.patch.models import OP_NAMES, PatchBatch
 
 
 def load_batch_file(path: Path) -> PatchBatch:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BatchFormatError(f"batch file {str(path)!r} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BatchFormatError(f"batch file {str(path)!r}: {exc}") from exc
+    raw = read_input(path, what="batch", error=BatchFormatError)
+    text = decode_utf8(raw, source=f"batch file {str(path)!r}", error=BatchFormatError)
     return parse_batch(text, source=str(path))
 
 
 def parse_batch(text: str, *, source: str = "batch") -> PatchBatch:
     try:
-        data = json.loads(text)
+        data = load_json(text, source=source, error=BatchFormatError)
     except json.JSONDecodeError as exc:
         raise BatchFormatError(
             f"{source}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"

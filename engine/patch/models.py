@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from engine.inputs import PathText
 from engine.ledger.events import PatchEvent
 
 __all__ = ["ANCHORED_OPS", "OP_NAMES", "OpName", "PatchBatch", "PatchEvent", "PatchOperation"]
@@ -37,7 +38,7 @@ class PatchOperation(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid", serialize_by_alias=True)
 
     op: OpName
-    file: str = Field(min_length=1)
+    file: PathText = Field(min_length=1)
     start: int | None = Field(None, ge=1, description="first line (1-based), replace-block")
     end: int | None = Field(None, ge=1, description="last line (inclusive), replace-block")
     line: int | None = Field(None, ge=1, description="anchor line (1-based), insert-*")
@@ -48,7 +49,7 @@ class PatchOperation(BaseModel):
     match: str | None = Field(None, min_length=1, description="exact lines that must be unique")
     regex: str | None = Field(None, min_length=1, description="regex with exactly one match")
     block: str | None = None
-    block_file: str | None = Field(None, alias="blockFile")
+    block_file: PathText | None = Field(None, alias="blockFile")
     open_space: bool = Field(False, alias="openSpace", description="insert the block verbatim")
     overwrite: bool = Field(
         False, description="create: replace an existing file's content instead of conflicting"

@@ -27,6 +27,7 @@ from typing import Any
 
 from engine.errors import BadInput
 from engine.filelock import exclusive_lock, write_atomic
+from engine.inputs import check_path_text, decode_utf8, load_json, read_input
 
 __all__ = [
     "DONE",
@@ -221,18 +222,16 @@ def check_priority(priority: str) -> str:
 def load_tasks(path: Path, *, tag: str | None = None) -> TasksFile:
     """Read `path`, choosing the tag given, else the one `.taskmaster/state.json` names, else
     `master`, else the only one. The old flat `{"tasks": [...]}` form loads with tag None."""
+    check_path_text(str(path), field="tasks file path", error=PlanError)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise PlanError(f"tasks file not found: {path}") from None
+        if not path.exists():
+            raise PlanError(f"tasks file not found: {path}")
     except OSError as exc:
         raise PlanError(f"cannot read tasks file {path}: {exc.strerror or exc}") from None
+    raw = read_input(path, what="tasks file", error=PlanError)
+    text = decode_utf8(raw, source=str(path), error=PlanError)
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PlanError(f"{path}: not UTF-8 (byte {exc.start})") from None
-    try:
-        data = json.loads(text)
+        data = load_json(text, source=str(path), error=PlanError)
     except json.JSONDecodeError as exc:
         raise PlanError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     chosen, tasks = _select_tag(path, data, tag)
