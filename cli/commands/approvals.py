@@ -98,7 +98,7 @@ def approvals_list(
     from engine.ledger.store import Ledger
 
     ws, _ = open_workspace(workspace)
-    with Ledger.open(ws.ledger_path) as ledger:
+    with Ledger.open_readonly(ws.ledger_path) as ledger:
         items = list_items(
             ledger,
             state=None if state is None else state.value,
@@ -137,7 +137,7 @@ def approvals_show(
     from engine.ledger.store import Ledger
 
     ws, _ = open_workspace(workspace)
-    with Ledger.open(ws.ledger_path) as ledger:
+    with Ledger.open_readonly(ws.ledger_path) as ledger:
         item = get_item(ledger, item_id)
     if as_json:
         emit_json(item.model_dump(mode="json"))
