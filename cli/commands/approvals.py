@@ -87,8 +87,12 @@ def approvals_submit(
 @approvals_app.command("list")
 @guarded
 def approvals_list(
-    state: Annotated[ApprovalState | None, typer.Option("--state")] = None,
-    kind: Annotated[ApprovalKind | None, typer.Option("--kind")] = None,
+    state: Annotated[
+        ApprovalState | None, typer.Option("--state", help="Only items in this state.")
+    ] = None,
+    kind: Annotated[
+        ApprovalKind | None, typer.Option("--kind", help="Only items of this kind.")
+    ] = None,
     run: Annotated[str | None, typer.Option("--run", help="Only this flow run.")] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,

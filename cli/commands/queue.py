@@ -22,7 +22,9 @@ queue_app = typer.Typer(
 @queue_app.command("list")
 @guarded
 def queue_list(
-    status: Annotated[QueueStatus | None, typer.Option("--status")] = None,
+    status: Annotated[
+        QueueStatus | None, typer.Option("--status", help="Only open or only done work.")
+    ] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
