@@ -15,6 +15,7 @@ from cli.commands import (
     chat,
     dev,
     epic,
+    init,
     memory,
     migrate,
     patch,
@@ -90,6 +91,7 @@ def main(
     )
 
 
+app.command("init")(init.init_cmd)
 app.add_typer(patch.patch_app, name="patch")
 app.command("validate")(validate.validate_cmd)
 app.add_typer(migrate.migrate_app, name="migrate")
