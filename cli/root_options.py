@@ -8,10 +8,8 @@ from pathlib import Path
 
 # Typer 0.2x vendors click; older releases depend on it.
 try:
-    from typer._click.core import ParameterSource
     from typer._click.globals import get_current_context
 except ImportError:
-    from click.core import ParameterSource  # type: ignore[no-redef]
     from click.globals import get_current_context  # type: ignore[no-redef]
 
 
@@ -35,7 +33,9 @@ def current() -> RootOptions | None:
 
 def typed_on_command_line(name: str) -> bool:
     ctx = get_current_context(silent=True)
-    return ctx is not None and ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
+    source = None if ctx is None else ctx.get_parameter_source(name)
+    # By name: the enum is click's own or Typer's vendored copy, depending on the release.
+    return source is not None and source.name == "COMMANDLINE"
 
 
 def workspace_choice(given: Path | None) -> Path | None:
