@@ -39,6 +39,7 @@ READ_ONLY = [
     ("scan", "."),
     ("scan", "src/a.ts"),
     ("memory", "list"),
+    ("memory", "search", "claim a job"),
 ]
 
 

@@ -34,7 +34,10 @@ def report_patches(
     task: Annotated[str | None, typer.Option("--task", help="logs: task id")] = None,
     file: Annotated[str | None, typer.Option("--file", help="logs: path or glob")] = None,
     search: Annotated[str | None, typer.Option("--search", help="logs: text search")] = None,
-    kind: Annotated[str | None, typer.Option("--kind", help="logs: event kind")] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", help="logs: event kind: requested, applied, failed or rolled_back."),
+    ] = None,
     batch: Annotated[str | None, typer.Option("--batch", help="logs: batch id")] = None,
     limit: Annotated[
         int, typer.Option("--limit", min=1, max=1000, help="logs: at most this many events.")
