@@ -74,6 +74,16 @@ def test_every_choice_flag_lists_its_values(cli: Any, path: tuple[str, ...]) -> 
             assert value in shown.out, f"{' '.join(path)} {param.opts}: {value} not in help"
 
 
+def test_patch_event_kinds_are_listed(cli: Any) -> None:
+    from typing import get_args
+
+    from engine.patch.patch_events import PatchEventKind
+
+    shown = cli("report", "patches", "--help").out
+    for kind in get_args(PatchEventKind):
+        assert kind in shown
+
+
 def test_status_and_priority_help_names_task_masters_values() -> None:
     assert [s.strip() for s in STATUS_CHOICES.replace(" or ", ", ").split(",")] == list(STATUSES)
     listed = [p.strip() for p in PRIORITY_CHOICES.replace(" or ", ", ").split(",")]
