@@ -453,7 +453,8 @@ def outcomes_chart(report: DeliveryReport) -> str:
     rows = _step_outcomes(report)
     most = len(report.folders)
     height = _ROW_H * len(rows) + 30
-    width = _LABEL_W + _BAR_W + 60
+    # Six legend entries need more room than the bars do.
+    width = _LABEL_W + _BAR_W + 120
     parts = [
         f'<svg id="outcomes-chart" role="img" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" aria-label="folders by outcome at each step">'
