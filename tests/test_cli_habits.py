@@ -157,3 +157,22 @@ def test_completion_lists_commands_and_options(cli: Any, monkeypatch: pytest.Mon
     monkeypatch.setenv("COMP_WORDS", "vibehq ta")
     monkeypatch.setenv("COMP_CWORD", "1")
     assert cli().out.split() == ["tasks"]
+
+
+def test_tasks_list_takes_the_workspace_before_the_subcommand(
+    cli: Any, ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from tests.conftest import TASKS_FIXTURE
+
+    plan = ws / ".taskmaster" / "tasks" / "tasks.json"
+    plan.parent.mkdir(parents=True)
+    shutil.copyfile(TASKS_FIXTURE, plan)
+    monkeypatch.chdir(tmp_path)
+    before = cli("-w", ws, "tasks", "list", "--json")
+    after = cli("tasks", "list", "-w", ws, "--json")
+    assert before.code == after.code == 0, before.err
+    assert before.json() == after.json()
+    assert len(before.json()) > 10
+    assert cli("-w", ws, "--json", "tasks", "list").json() == after.json()
