@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -16,6 +17,7 @@ from cli.commands import (
     config,
     dev,
     epic,
+    init,
     memory,
     migrate,
     patch,
@@ -34,18 +36,65 @@ app = typer.Typer(
     name="vibehq",
     help="Carry a code-migration epic through an atomic, validated, recorded patch gate.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     # Plain click help: rich-formatted help imports rich.markdown, ~0.3 s of start-up.
     rich_markup_mode=None,
 )
 
 
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("vibehq")
+    except PackageNotFoundError:
+        found = "unknown (not installed as a package)"
+    print(f"vibehq {found}")
+    raise typer.Exit(0)
+
+
 @app.callback()
-def main() -> None:
+def main(
+    ctx: typer.Context,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            envvar="VIBEHQ_WORKSPACE",
+            help="Workspace (target monorepo) root, for every command. The command's own "
+            "-w, given after it, wins. Default: the current directory.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document for machines (any command).")
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            expose_value=True,
+            help="Print vibehq's version and exit.",
+        ),
+    ] = False,
+) -> None:
     """vibehq: STAGING workers into a monorepo, through one atomic patch gate."""
+    from cli.root_options import RootOptions, typed_on_command_line
+
+    ctx.obj = RootOptions(
+        workspace=workspace,
+        workspace_typed=typed_on_command_line("workspace"),
+        as_json=as_json,
+    )
 
 
+app.command("init")(init.init_cmd)
 app.add_typer(patch.patch_app, name="patch")
 app.command("validate")(validate.validate_cmd)
 app.add_typer(migrate.migrate_app, name="migrate")

@@ -33,8 +33,12 @@ def guarded(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> None:
+        from cli.root_options import json_requested
         from engine.errors import VibehqError
 
+        # `vibehq --json CMD` asks for what `vibehq CMD --json` does.
+        if "as_json" in kwargs and json_requested():
+            kwargs["as_json"] = True
         as_json = bool(kwargs.get("as_json"))
         try:
             fn(*args, **kwargs)

@@ -75,6 +75,11 @@ TaskOpt = Annotated[str | None, typer.Option("--task", help="Task id the entry i
 
 T = TypeVar("T")
 
+# task-master's statuses and priorities (`engine.plan.document`, which the CLI does not import
+# at start-up; tests/test_cli_help.py checks the two stay the same).
+STATUS_CHOICES = "pending, in-progress, done, review, deferred, cancelled or blocked"
+PRIORITY_CHOICES = "critical, high, medium or low"
+
 
 # -- choices: each choice flag takes one of these, so `--help` lists them and a typo is refused
 # by the parser (one line, exit 2) before any work starts.

@@ -100,3 +100,36 @@ def test_bad_batch_inputs_are_one_line_exit_2(cli: Any, ws: Path, tmp_path: Path
         assert result.code == 2, result.err
         assert len(result.err.strip().splitlines()) == 1
     assert snapshot(ws) == {}
+
+
+def test_the_summary_links_each_folders_report(ws: Path) -> None:
+    import re
+
+    from engine.migrate.batchrun import BatchSummary, FolderSummary, write_reports
+    from engine.workspace import Workspace
+
+    summary = BatchSummary(
+        batch_id="batch-1",
+        staging="STAGING",
+        manifest="t.yaml",
+        workers=2,
+        folders=[
+            FolderSummary(folder="alpha", status="done", files=3, seconds=1.5),
+            FolderSummary(folder="odd name", status="failed", error="a <conflict> | here"),
+        ],
+    )
+    folder = write_reports(Workspace.open(ws), summary)
+    page = (folder / "summary.html").read_text()
+    links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', page)
+    assert links == [("alpha/report.html", "alpha"), ("odd%20name/report.html", "odd name")]
+    for href, _ in links:
+        target = folder / href.replace("%20", " ")
+        assert target.is_file()
+    odd = (folder / "odd name" / "report.html").read_text()
+    assert '<a href="../summary.html">' in odd
+    assert "a &lt;conflict&gt; | here" in odd
+    md = (folder / "summary.md").read_text()
+    assert "| alpha | done |" in md
+    assert "[report.md](alpha/report.md) |" in md
+    assert "[report.md](odd%20name/report.md) |" in md
+    assert "a <conflict> \\| here" in md

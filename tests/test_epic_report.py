@@ -728,3 +728,111 @@ def test_a_one_manifest_run_reports_its_manifest_through_the_cli(cli: Any, ws: P
     assert "manifest /specs/one.yaml: done" in md and "STAGING" not in md.split("\n")[2]
     html = (workspace.runs_dir / RUN / "delivery-report.html").read_text()
     assert "manifest <code>/specs/one.yaml</code>" in html
+def test_a_rule_matched_by_many_files_is_listed_once(ws: Path) -> None:
+    """A batch touching three orchestrator files is sent to a human by `human_path` three
+    times over; the report names the rule once."""
+    for name in ("a", "b", "c"):
+        write(ws, f"orchestrator/{name}.ts", f"export const {name} = 1;\n")
+    workspace = Workspace.open(ws)
+    settings = Settings()
+    with Ledger.open(workspace.ledger_path) as ledger:
+        spec = EpicSpec(name="paths", staging="STAGING", template="manifests/{folder}.json")
+        create_run(ledger, RUN, spec=spec, source="spec.yaml", options=EpicOptions())
+        step(ledger, "api", "plan", {"dest": "apps/api", "files": 1, "sql_sites": 0})
+        proposal = review_batch(
+            workspace,
+            PatchBatch.model_validate(
+                {
+                    "requester": "vibehq",
+                    "patches": [
+                        {"op": "append", "file": f"orchestrator/{n}.ts", "block": "// x"}
+                        for n in ("a", "b", "c")
+                    ],
+                }
+            ),
+            settings,
+        )
+        item = submit(
+            ledger,
+            ApprovalRequest(payload=proposal, title="orchestrator changes", run_id=RUN),
+            ApprovalSettings(),
+        )
+        assert [r.rule for r in item.verdict.reasons].count("human_path") == 3
+    report = build_report(workspace, RUN)
+    (line,) = report.approvals
+    assert line.policy_rules == ["human_path"]
+    assert report.waiting[0].reason == "human_path"
+    paths = write_report(workspace, report)
+    md, page = paths.markdown.read_text(), paths.html.read_text()
+    assert "| human: human_path |" in md
+    assert "human: human_path</td>" in page
+    assert "human_path, human_path" not in md + page
+
+
+def test_the_headline_follows_sites_to_items_to_decisions(run: Run) -> None:
+    report = build_report(run.ws, RUN)
+    assert report.headline == (
+        "paused; 2/3 folders done; 10 SQL sites → 5 by recipes, 4 to models (2 answered) → "
+        "5 approval items (3 needs-model, 2 batches) → 3 decided (1 by policy, 2 by people); "
+        "5 model calls, $0.1030; waiting for 2 approvals"
+    )
+    _, md, page, _ = written(run)
+    assert f"> {report.headline}" in md
+    assert report.headline in page
+
+
+def test_html_renders_the_markdown_of_prose_fields(run: Run) -> None:
+    _, _, page, _ = written(run)
+    waiting = re.search(r'<table class="waiting">.*?</table>', page, re.S)
+    assert waiting is not None
+    # The action's commands are code, not backticks shown as text.
+    assert f"<code>vibehq approvals approve {run.ids['board1']} --edit BATCH.json</code>" in (
+        waiting.group(0)
+    )
+    assert "`" not in waiting.group(0)
+    todo = re.search(r'<ol class="todo">.*?</ol>', page, re.S)
+    assert todo is not None
+    assert f"<code>vibehq epic resume {RUN}</code>" in todo.group(0)
+    assert "`" not in todo.group(0)
+    # Markdown from input still cannot bring HTML, links or images.
+    assert html_escaped(HOSTILE_TITLE) in page
+    assert "<img" not in page
+
+
+def test_markdown_links_and_images_in_input_stay_text(run: Run) -> None:
+    from engine.epic.report_pages import report_html
+
+    report = build_report(run.ws, RUN).model_copy(
+        update={"headline": "see [the docs](https://example.com) and ![x](x.png) **now**"}
+    )
+    page = report_html(report)
+    assert "<strong>now</strong>" in page
+    assert not re.search(r"<[^>]*\b(?:src|href)\s*=", page, re.I)
+
+
+def test_html_charts_folders_by_outcome_at_each_step(run: Run) -> None:
+    report, _, page, _ = written(run)
+    bars = {
+        (m["step"], m["outcome"]): int(m["value"])
+        for m in re.finditer(
+            r'<rect class="bar outcome" [^>]*data-step="(?P<step>[a-z]+)" '
+            r'data-outcome="(?P<outcome>[a-z ]+)" data-value="(?P<value>\d+)"',
+            page,
+        )
+    }
+    # notes went through every step; board waits at approve; chat skipped its apply.
+    assert bars == {
+        ("plan", "done"): 3,
+        ("migrate", "done"): 3,
+        ("refactor", "done"): 3,
+        ("gate", "done"): 3,
+        ("approve", "done"): 2,
+        ("approve", "waiting"): 1,
+        ("apply", "done"): 1,
+        ("apply", "skipped"): 1,
+        ("apply", "not reached"): 1,
+        ("tasks", "done"): 2,
+        ("tasks", "not reached"): 1,
+    }
+    assert "Folders by outcome, step by step" in page
+    assert len(report.folders) == 3

@@ -1,7 +1,7 @@
 """Migration tools: plan a STAGING folder's move into the workspace, propose it, find SQL.
 
 A folder moves through a manifest template (manifests/staging-template.yaml by default, the
-one `vibehq migrate batch` uses): its files are copied to `apps/<folder>` with their imports
+one `vibehq batch` uses): its files are copied to `apps/<folder>` with their imports
 rewritten. `migrate_folder` proposes the copy as one PatchBatch of file creations; nothing is
 written until it is approved and applied.
 """

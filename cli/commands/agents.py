@@ -26,7 +26,7 @@ def agents_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> Non
     from engine.validate.quarantine import agent_statuses
 
     ws, settings = open_workspace(workspace)
-    with Ledger.open(ws.ledger_path) as ledger:
+    with Ledger.open_readonly(ws.ledger_path) as ledger:
         statuses = agent_statuses(ledger)
     if as_json:
         emit_json([s.model_dump(mode="json") for s in statuses])

@@ -87,8 +87,12 @@ def approvals_submit(
 @approvals_app.command("list")
 @guarded
 def approvals_list(
-    state: Annotated[ApprovalState | None, typer.Option("--state")] = None,
-    kind: Annotated[ApprovalKind | None, typer.Option("--kind")] = None,
+    state: Annotated[
+        ApprovalState | None, typer.Option("--state", help="Only items in this state.")
+    ] = None,
+    kind: Annotated[
+        ApprovalKind | None, typer.Option("--kind", help="Only items of this kind.")
+    ] = None,
     run: Annotated[str | None, typer.Option("--run", help="Only this flow run.")] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
@@ -98,7 +102,7 @@ def approvals_list(
     from engine.ledger.store import Ledger
 
     ws, _ = open_workspace(workspace)
-    with Ledger.open(ws.ledger_path) as ledger:
+    with Ledger.open_readonly(ws.ledger_path) as ledger:
         items = list_items(
             ledger,
             state=None if state is None else state.value,
@@ -137,7 +141,7 @@ def approvals_show(
     from engine.ledger.store import Ledger
 
     ws, _ = open_workspace(workspace)
-    with Ledger.open(ws.ledger_path) as ledger:
+    with Ledger.open_readonly(ws.ledger_path) as ledger:
         item = get_item(ledger, item_id)
     if as_json:
         emit_json(item.model_dump(mode="json"))

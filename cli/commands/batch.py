@@ -23,7 +23,15 @@ def batch_run(
             "--manifest", help="Manifest template; may use {folder}, {staging} and {name}."
         ),
     ],
-    workers: Annotated[int, typer.Option("--workers", min=1, max=32)] = 2,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=32,
+            help="Folders planned and applied at once, each in its own process.",
+        ),
+    ] = 2,
     resume: Annotated[
         bool, typer.Option("--resume", help="Skip folders done in the last batch run.")
     ] = False,

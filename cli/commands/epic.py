@@ -115,7 +115,7 @@ def epic_resume(
     from engine.ledger.store import Ledger
 
     ws, settings = open_workspace(workspace)
-    with Ledger.open(ws.ledger_path) as ledger:
+    with Ledger.open_readonly(ws.ledger_path) as ledger:
         load_run(ledger, run_id)
 
     def work(emit: Emit) -> EpicSummary:
@@ -164,7 +164,7 @@ def epic_status(
     from engine.ledger.store import Ledger
 
     ws, _ = open_workspace(workspace)
-    with Ledger.open(ws.ledger_path) as ledger:
+    with Ledger.open_readonly(ws.ledger_path) as ledger:
         if run_id is None:
             runs = list_runs(ledger)
             if as_json:

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from cli.context import open_workspace
+from cli.context import open_workspace, workspace_relative
 from cli.errors import guarded
 from cli.options import FolderOpt, JsonOpt, KindOpt, TaskOpt, WorkspaceOpt
 from cli.output import emit_json, escape, get_console
@@ -50,7 +50,11 @@ def memory_store(ws: Workspace, settings: Settings, *, vectors: bool) -> MemoryS
 @guarded
 def memory_ingest(
     paths: Annotated[
-        list[str], typer.Argument(help="Files or folders inside the workspace (relative to it).")
+        list[str],
+        typer.Argument(
+            help="Files or folders inside the workspace: relative to the current directory, "
+            "or absolute."
+        ),
     ],
     kind: KindOpt = "convention",
     folder: Annotated[
@@ -68,7 +72,7 @@ def memory_ingest(
 
     parsed = memory_kind(kind) or "convention"
     ws, settings = open_workspace(workspace)
-    files, skipped = collect_files(ws, paths, folder=folder)
+    files, skipped = collect_files(ws, [workspace_relative(ws, p) for p in paths], folder=folder)
     store = memory_store(ws, settings, vectors=True)
     result = ingest(store, files, kind=parsed, task_id=task, skipped=skipped)
     if as_json:

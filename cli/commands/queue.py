@@ -22,7 +22,9 @@ queue_app = typer.Typer(
 @queue_app.command("list")
 @guarded
 def queue_list(
-    status: Annotated[QueueStatus | None, typer.Option("--status")] = None,
+    status: Annotated[
+        QueueStatus | None, typer.Option("--status", help="Only open or only done work.")
+    ] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -31,7 +33,7 @@ def queue_list(
     from engine.validate.triggers import queue_items
 
     ws, _ = open_workspace(workspace)
-    with Ledger.open(ws.ledger_path) as ledger:
+    with Ledger.open_readonly(ws.ledger_path) as ledger:
         items = queue_items(ledger, status=None if status is None else status.value)
     if as_json:
         emit_json([i.model_dump(mode="json") for i in items])

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from cli.commands.migrate import load_manifest_file
-from cli.context import open_workspace, tasks_file, validator_choice
+from cli.context import open_workspace, tasks_file, validator_choice, workspace_relative
 from cli.errors import guarded
 from cli.options import JsonOpt, WorkspaceOpt
 from cli.output import emit_json, escape, get_console
@@ -26,7 +26,13 @@ refactor_app = typer.Typer(
     rich_markup_mode=None,
 )
 
-FolderArg = Annotated[str, typer.Argument(help="The migrated folder, e.g. apps/sqlite-demo.")]
+FolderArg = Annotated[
+    str,
+    typer.Argument(
+        help="The migrated folder, e.g. apps/sqlite-demo: relative to the current directory, "
+        "or absolute; inside the workspace."
+    ),
+]
 RpcManifestOpt = Annotated[
     Path | None,
     typer.Option(
@@ -45,7 +51,7 @@ def _refactor_plan(
     loaded = load_manifest_file(manifest, None) if manifest is not None else None
     rpc = loaded.manifest.rpc if loaded is not None else None
     owner = None if loaded is None or loaded.manifest.owner is None else str(loaded.manifest.owner)
-    folder = ws.relative(ws.resolve(folder))
+    folder = ws.relative(ws.resolve(workspace_relative(ws, folder)))
     return plan_refactor(ws, target_for(folder, rpc), task_id=owner), owner
 
 

@@ -34,10 +34,17 @@ def report_patches(
     task: Annotated[str | None, typer.Option("--task", help="logs: task id")] = None,
     file: Annotated[str | None, typer.Option("--file", help="logs: path or glob")] = None,
     search: Annotated[str | None, typer.Option("--search", help="logs: text search")] = None,
-    kind: Annotated[str | None, typer.Option("--kind", help="logs: event kind")] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", help="logs: event kind: requested, applied, failed or rolled_back."),
+    ] = None,
     batch: Annotated[str | None, typer.Option("--batch", help="logs: batch id")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
-    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=1000, help="logs: at most this many events.")
+    ] = 50,
+    offset: Annotated[
+        int, typer.Option("--offset", min=0, help="logs: skip this many events first (paging).")
+    ] = 0,
     order: Annotated[LogOrder, typer.Option("--order", help="logs: by time.")] = LogOrder.desc,
     date_from: Annotated[str | None, typer.Option("--from", help="stats: YYYY-MM-DD")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="stats: YYYY-MM-DD")] = None,

@@ -78,7 +78,7 @@ def route_stats(
     from engine.route.calls import call_stats, run_spend
 
     ws, settings = open_workspace(workspace)
-    with Ledger.open(ws.ledger_path) as ledger:
+    with Ledger.open_readonly(ws.ledger_path) as ledger:
         rows = call_stats(ledger, run)
         spent = run_spend(ledger, run) if run is not None else None
     budget = settings.route.budget_usd

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.context import open_workspace
+from cli.context import open_workspace, workspace_relative
 from cli.errors import guarded
 from cli.options import JsonOpt, WorkspaceOpt
 from cli.output import emit_json, get_console
@@ -15,7 +15,13 @@ from cli.render.common import print_violations
 
 @guarded
 def scan_cmd(
-    paths: Annotated[list[str], typer.Argument(help="Files or folders, workspace-relative.")],
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files or folders inside the workspace: relative to the current directory, "
+            "or absolute."
+        ),
+    ],
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -24,7 +30,7 @@ def scan_cmd(
     from engine.validate.quality import scan_paths
 
     ws, _ = open_workspace(workspace)
-    report = scan_paths(ws.root, paths)
+    report = scan_paths(ws.root, [workspace_relative(ws, p) for p in paths])
     if as_json:
         emit_json(report.model_dump(mode="json"))
     else:

@@ -11,7 +11,15 @@ import typer
 from cli.commands import tasks_links
 from cli.context import open_workspace, tasks_file
 from cli.errors import guarded
-from cli.options import ActorOpt, JsonOpt, TagOpt, TasksFileOpt, WorkspaceOpt
+from cli.options import (
+    PRIORITY_CHOICES,
+    STATUS_CHOICES,
+    ActorOpt,
+    JsonOpt,
+    TagOpt,
+    TasksFileOpt,
+    WorkspaceOpt,
+)
 from cli.output import emit_json, escape, get_console
 from cli.render.tasks import print_task
 from cli.tasks_plan import change_plan, read_plan, split_ids
@@ -31,8 +39,13 @@ tasks_app.add_typer(tasks_links.epic_app, name="epic", hidden=True)
 @tasks_app.command("list")
 @guarded
 def tasks_list(
-    status: Annotated[str | None, typer.Option("--status")] = None,
-    priority: Annotated[str | None, typer.Option("--priority")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help=f"Only tasks with this status: {STATUS_CHOICES}.")
+    ] = None,
+    priority: Annotated[
+        str | None,
+        typer.Option("--priority", help=f"Only tasks with this priority: {PRIORITY_CHOICES}."),
+    ] = None,
     ready: Annotated[bool, typer.Option("--ready", help="Only tasks whose deps are done.")] = False,
     blocking: Annotated[
         bool, typer.Option("--blocking", help="Only tasks others wait on.")
@@ -108,11 +121,22 @@ def tasks_next(
 @tasks_app.command("add")
 @guarded
 def tasks_add(
-    title: Annotated[str, typer.Option("--title")],
-    description: Annotated[str, typer.Option("--description")],
-    details: Annotated[str | None, typer.Option("--details")] = None,
-    test_strategy: Annotated[str | None, typer.Option("--test-strategy")] = None,
-    priority: Annotated[str, typer.Option("--priority")] = "medium",
+    title: Annotated[str, typer.Option("--title", help="The task's title.")],
+    description: Annotated[
+        str, typer.Option("--description", help="What the task is, in a sentence or two.")
+    ],
+    details: Annotated[
+        str | None,
+        typer.Option(
+            "--details", help="How to do it: implementation notes (replaces the old ones)."
+        ),
+    ] = None,
+    test_strategy: Annotated[
+        str | None, typer.Option("--test-strategy", help="How to check that it is done.")
+    ] = None,
+    priority: Annotated[
+        str, typer.Option("--priority", help=f"One of {PRIORITY_CHOICES}.")
+    ] = "medium",
     dependencies: Annotated[str, typer.Option("--dependencies", help="Comma-separated ids.")] = "",
     file: TasksFileOpt = None,
     tag: TagOpt = None,
@@ -144,13 +168,27 @@ def tasks_add(
 @tasks_app.command("update")
 @guarded
 def tasks_update(
-    task_id: Annotated[str, typer.Argument()],
-    title: Annotated[str | None, typer.Option("--title")] = None,
-    description: Annotated[str | None, typer.Option("--description")] = None,
-    details: Annotated[str | None, typer.Option("--details")] = None,
-    test_strategy: Annotated[str | None, typer.Option("--test-strategy")] = None,
-    priority: Annotated[str | None, typer.Option("--priority")] = None,
-    append_details: Annotated[str | None, typer.Option("--append-details")] = None,
+    task_id: Annotated[str, typer.Argument(help="Task id, or 3.1 for a subtask.")],
+    title: Annotated[str | None, typer.Option("--title", help="The task's title.")] = None,
+    description: Annotated[
+        str | None, typer.Option("--description", help="What the task is, in a sentence or two.")
+    ] = None,
+    details: Annotated[
+        str | None,
+        typer.Option(
+            "--details", help="How to do it: implementation notes (replaces the old ones)."
+        ),
+    ] = None,
+    test_strategy: Annotated[
+        str | None, typer.Option("--test-strategy", help="How to check that it is done.")
+    ] = None,
+    priority: Annotated[
+        str | None, typer.Option("--priority", help=f"One of {PRIORITY_CHOICES}.")
+    ] = None,
+    append_details: Annotated[
+        str | None,
+        typer.Option("--append-details", help="A paragraph added after the current details."),
+    ] = None,
     file: TasksFileOpt = None,
     tag: TagOpt = None,
     actor: ActorOpt = None,
@@ -183,7 +221,7 @@ def tasks_update(
 @guarded
 def tasks_set_status(
     task_ids: Annotated[str, typer.Argument(help="Comma-separated ids, e.g. 9,10,11.1")],
-    status: Annotated[str, typer.Argument()],
+    status: Annotated[str, typer.Argument(help=f"The new status: {STATUS_CHOICES}.")],
     cascade: Annotated[bool, typer.Option("--cascade", help="Recompute the parents.")] = False,
     file: TasksFileOpt = None,
     tag: TagOpt = None,
@@ -207,7 +245,7 @@ def tasks_set_status(
 @tasks_app.command("remove")
 @guarded
 def tasks_remove(
-    task_id: Annotated[str, typer.Argument()],
+    task_id: Annotated[str, typer.Argument(help="Task id, or 3.1 for a subtask.")],
     file: TasksFileOpt = None,
     tag: TagOpt = None,
     actor: ActorOpt = None,
@@ -223,8 +261,10 @@ def tasks_remove(
 @tasks_app.command("move")
 @guarded
 def tasks_move(
-    from_id: Annotated[str, typer.Argument()],
-    to_id: Annotated[str, typer.Argument()],
+    from_id: Annotated[str, typer.Argument(help="The task or subtask to move, e.g. 5 or 3.2.")],
+    to_id: Annotated[
+        str, typer.Argument(help="A free task id, or a parent's id for a subtask (e.g. 7).")
+    ],
     file: TasksFileOpt = None,
     tag: TagOpt = None,
     actor: ActorOpt = None,

@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 
 from cli.errors import guarded
-from cli.options import ActorOpt, JsonOpt, MergeMark, TagOpt, TasksFileOpt, WorkspaceOpt, either
+from cli.options import (
+    PRIORITY_CHOICES,
+    ActorOpt,
+    JsonOpt,
+    MergeMark,
+    TagOpt,
+    TasksFileOpt,
+    WorkspaceOpt,
+    either,
+)
 from cli.output import emit_json, escape, get_console
 from cli.tasks_plan import change_plan, read_plan, split_ids
 
@@ -25,12 +34,15 @@ epic_app = typer.Typer(
     help="Batch granular tasks into epics.", no_args_is_help=True, rich_markup_mode=None
 )
 
+TaskIdArg = Annotated[str, typer.Argument(help="The task (or subtask, e.g. 3.1) that waits.")]
+DependsOnArg = Annotated[str, typer.Argument(help="The task (or subtask) it waits on.")]
+
 
 @dep_app.command("add")
 @guarded
 def tasks_dep_add(
-    task_id: Annotated[str, typer.Argument()],
-    depends_on: Annotated[str, typer.Argument()],
+    task_id: TaskIdArg,
+    depends_on: DependsOnArg,
     file: TasksFileOpt = None,
     tag: TagOpt = None,
     actor: ActorOpt = None,
@@ -48,8 +60,8 @@ def tasks_dep_add(
 @dep_app.command("remove")
 @guarded
 def tasks_dep_remove(
-    task_id: Annotated[str, typer.Argument()],
-    depends_on: Annotated[str, typer.Argument()],
+    task_id: TaskIdArg,
+    depends_on: DependsOnArg,
     file: TasksFileOpt = None,
     tag: TagOpt = None,
     actor: ActorOpt = None,
@@ -104,11 +116,20 @@ def tasks_deps_fix(
 @subtask_app.command("add")
 @guarded
 def tasks_subtask_add(
-    parent: Annotated[str, typer.Argument()],
-    title: Annotated[str, typer.Option("--title")],
-    description: Annotated[str | None, typer.Option("--description")] = None,
-    details: Annotated[str | None, typer.Option("--details")] = None,
-    dependencies: Annotated[str, typer.Option("--dependencies")] = "",
+    parent: Annotated[str, typer.Argument(help="The task the subtask goes under.")],
+    title: Annotated[str, typer.Option("--title", help="The task's title.")],
+    description: Annotated[
+        str | None, typer.Option("--description", help="What the task is, in a sentence or two.")
+    ] = None,
+    details: Annotated[
+        str | None,
+        typer.Option(
+            "--details", help="How to do it: implementation notes (replaces the old ones)."
+        ),
+    ] = None,
+    dependencies: Annotated[
+        str, typer.Option("--dependencies", help="Comma-separated ids it waits on, e.g. 3.1,3.2.")
+    ] = "",
     file: TasksFileOpt = None,
     tag: TagOpt = None,
     actor: ActorOpt = None,
@@ -182,15 +203,22 @@ def _merge(
 
 
 MarkOpt = Annotated[MergeMark, typer.Option("--mark", help="What becomes of the merged tasks.")]
-PriorityOpt = Annotated[str, typer.Option("--priority")]
-DescriptionOpt = Annotated[str | None, typer.Option("--description")]
-DetailsOpt = Annotated[str | None, typer.Option("--details")]
+PriorityOpt = Annotated[
+    str, typer.Option("--priority", help=f"The new task's priority: {PRIORITY_CHOICES}.")
+]
+DescriptionOpt = Annotated[
+    str | None, typer.Option("--description", help="What the task is, in a sentence or two.")
+]
+DetailsOpt = Annotated[
+    str | None,
+    typer.Option("--details", help="How to do it: implementation notes (replaces the old ones)."),
+]
 
 
 @guarded
 def tasks_merge(
     ids: Annotated[str, typer.Argument(help="Comma-separated ids to absorb, e.g. 9,10,11.")],
-    title: Annotated[str, typer.Option("--title")],
+    title: Annotated[str, typer.Option("--title", help="The task's title.")],
     mark: MarkOpt = MergeMark.subsumed,
     priority: PriorityOpt = "high",
     description: DescriptionOpt = None,
@@ -209,7 +237,7 @@ def tasks_merge(
 @epic_app.command("create")
 @guarded
 def tasks_epic_create(
-    title: Annotated[str, typer.Option("--title")],
+    title: Annotated[str, typer.Option("--title", help="The task's title.")],
     merge: Annotated[str, typer.Option("--merge", help="Comma-separated ids to absorb.")],
     mark: MarkOpt = MergeMark.subsumed,
     priority: PriorityOpt = "high",
@@ -228,7 +256,7 @@ def tasks_epic_create(
 
 @guarded
 def tasks_deprecate(
-    task_id: Annotated[str, typer.Argument()],
+    task_id: Annotated[str, typer.Argument(help="The task that is superseded.")],
     into: Annotated[
         str | None,
         typer.Option("--into", help="The task (epic) that supersedes it.", show_default=False),

@@ -266,7 +266,10 @@ def _approvals(
     lines: list[ApprovalLine] = []
     work: dict[int, dict[str, Any]] = {}
     for row in run_approvals(conn, run.run_id):
-        policy_rules = [str(r.get("rule")) for r in row.verdict.get("reasons") or []]
+        # A rule matched by several files of one batch is still one reason for a human.
+        policy_rules = list(
+            dict.fromkeys(str(r.get("rule")) for r in row.verdict.get("reasons") or [])
+        )
         folder = owner.get(row.id)
         if row.work_item is not None:
             work[row.id] = row.work_item
@@ -561,17 +564,35 @@ def _next_actions(report: DeliveryReport) -> list[str]:
 
 
 def _headline(report: DeliveryReport) -> str:
+    """Where the run stands, as the work flowed: SQL sites -> the items they were grouped
+    into (a folder's batch, a needs-model item) -> the decisions taken on those items."""
     t = report.totals
+    needs_model = sum(1 for a in report.approvals if a.kind == "needs_model")
+    batches = sum(1 for a in report.approvals if a.kind == "patch_batch")
+    others = len(report.approvals) - needs_model - batches
+    kinds = f"{needs_model} needs-model, {_count(batches, 'batch')}"
+    kinds += f", {others} other" if others else ""
+    decided = [a for a in report.approvals if a.state != "pending"]
+    by_policy = sum(1 for a in decided if a.auto)
+    flow = (
+        f"{t.sites} SQL site{_s(t.sites)} → {t.recipe_sites} by recipes, {t.model_sites} to "
+        f"models ({t.model_answers} answered) → {_count(len(report.approvals), 'approval item')}"
+        f" ({kinds}) → "
+        f"{len(decided)} decided ({by_policy} by policy, {len(decided) - by_policy} by people)"
+    )
     parts = [
         f"{report.status}",
         f"{t.folders_done}/{t.folders} folders done",
-        f"{t.recipe_sites} of {t.sites} SQL sites by recipes, {t.model_sites} to models "
-        f"({t.model_answers} answered)",
+        flow,
         f"{t.model_calls} model call{_s(t.model_calls)}, ${t.cost_usd:.4f}",
     ]
     if report.waiting:
         parts.append(f"waiting for {len(report.waiting)} approval{_s(len(report.waiting))}")
     return "; ".join(parts)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'es' if n != 1 and noun.endswith('ch') else _s(n)}"
 
 
 def _ms_between(start: str, end: str) -> float:

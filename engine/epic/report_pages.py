@@ -2,18 +2,33 @@
 (inline CSS and inline SVG charts, no JavaScript, nothing fetched) for a browser.
 
 Every string that came from input (folder names, titles, reasons, agent names) is escaped:
-HTML-escaped on the page, and `|` and line breaks removed from Markdown table cells.
+HTML-escaped on the page, and `|` and line breaks removed from Markdown table cells. The
+prose fields (headline, what is left to do, reasons, actions, titles) are Markdown, and the
+page renders it inline with markdown-it, raw HTML off and links and images left as text, so
+the page still loads nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
 
 from engine.epic.report_models import CallGroup, DeliveryReport, FolderReport, StepTotal
 
-__all__ = ["duration_text", "report_html", "report_markdown", "sites_chart", "steps_chart"]
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
+__all__ = [
+    "duration_text",
+    "outcomes_chart",
+    "report_html",
+    "report_markdown",
+    "sites_chart",
+    "steps_chart",
+]
 
 # The per-folder chart's series: (field of FolderReport, label, colour).
 SITE_SERIES: tuple[tuple[str, str, str], ...] = (
@@ -22,6 +37,16 @@ SITE_SERIES: tuple[tuple[str, str, str], ...] = (
     ("other_sites", "moved or dropped", "#9ca3af"),
 )
 _STEP_COLOUR = "#0f766e"
+# The outcome chart's series: a folder's status at a step, and "not reached" for a step it has
+# no record of yet.
+OUTCOME_SERIES: tuple[tuple[str, str], ...] = (
+    ("done", "#16a34a"),
+    ("skipped", "#9ca3af"),
+    ("waiting", "#d97706"),
+    ("running", "#2563eb"),
+    ("failed", "#dc2626"),
+    ("not reached", "#e5e7eb"),
+)
 _NOTHING_LEFT = "Nothing: every folder is through every step."
 _NO_CALLS = "No model was called in this run."
 _NO_APPROVALS = "No approval item was queued."
@@ -140,10 +165,11 @@ def _folder_row(f: FolderReport) -> list[object]:
 
 
 def _policy(rule: str | None, human_rules: Sequence[str]) -> str:
-    """`auto: RULE` for what the policy passed, `human: RULES` for what it sent to a person."""
+    """`auto: RULE` for what the policy passed, `human: RULES` for what it sent to a person
+    (each rule once, however many of the batch's files it matched)."""
     if rule is not None:
         return f"auto: {rule}"
-    return f"human: {', '.join(human_rules)}" if human_rules else "-"
+    return f"human: {', '.join(dict.fromkeys(human_rules))}" if human_rules else "-"
 
 
 _FOLDER_HEAD = (
@@ -316,10 +342,38 @@ def _e(value: object) -> str:
     return html.escape("-" if value is None or value == "" else str(value), quote=True)
 
 
-def _html_table(head: Sequence[str], rows: Sequence[Sequence[object]], *, cls: str) -> str:
+@functools.cache
+def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
+    # CommonMark with raw HTML escaped; a link or image stays text, as nothing may be fetched.
+    return MarkdownIt("commonmark", {"html": False}).disable(["link", "image", "autolink"])
+
+
+def _m(value: object) -> str:
+    """A prose field's Markdown as inline HTML (code spans, emphasis); input HTML escaped."""
+    if value is None or value == "":
+        return "-"
+    rendered: str = _markdown().renderInline(" ".join(str(value).split()))
+    return rendered.strip()
+
+
+def _html_table(
+    head: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    *,
+    cls: str,
+    markdown: Collection[int] = (),
+) -> str:
+    """A table; the columns at the indexes in `markdown` hold prose rendered from Markdown."""
     attr = f' class="{cls}"'
     header = "".join(f"<th>{_e(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td>{_m(c) if i in markdown else _e(c)}</td>" for i, c in enumerate(row))
+        + "</tr>"
+        for row in rows
+    )
     return f"<table{attr}><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -391,6 +445,61 @@ def steps_chart(steps: Sequence[StepTotal]) -> str:
     return "".join(parts)
 
 
+def _step_outcomes(report: DeliveryReport) -> list[tuple[str, dict[str, int]]]:
+    """Per folder step in run order, how many folders ended it in each outcome."""
+    steps = [s.step for s in report.steps if s.step != "report"]
+    rows: list[tuple[str, dict[str, int]]] = []
+    for step in steps:
+        counts = {label: 0 for label, _ in OUTCOME_SERIES}
+        for f in report.folders:
+            found = next((s.status for s in f.steps if s.step == step), None)
+            label = "not reached" if found is None or found not in counts else found
+            counts[label] += 1
+        rows.append((step, counts))
+    return rows
+
+
+def outcomes_chart(report: DeliveryReport) -> str:
+    """One stacked bar per step: the run's folders by outcome at that step (done, skipped,
+    waiting, running, failed, not reached), so a glance shows where the run stands."""
+    rows = _step_outcomes(report)
+    most = len(report.folders)
+    height = _ROW_H * len(rows) + 30
+    # Six legend entries need more room than the bars do.
+    width = _LABEL_W + _BAR_W + 120
+    parts = [
+        f'<svg id="outcomes-chart" role="img" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" aria-label="folders by outcome at each step">'
+    ]
+    for row, (step, counts) in enumerate(rows):
+        y = row * _ROW_H
+        parts.append(
+            f'<text x="{_LABEL_W - 8}" y="{y + _BAR_H - 2}" text-anchor="end">{_e(step)}</text>'
+        )
+        x = float(_LABEL_W)
+        for label, colour in OUTCOME_SERIES:
+            value = counts[label]
+            w = _scale(value, most)
+            if value:
+                parts.append(
+                    f'<rect class="bar outcome" x="{x:.2f}" y="{y}" width="{w:.2f}" '
+                    f'height="{_BAR_H}" fill="{colour}" data-step="{_e(step)}" '
+                    f'data-outcome="{_e(label)}" data-value="{value}">'
+                    f"<title>{_e(step)}: {_n(value, 'folder')} {_e(label)}</title></rect>"
+                )
+            x += w
+    legend_y = _ROW_H * len(rows) + 12
+    x = float(_LABEL_W)
+    for label, colour in OUTCOME_SERIES:
+        parts.append(
+            f'<rect x="{x:.2f}" y="{legend_y}" width="12" height="12" fill="{colour}"></rect>'
+            f'<text x="{x + 16:.2f}" y="{legend_y + 11}">{_e(label)}</text>'
+        )
+        x += 90
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 _CSS = """
 body{font:14px system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
 h1{margin-bottom:.2em} h2{margin-top:1.6em;border-bottom:1px solid #ddd}
@@ -411,7 +520,7 @@ def report_html(report: DeliveryReport) -> str:
     summary = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in _summary_items(report))
     epic = f" (epic task {_e(report.epic)})" if report.epic else ""
     todo = (
-        '<ol class="todo">' + "".join(f"<li>{_e(s)}</li>" for s in report.next) + "</ol>"
+        '<ol class="todo">' + "".join(f"<li>{_m(s)}</li>" for s in report.next) + "</ol>"
         if report.next
         else f"<p>{_e(_NOTHING_LEFT)}</p>"
     )
@@ -421,16 +530,18 @@ def report_html(report: DeliveryReport) -> str:
         f' {_moved_from_html(report)}: <span class="{status_cls}">'
         f"{_e(report.status)}</span>. Generated {_e(report.generated_at)}; "
         f"{_e(_options(report))}.</p>",
-        f'<p class="headline">{_e(report.headline)}</p>',
+        f'<p class="headline">{_m(report.headline)}</p>',
         f'<h2>Summary</h2><dl class="summary">{summary}</dl>',
         f"<h2>Still to do</h2>{todo}",
     ]
     if report.waiting:
         sections.append(f"<h3>Waiting for {len(report.waiting)} approvals</h3>")
-        sections.append(_html_table(*_waiting_table(report), cls="waiting"))
+        sections.append(_html_table(*_waiting_table(report), cls="waiting", markdown=(4, 5)))
     sections += [
         "<h2>SQL sites per folder: recipes and models</h2>",
         sites_chart(report.folders),
+        "<h2>Folders by outcome, step by step</h2>",
+        outcomes_chart(report),
         "<h2>Folders</h2>",
         _html_table(_FOLDER_HEAD, [_folder_row(f) for f in report.folders], cls="folders"),
         "<h2>Model calls</h2>",
@@ -448,7 +559,7 @@ def report_html(report: DeliveryReport) -> str:
         sections.append(f"<p>{_e(_NO_CALLS)}</p>")
     sections.append("<h2>Approvals</h2>")
     if report.approvals:
-        sections.append(_html_table(*_approvals_table(report), cls="approvals"))
+        sections.append(_html_table(*_approvals_table(report), cls="approvals", markdown=(6,)))
     else:
         sections.append(f"<p>{_e(_NO_APPROVALS)}</p>")
     sections.append("<h2>Violations and quarantines</h2>")

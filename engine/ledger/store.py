@@ -139,8 +139,10 @@ def _is_lock_error(exc: sqlite3.OperationalError) -> bool:
 class Ledger:
     """One handle on a ledger file. The connection opens on first use and is shared by threads."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, in_memory: bool = False) -> None:
         self.path = path
+        # A stand-in for a ledger that does not exist yet: same tables, nothing on disk.
+        self._in_memory = in_memory
         self._conn: sqlite3.Connection | None = None
         # One connection is not safe for interleaved transactions from several threads.
         self._lock = threading.RLock()
@@ -154,6 +156,21 @@ class Ledger:
         ledger = cls(path)
         ledger._connection()
         return ledger
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> Ledger:
+        """The ledger for a command that only reads: the file at `path` when there is one,
+        else an empty in-memory ledger with every registered table, so a query answers
+        "nothing yet" and no `.vibehq/` or ledger file is created."""
+        if path.exists():
+            return cls.open(path)
+        ledger = cls(path, in_memory=True)
+        ledger._connection()
+        return ledger
+
+    @property
+    def in_memory(self) -> bool:
+        return self._in_memory
 
     def __enter__(self) -> Ledger:
         return self
@@ -297,6 +314,10 @@ class Ledger:
         return self._conn
 
     def _connect(self) -> sqlite3.Connection:
+        if self._in_memory:
+            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            self._migrate(conn, [EVENTS, *registered()])
+            return conn
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

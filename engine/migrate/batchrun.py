@@ -8,6 +8,7 @@ import html
 import json
 import multiprocessing
 import time
+import urllib.parse
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Literal
@@ -214,6 +215,7 @@ def write_reports(ws: Workspace, summary: BatchSummary) -> Path:
         sub.mkdir(exist_ok=True)
         (sub / "report.json").write_text(f.model_dump_json(indent=2) + "\n")
         (sub / "report.md").write_text(_folder_markdown(f))
+        (sub / "report.html").write_text(_folder_html(summary, f))
     (folder / "summary.json").write_text(summary.model_dump_json(indent=2) + "\n")
     (folder / "summary.md").write_text(summary_markdown(summary))
     (folder / "summary.html").write_text(summary_html(summary))
@@ -258,6 +260,45 @@ def _folder_markdown(f: FolderSummary) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _report_href(f: FolderSummary, name: str) -> str:
+    """The folder's own report, relative to the summary beside it."""
+    return f"{urllib.parse.quote(f.folder)}/{name}"
+
+
+_PAGE_CSS = """
+body{font:14px system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
+tr.failed td{background:#fde8e8} tr.skipped td{color:#888}
+tr.done td:nth-child(2){color:#166534}
+.bar{height:10px;background:#2563eb;min-width:1px}
+dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em} dt{font-weight:bold}
+"""
+
+
+def _folder_html(summary: BatchSummary, f: FolderSummary) -> str:
+    """One folder's report as a page, linked from the batch's summary.html and back."""
+    items: list[tuple[str, str]] = [("Status", f.status)]
+    items += [
+        (name.replace("_", " ").capitalize(), value)
+        for name, value in zip(_COLUMNS[2:], _cells(f)[2:], strict=True)
+    ]
+    if f.run_id:
+        items.append(("Run", f.run_id))
+    if f.error:
+        items.append(("Error", f.error))
+    rows = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in items)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>vibehq batch {html.escape(summary.batch_id)}: {html.escape(f.folder)}</title>
+<style>{_PAGE_CSS}</style></head><body>
+<p><a href="../summary.html">Batch {html.escape(summary.batch_id)}</a></p>
+<h1>{html.escape(f.folder)}</h1>
+<dl>{rows}</dl>
+<p>Also as <a href="report.md">Markdown</a> and <a href="report.json">JSON</a>.</p>
+</body></html>
+"""
+
+
 def summary_markdown(summary: BatchSummary) -> str:
     lines = [
         f"# Batch {summary.batch_id}",
@@ -265,20 +306,24 @@ def summary_markdown(summary: BatchSummary) -> str:
         f"STAGING `{summary.staging}` with manifest `{summary.manifest}`: "
         f"{summary.done} done, {summary.failed} failed, {summary.skipped} skipped.",
         "",
-        "| " + " | ".join(_COLUMNS) + " | error |",
-        "|" + " --- |" * (len(_COLUMNS) + 1),
+        "| " + " | ".join(_COLUMNS) + " | error | report |",
+        "|" + " --- |" * (len(_COLUMNS) + 2),
     ]
     for f in summary.folders:
         error = (f.error or "").replace("|", "\\|")
-        lines.append("| " + " | ".join(_cells(f)) + f" | {error} |")
+        link = f"[report.md]({_report_href(f, 'report.md')})"
+        lines.append("| " + " | ".join(_cells(f)) + f" | {error} | {link} |")
     return "\n".join(lines) + "\n"
 
 
 def summary_html(summary: BatchSummary) -> str:
+    """The batch on one page: a row per folder, its name linking to the folder's report."""
     longest = max((f.seconds for f in summary.folders), default=0.0) or 1.0
     rows = []
     for f in summary.folders:
-        cells = "".join(f"<td>{html.escape(c)}</td>" for c in _cells(f))
+        href = html.escape(_report_href(f, "report.html"))
+        name = f'<td><a href="{href}">{html.escape(f.folder)}</a></td>'
+        cells = name + "".join(f"<td>{html.escape(c)}</td>" for c in _cells(f)[1:])
         width = int(100 * f.seconds / longest)
         bar = f'<div class="bar" style="width:{width}%"></div>'
         rows.append(
@@ -289,17 +334,12 @@ def summary_html(summary: BatchSummary) -> str:
     data = html.escape(json.dumps(summary.model_dump(mode="json")))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>vibehq batch {summary.batch_id}</title>
-<style>
-body{{font:14px system-ui,sans-serif;margin:2em;color:#222}}
-table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}
-tr.failed td{{background:#fde8e8}} tr.skipped td{{color:#888}}
-tr.done td:nth-child(2){{color:#166534}}
-.bar{{height:10px;background:#2563eb;min-width:1px}}
-</style></head><body>
+<style>{_PAGE_CSS}</style></head><body>
 <h1>Batch {html.escape(summary.batch_id)}</h1>
 <p>STAGING <code>{html.escape(summary.staging)}</code>, manifest
 <code>{html.escape(summary.manifest)}</code>: <b>{summary.done}</b> done,
-<b>{summary.failed}</b> failed, <b>{summary.skipped}</b> skipped.</p>
+<b>{summary.failed}</b> failed, <b>{summary.skipped}</b> skipped. Each folder's name links
+to its report.</p>
 <table><thead><tr>{head}</tr></thead><tbody>
 {"".join(rows)}
 </tbody></table>

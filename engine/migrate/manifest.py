@@ -587,7 +587,7 @@ def _fill_placeholders(
                 line = _line_of_token(tree, token) or _line_in_text(text, token)
                 raise ManifestError(
                     f"{source}:{line}: template placeholder {token} has no value;"
-                    " this manifest is a template for `vibehq migrate batch`"
+                    " this manifest is a template for `vibehq batch` (or an epic spec's `template`)"
                 )
     if not variables:
         return data
