@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from engine.migrate.models import SqlSite
-from engine.migrate.sqlfinder import find_sql_sites
+from engine.migrate.sqlcallers import find_folder_sql_sites
 from engine.patch.models import PatchBatch, PatchOperation
 from engine.refactor.asyncflow import async_edits, await_edits, propagate
 from engine.refactor.bindings import add_env_binding, add_module_env, drop_unused_driver_imports
@@ -118,11 +118,10 @@ def refactor_worker(ws_root: Path, target: RpcTarget, files: Mapping[str, bytes]
     """
     del ws_root
     parsed: dict[str, SourceFile] = {}
+    found = find_folder_sql_sites(files)
     for path in sorted(files):
         source = files[path]
-        parsed[path] = SourceFile(
-            path, source, parse(source, path).root_node, find_sql_sites(source, path)
-        )
+        parsed[path] = SourceFile(path, source, parse(source, path).root_node, found[path])
     plan = FolderPlan(target, parsed)
     all_sites = [site for file in parsed.values() for site in file.sites]
     methods = plan_methods(all_sites)
