@@ -75,7 +75,7 @@ _SHARED_TYPES = (
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 _MIGRATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-_MIGRATION_FILE = re.compile(r"^(\d{4})_.+\.sql$")
+_MIGRATION_FILE = re.compile(r"^(\d{3,})_(.+)\.sql$")
 _SERVICES_LINE = re.compile(r'^(?P<indent>[ \t]*)"services"\s*:\s*\[\s*(?://.*)?$')
 _NAMES_LIST = re.compile(
     r"^(?P<head>[^\n]*\bENTRYPOINT_NAMES\b[^\n=]*=\s*)\[(?P<body>[^\]]*)\](?P<tail>[^\n]*)$",
@@ -345,19 +345,38 @@ def _migration_ops(work: _Work, target: RpcTarget, ddl: Sequence[str], name: str
         return
     content = "".join(f"{s};\n" for s in statements)
     folder = resolve_inside(work.root, target.migrations_dir, what="migrations folder")
-    highest = 0
+    highest, width = 0, 4
     if folder.is_dir():
+        generated = _journal_tags(folder)
+        numbered: list[tuple[int, int, bool]] = []
         for entry in sorted(folder.iterdir()):
             found = _MIGRATION_FILE.match(entry.name)
             if found is None or not entry.is_file():
                 continue
-            highest = max(highest, int(found.group(1)))
+            numbered.append((int(found.group(1)), len(found.group(1)), entry.stem in generated))
             if entry.read_bytes() == content.encode("utf-8"):
                 return
+        highest = max((n for n, _, _ in numbered), default=0)
+        # A hand-written migration follows the hand-written files' numbering (drizzle-kit
+        # numbers its own, listed in meta/_journal.json), and comes after every file.
+        own = [(n, w) for n, w, is_generated in numbered if not is_generated] or [
+            (n, w) for n, w, _ in numbered
+        ]
+        width = max(own)[1] if own else 4
     if highest >= 9999:
         raise BadInput(f"{target.migrations_dir} already has migration 9999; renumber it first")
-    rel = posixpath.join(target.migrations_dir, f"{highest + 1:04d}_{name}.sql")
+    rel = posixpath.join(target.migrations_dir, f"{highest + 1:0{width}d}_{name}.sql")
     work.ops.append(PatchOperation(op="create", file=rel, block=content))
+
+
+def _journal_tags(folder: Path) -> frozenset[str]:
+    """The migrations drizzle-kit generated and tracks in its journal, by file stem."""
+    journal = folder / "meta" / "_journal.json"
+    try:
+        entries = json.loads(journal.read_text(encoding="utf-8")).get("entries", [])
+    except (OSError, ValueError, AttributeError):
+        return frozenset()
+    return frozenset(str(e.get("tag")) for e in entries if isinstance(e, dict))
 
 
 def _index_ops(work: _Work, target: RpcTarget) -> None:
