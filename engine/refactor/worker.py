@@ -167,10 +167,17 @@ def refactor_worker(ws_root: Path, target: RpcTarget, files: Mapping[str, bytes]
         for item in items
     ]
     needs_model = [item for item in items if item.reason is not None]
+    moved = [
+        item.site
+        for item in items
+        if item.reason is None and item.recipe is not None and item.recipe.moves_out
+    ]
     return WorkerRefactor(
         methods=methods,
-        ddl=ddl_statements(all_sites),
-        dropped=dropped_pragmas(all_sites),
+        # Only what a recipe moved out: a schema statement held for a model stays in the
+        # worker, and its text (a reset's DROP TABLE, say) must not reach a migration.
+        ddl=ddl_statements(moved),
+        dropped=dropped_pragmas(moved),
         rewritten={
             path: text.decode("utf-8")
             for path, text in sorted(texts.items())
