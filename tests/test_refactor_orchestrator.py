@@ -499,3 +499,21 @@ def test_workspace_typechecks_after_apply(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_migration_follows_the_hand_written_numbering_after_drizzle_files(root: Path) -> None:
+    """The real target mixes drizzle-kit's 0000-0003 (in meta/_journal.json) with hand-written
+    002-012: a new migration is 013_<name>.sql, after every file, in the hand-written width."""
+    migrations = root / "orchestrator" / "migrations"
+    (migrations / "meta").mkdir(parents=True)
+    for name in ("0000_living_forge", "0003_bumpy_albert_cleary", "002_ops", "012_data"):
+        (migrations / f"{name}.sql").write_text(f"CREATE TABLE {name[5:]} (id INTEGER);\n")
+    (migrations / "meta" / "_journal.json").write_text(
+        '{"entries": [{"tag": "0000_living_forge"}, {"tag": "0003_bumpy_albert_cleary"}]}'
+    )
+    batch = orchestrator_batch(
+        root, TARGET, METHODS, ["CREATE TABLE t (id INTEGER)"], migration_name="demo"
+    )
+    assert batch is not None
+    created = [p.file for p in batch.patches if p.op == "create" and p.file.endswith(".sql")]
+    assert created == ["orchestrator/migrations/013_demo.sql"]

@@ -18,7 +18,7 @@ from cli.context import open_workspace, tasks_file, validator_choice, workspace_
 from cli.errors import guarded
 from cli.options import JsonOpt, WorkspaceOpt
 from cli.output import emit_json, escape, get_console
-from cli.render.refactor import print_refactor
+from cli.render.refactor import print_recipes, print_refactor
 
 refactor_app = typer.Typer(
     help="D1/SQLite-to-RPC refactor of a migrated folder: recipes first, needs-model for the rest.",
@@ -53,6 +53,19 @@ def _refactor_plan(
     owner = None if loaded is None or loaded.manifest.owner is None else str(loaded.manifest.owner)
     folder = ws.relative(ws.resolve(workspace_relative(ws, folder)))
     return plan_refactor(ws, target_for(folder, rpc), task_id=owner), owner
+
+
+@refactor_app.command("recipes")
+@guarded
+def refactor_recipes(as_json: JsonOpt = False) -> None:
+    """List the recipes in the order they are tried: name, call shapes, what each rewrites."""
+    from engine.refactor.recipes import list_recipes
+
+    recipes = list_recipes()
+    if as_json:
+        emit_json({"recipes": [info.model_dump(mode="json") for info in recipes]})
+        return
+    print_recipes(recipes)
 
 
 @refactor_app.command("plan")

@@ -9,6 +9,19 @@ from cli.render.common import print_diff
 
 if TYPE_CHECKING:
     from engine.refactor.pipeline import RefactorPlan
+    from engine.refactor.recipes import RecipeInfo
+
+
+def print_recipes(recipes: list[RecipeInfo]) -> None:
+    from rich.table import Table
+
+    table = Table("recipe", "driver", "shapes", "rewrites")
+    for info in recipes:
+        table.add_row(
+            info.name, info.driver, escape("\n".join(info.call_shapes)), escape(info.rewrites)
+        )
+    get_console().print(table)
+    get_console().print(f"{len(recipes)} recipes, tried in this order")
 
 
 def print_refactor(plan: RefactorPlan, *, diffs: bool = True) -> None:

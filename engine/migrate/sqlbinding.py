@@ -430,19 +430,41 @@ def settle(found: list[tuple[Chain | Node, Op]]) -> list[tuple[Chain | Node, Op]
     uses_do_sql = any(
         op.driver == "durable-object-sql" and op.when is OpWhen.ALWAYS for _, op in found
     )
+    members: dict[int, list[Prepared]] = {id(op): [] for op in batches}
     kept: list[tuple[Chain | Node, Op]] = []
     for where, op in found:
         if op.when in (OpWhen.OUTSIDE_BATCH, OpWhen.IN_BATCH_ONLY):
             batch = next((b for b in batches if is_inside(where_start(where), b.batch_args)), None)
             if batch is not None:
                 folded[id(batch)] = with_tables(folded[id(batch)], op.prepared)
+                members[id(batch)].append(op.prepared)
                 continue
             if op.when is OpWhen.IN_BATCH_ONLY:
                 continue
         if op.when is OpWhen.WITH_DO_SQL and not uses_do_sql:
             continue
         kept.append((where, op))
+    for batch in batches:
+        folded[id(batch)] = schema_batch(folded[id(batch)], members[id(batch)])
     return [(where, folded.get(id(op), op)) for where, op in kept]
+
+
+def schema_batch(batch: Op, members: list[Prepared]) -> Op:
+    """A batch whose every element is a fixed DDL statement is schema, not a transaction of
+    data: it becomes one DDL site holding the statements in order (`;`-separated)."""
+    args = [n for n in batch.batch_args.named_children] if batch.batch_args else []
+    array = args[0] if len(args) == 1 and args[0].type == "array" else None
+    elements = [n for n in array.named_children if n.type != "comment"] if array else []
+    if (
+        array is None
+        or not members
+        or len(members) != len(elements)
+        or any(m.kind != "ddl" or m.statement is None for m in members)
+    ):
+        return batch
+    text = ";\n".join(m.statement.strip().rstrip(";") for m in members if m.statement)
+    prepared = Prepared(text, "ddl", batch.prepared.tables_read, batch.prepared.tables_written)
+    return replace(batch, prepared=prepared)
 
 
 def is_inside(byte: int, node: Node | None) -> bool:

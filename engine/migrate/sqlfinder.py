@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import cache
 from typing import TYPE_CHECKING
@@ -93,7 +93,15 @@ from engine.syntax.parse import parse
 if TYPE_CHECKING:
     from tree_sitter import Language, Node, Query, Tree
 
-__all__ = ["find_sql_sites", "looks_like_sql", "sites_to_json", "sql_kind", "sql_tables"]
+__all__ = [
+    "constructor_of",
+    "database_arguments",
+    "find_sql_sites",
+    "looks_like_sql",
+    "sites_to_json",
+    "sql_kind",
+    "sql_tables",
+]
 
 
 _QUERY_SOURCE = """
@@ -150,9 +158,11 @@ def _captures(tree: Tree) -> dict[str, list[Node]]:
 class _FileScan:
     """One file: what it imports, what its names are bound to, and the calls made on them."""
 
-    def __init__(self, source: bytes, path: str) -> None:
+    def __init__(self, source: bytes, path: str, handed: Mapping[str, str] | None = None) -> None:
         self.source = source
         self.path = path
+        # `Callee.param` -> the type its callers in the folder show (see sqlcallers).
+        self.handed = dict(handed or {})
         tree = parse(source, path)
         self.root = tree.root_node
         self.captures = _captures(tree)
@@ -185,6 +195,8 @@ class _FileScan:
             self._collect_declarator(declarator)
         for param in self.cap("param"):
             self._collect_param(param)
+        if self.handed:
+            self._collect_handed()
         for field in self.cap("field"):
             self._collect_field(field)
         for assignment in self.cap("assign"):
@@ -261,6 +273,33 @@ class _FileScan:
             self.this_declared.add(key)
             if bindable:
                 self.sources.append(Source(key, param, None, None, type_text))
+
+    def _collect_handed(self) -> None:
+        """Untyped parameters typed by what every caller in the folder hands them."""
+        stack = [self.root]
+        while stack:
+            node = stack.pop()
+            stack.extend(node.named_children)
+            if node.type not in ("class_declaration", "class", "function_declaration"):
+                continue
+            name = node.child_by_field_name("name")
+            if name is None:
+                continue
+            function = node if node.type == "function_declaration" else constructor_of(node)
+            params = function.child_by_field_name("parameters") if function else None
+            for param in params.named_children if params is not None else ():
+                pattern = param.child_by_field_name("pattern")
+                if pattern is None or param.child_by_field_name("type") is not None:
+                    continue
+                type_text = self.handed.get(f"{node_text(name)}.{node_text(pattern)}")
+                if type_text is not None and function is not None:
+                    key = (function.id, node_text(pattern))
+                    self.sources.append(Source(key, param, None, None, type_text))
+
+    def database_at(self, node: Node) -> Binding | None:
+        """What an expression of this file is bound to, once `collect` and `bind_all` ran."""
+        binding, rest = self._resolve(node)
+        return binding if not rest else None
 
     def _collect_field(self, field: Node) -> None:
         name = field.child_by_field_name("name")
@@ -690,14 +729,55 @@ class _FileScan:
         return f"{node_text(callee)}()" if callee is not None else node_text(root)
 
 
-def find_sql_sites(source: bytes, path: str) -> list[SqlSite]:
+def constructor_of(cls: Node) -> Node | None:
+    """The `constructor` method of a class node, if it declares one."""
+    body = cls.child_by_field_name("body")
+    for member in body.named_children if body is not None else ():
+        key = member.child_by_field_name("name")
+        if (
+            member.type == "method_definition"
+            and key is not None
+            and node_text(key) == "constructor"
+        ):
+            return member
+    return None
+
+
+def database_arguments(
+    source: bytes, path: str, callees: frozenset[str]
+) -> list[tuple[str, int, bool]]:
+    """For each `new C(...)` / `f(...)` of a name in `callees`: (name, argument index, whether
+    that argument is a D1 database by this file's own bindings)."""
+    scan = _FileScan(source, path)
+    scan.collect()
+    scan.bind_all()
+    found: list[tuple[str, int, bool]] = []
+    for node in (*scan.cap("new"), *scan.cap("call")):
+        field = "constructor" if node.type == "new_expression" else "function"
+        callee = node.child_by_field_name(field)
+        args = node.child_by_field_name("arguments")
+        if callee is None or callee.type != "identifier" or node_text(callee) not in callees:
+            continue
+        values = [a for a in (args.named_children if args else ()) if a.type != "comment"]
+        for index, value in enumerate(values):
+            binding = scan.database_at(value)
+            found.append(
+                (node_text(callee), index, binding is not None and binding.role is Role.D1_DB)
+            )
+    return found
+
+
+def find_sql_sites(
+    source: bytes, path: str, handed: Mapping[str, str] | None = None
+) -> list[SqlSite]:
     """Every direct database operation in one TypeScript/JavaScript file, by start line.
 
-    `path` is the workspace-relative POSIX path recorded in each site's `file`.
+    `path` is the workspace-relative POSIX path recorded in each site's `file`. `handed` types
+    untyped parameters (`Class.param` or `function.param` -> type) from their callers.
     """
     if _MARKERS.search(source) is None:
         return []
-    scan = _FileScan(source, path)
+    scan = _FileScan(source, path, handed)
     scan.collect()
     scan.bind_all()
     return scan.sites()

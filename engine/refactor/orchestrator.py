@@ -26,6 +26,12 @@ from engine.errors import BadInput
 from engine.migrate.tsconfig import strip_jsonc
 from engine.patch.models import PatchBatch, PatchOperation
 from engine.refactor.models import RpcMethod, RpcTarget
+from engine.refactor.orchestrator_style import (
+    BASE_IMPORT,
+    ENV_MODULE,
+    EntrypointStyle,
+    entrypoint_style,
+)
 from engine.syntax.relative import import_specifier
 from engine.workspace import resolve_inside
 
@@ -39,9 +45,6 @@ __all__ = [
 
 RPC_METHODS_MARKER = "// @vibehq:rpc-methods"
 ENTRYPOINT_EXPORTS_MARKER = "// @vibehq:entrypoint-exports"
-BASE_IMPORT = "@shared/base/BaseWorkerEntrypoint"
-# Env lives beside the entrypoints folder; the import is computed from the entrypoint's path.
-ENV_MODULE = "orchestrator/worker/types"
 SQL_VALUE_TYPE = "export type SqlValue = string | number | boolean | null;"
 ROW_TYPE = "export type Row = Record<string, SqlValue>;"
 # A write's result in every shape a worker may have read it in: bun:sqlite's `Changes`,
@@ -75,7 +78,7 @@ _SHARED_TYPES = (
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 _MIGRATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-_MIGRATION_FILE = re.compile(r"^(\d{4})_.+\.sql$")
+_MIGRATION_FILE = re.compile(r"^(\d{3,})_(.+)\.sql$")
 _SERVICES_LINE = re.compile(r'^(?P<indent>[ \t]*)"services"\s*:\s*\[\s*(?://.*)?$')
 _NAMES_LIST = re.compile(
     r"^(?P<head>[^\n]*\bENTRYPOINT_NAMES\b[^\n=]*=\s*)\[(?P<body>[^\]]*)\](?P<tail>[^\n]*)$",
@@ -151,14 +154,15 @@ def ts_return(method: RpcMethod) -> str:
     return "Promise<WriteResult>"
 
 
-def render_method(method: RpcMethod) -> str:
-    """One class member, indented for a class body, with a JSDoc naming the sites it replaces."""
+def render_method(method: RpcMethod, db: str = "this.env.DB") -> str:
+    """One class member, indented for a class body, with a JSDoc naming the sites it replaces.
+    `db` is how the class reaches its D1 binding."""
     _check_method(method)
     params = ", ".join(f"{p.name}: {p.ts_type}" for p in method.params)
     bind = f".bind({', '.join(p.name for p in method.params)})" if method.params else ""
     # JSON string literals are valid JS string literals: quotes, backslashes, newlines and
     # U+2028/U+2029 all come out escaped, and nothing is interpolated.
-    statement = f"this.env.DB.prepare({json.dumps(method.sql)}){bind}"
+    statement = f"{db}.prepare({json.dumps(method.sql)}){bind}"
     signature = ts_return(method)
     if method.returns == "rows":
         body = [
@@ -187,13 +191,18 @@ def render_method(method: RpcMethod) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_entrypoint(target: RpcTarget, methods: Sequence[RpcMethod]) -> str:
-    """The whole entrypoint file for a class that does not exist yet."""
+def render_entrypoint(
+    target: RpcTarget, methods: Sequence[RpcMethod], style: EntrypointStyle | None = None
+) -> str:
+    """The whole entrypoint file for a class that does not exist yet, written the way the
+    workspace's other entrypoints are (`style`; the conventional one when None)."""
     _check_identifier(target.class_name, "class name")
-    members = "\n".join(render_method(m) for m in _unique(methods))
+    env_import = import_specifier(target.entrypoint_path, ENV_MODULE)
+    style = style or EntrypointStyle(base=BASE_IMPORT, env_type="Env", env_import=env_import)
+    members = "\n".join(render_method(m, style.db) for m in _unique(methods))
     parts = [
-        f'import {{ BaseWorkerEntrypoint }} from "{BASE_IMPORT}";\n',
-        f'import type {{ Env }} from "{import_specifier(target.entrypoint_path, ENV_MODULE)}";\n',
+        f'import {{ BaseWorkerEntrypoint }} from "{style.base}";\n',
+        f'import type {{ {style.env_type} }} from "{style.env_import}";\n',
         "\n",
         *(f"{decl}\n" for _, decl in _SHARED_TYPES),
         "\n",
@@ -202,7 +211,7 @@ def render_entrypoint(target: RpcTarget, methods: Sequence[RpcMethod]) -> str:
         f" * It runs the SQL moved out of {_comment_safe(target.folder)} on the orchestrator's"
         " D1.\n",
         " */\n",
-        f"export class {target.class_name} extends BaseWorkerEntrypoint<Env> {{\n",
+        f"export class {target.class_name} extends BaseWorkerEntrypoint<{style.env_type}> {{\n",
         f"  protected readonly entrypointName = {json.dumps(target.class_name)};\n",
         "\n",
         members,
@@ -285,7 +294,11 @@ def _entrypoint_ops(work: _Work, target: RpcTarget, methods: list[RpcMethod]) ->
     text = work.read(path)
     if text is None:
         work.ops.append(
-            PatchOperation(op="create", file=path, block=render_entrypoint(target, methods))
+            PatchOperation(
+                op="create",
+                file=path,
+                block=render_entrypoint(target, methods, entrypoint_style(work.root, target)),
+            )
         )
         return
     if not re.search(
@@ -316,7 +329,8 @@ def _entrypoint_ops(work: _Work, target: RpcTarget, methods: list[RpcMethod]) ->
             text,
         )
     # Each method ends with a blank line, as in a generated class, so the marker keeps its gap.
-    block = "".join(render_method(m) + "\n" for m in missing)
+    db = entrypoint_style(work.root, target).db
+    block = "".join(render_method(m, db) + "\n" for m in missing)
     work.edit(
         PatchOperation(op="insert-before", file=path, marker=RPC_METHODS_MARKER, block=block),
         text,
@@ -345,19 +359,38 @@ def _migration_ops(work: _Work, target: RpcTarget, ddl: Sequence[str], name: str
         return
     content = "".join(f"{s};\n" for s in statements)
     folder = resolve_inside(work.root, target.migrations_dir, what="migrations folder")
-    highest = 0
+    highest, width = 0, 4
     if folder.is_dir():
+        generated = _journal_tags(folder)
+        numbered: list[tuple[int, int, bool]] = []
         for entry in sorted(folder.iterdir()):
             found = _MIGRATION_FILE.match(entry.name)
             if found is None or not entry.is_file():
                 continue
-            highest = max(highest, int(found.group(1)))
+            numbered.append((int(found.group(1)), len(found.group(1)), entry.stem in generated))
             if entry.read_bytes() == content.encode("utf-8"):
                 return
+        highest = max((n for n, _, _ in numbered), default=0)
+        # A hand-written migration follows the hand-written files' numbering (drizzle-kit
+        # numbers its own, listed in meta/_journal.json), and comes after every file.
+        own = [(n, w) for n, w, is_generated in numbered if not is_generated] or [
+            (n, w) for n, w, _ in numbered
+        ]
+        width = max(own)[1] if own else 4
     if highest >= 9999:
         raise BadInput(f"{target.migrations_dir} already has migration 9999; renumber it first")
-    rel = posixpath.join(target.migrations_dir, f"{highest + 1:04d}_{name}.sql")
+    rel = posixpath.join(target.migrations_dir, f"{highest + 1:0{width}d}_{name}.sql")
     work.ops.append(PatchOperation(op="create", file=rel, block=content))
+
+
+def _journal_tags(folder: Path) -> frozenset[str]:
+    """The migrations drizzle-kit generated and tracks in its journal, by file stem."""
+    journal = folder / "meta" / "_journal.json"
+    try:
+        entries = json.loads(journal.read_text(encoding="utf-8")).get("entries", [])
+    except (OSError, ValueError, AttributeError):
+        return frozenset()
+    return frozenset(str(e.get("tag")) for e in entries if isinstance(e, dict))
 
 
 def _index_ops(work: _Work, target: RpcTarget) -> None:

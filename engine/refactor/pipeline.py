@@ -125,7 +125,9 @@ def folder_sources(ws: Workspace, folder: str) -> dict[str, bytes]:
 
 def plan_refactor(ws: Workspace, target: RpcTarget, *, task_id: str | None = None) -> RefactorPlan:
     files = folder_sources(ws, target.folder)
-    result = refactor_worker(ws.root, target, files)
+    # A folder with its own tsconfig (a STAGING template) is checked apart from the orchestrator.
+    isolated = (ws.resolve(target.folder) / "tsconfig.json").is_file()
+    result = refactor_worker(ws.root, target, files, isolated=isolated)
     migration = re.sub(r"[^a-z0-9]+", "_", Path(target.folder).name.lower()).strip("_")
     orch = orchestrator_batch(
         ws.root, target, result.methods, result.ddl, migration_name=migration, task_id=task_id

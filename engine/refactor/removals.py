@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.refactor.calls import ancestors, enclosing_class, line_span, walk
+from engine.refactor.calls import ancestors, enclosing_class, enclosing_function, line_span, walk
 from engine.refactor.recipes import REASON_ESCAPES
 from engine.refactor.scan import FolderPlan, SiteWork, SourceFile
 from engine.syntax.kinds import FUNCTION_KINDS, node_text
@@ -39,6 +39,56 @@ def _assigned_name(statement: Node) -> str | None:
         return "this." + node_text(statement.child_by_field_name("name"))
     declarator = statement.named_children[0]
     return node_text(declarator.child_by_field_name("name"))
+
+
+def _spent_d1_statements(items: list[SiteWork], replaced: list[Node]) -> list[Node]:
+    """`const stmt = env.DB.prepare(SQL)` declarations whose every use the recipes rewrote.
+
+    D1 prepares lazily, so leaving one costs no query; but it still reads the worker's D1
+    binding, which the move takes away. One left with any other use stays as it was."""
+    spans = [(n.start_byte, n.end_byte) for n in replaced]
+    found: list[Node] = []
+    for item in items:
+        if item.node is None or item.recipe is None or item.site.driver != "d1":
+            continue
+        if item.node not in replaced:
+            continue
+        name = item.site.call.split(".", 1)[0]
+        function = enclosing_function(item.node)
+        if not name.isidentifier() or function is None:
+            continue
+        declaration = _prepare_declaration(function, name)
+        if declaration is None or declaration in found:
+            continue
+        uses = [
+            n
+            for n in walk(function)
+            if n.type == "identifier"
+            and node_text(n) == name
+            and not (declaration.start_byte <= n.start_byte < declaration.end_byte)
+        ]
+        if uses and all(any(a <= n.start_byte < b for a, b in spans) for n in uses):
+            found.append(declaration)
+    return found
+
+
+def _prepare_declaration(function: Node, name: str) -> Node | None:
+    """The one `const name = <db>.prepare(...)` (a lone declarator) in the function body."""
+    body = function.child_by_field_name("body")
+    matches = []
+    for node in walk(body) if body is not None else ():
+        if node.type != "lexical_declaration" or node.named_child_count != 1:
+            continue
+        declarator = node.named_children[0]
+        target = declarator.child_by_field_name("name")
+        value = declarator.child_by_field_name("value")
+        if target is None or value is None or node_text(target) != name:
+            continue
+        callee = value.child_by_field_name("function") if value.type == "call_expression" else None
+        prop = callee.child_by_field_name("property") if callee is not None else None
+        if prop is not None and node_text(prop) in ("prepare", "bind"):
+            matches.append(node)
+    return matches[0] if len(matches) == 1 else None
 
 
 def group_removals(plan: FolderPlan, items: list[SiteWork]) -> list[ByteEdit] | str:
@@ -112,6 +162,7 @@ def group_removals(plan: FolderPlan, items: list[SiteWork]) -> list[ByteEdit] | 
             return REASON_ESCAPES
         line = node.start_point.row + 1
         return f"{text} is used at line {line} outside the SQL calls the recipes cover"
+    removed += _spent_d1_statements(items, replaced)
     edits = [ByteEdit(*line_span(file.source, n.start_byte, n.end_byte), "") for n in removed]
     for member in fields:
         # The field's `;` is a sibling token in the class body, not part of the field node.

@@ -19,10 +19,15 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from engine.migrate.models import SqlSite
-from engine.migrate.sqlfinder import find_sql_sites
+from engine.migrate.sqlcallers import find_folder_sql_sites
 from engine.patch.models import PatchBatch, PatchOperation
 from engine.refactor.asyncflow import async_edits, await_edits, propagate
-from engine.refactor.bindings import add_env_binding, add_module_env, drop_unused_driver_imports
+from engine.refactor.bindings import (
+    add_env_binding,
+    add_module_env,
+    drop_unused_driver_imports,
+    rpc_shape,
+)
 from engine.refactor.calls import enclosing_class, enclosing_function
 from engine.refactor.edits import apply_edits
 from engine.refactor.envreach import MODULE_ENV, env_expression, inject_env, module_env_blocker
@@ -110,19 +115,22 @@ def _work_item(target: RpcTarget, item: SiteWork, methods: list[RpcMethod]) -> W
     )
 
 
-def refactor_worker(ws_root: Path, target: RpcTarget, files: Mapping[str, bytes]) -> WorkerRefactor:
+def refactor_worker(
+    ws_root: Path, target: RpcTarget, files: Mapping[str, bytes], *, isolated: bool = False
+) -> WorkerRefactor:
     """Plan and rewrite one worker folder's SQL sites into RPC calls on `target`.
 
     `files` maps workspace-relative paths to their bytes; `ws_root` only anchors error messages
-    and is never read, so a dry run and the real run see exactly the same input.
+    and is never read, so a dry run and the real run see exactly the same input. `isolated`
+    says the folder is type-checked with its own tsconfig, outside the orchestrator's program:
+    the binding is then typed by the RPC methods' shape, not by the entrypoint class.
     """
     del ws_root
     parsed: dict[str, SourceFile] = {}
+    found = find_folder_sql_sites(files)
     for path in sorted(files):
         source = files[path]
-        parsed[path] = SourceFile(
-            path, source, parse(source, path).root_node, find_sql_sites(source, path)
-        )
+        parsed[path] = SourceFile(path, source, parse(source, path).root_node, found[path])
     plan = FolderPlan(target, parsed)
     all_sites = [site for file in parsed.values() for site in file.sites]
     methods = plan_methods(all_sites)
@@ -153,10 +161,11 @@ def refactor_worker(ws_root: Path, target: RpcTarget, files: Mapping[str, bytes]
     for path in rewritten_paths:
         updated = apply_edits(texts[path], plan.edits[path])
         texts[path] = drop_unused_driver_imports(updated, path)
+    shape = rpc_shape(methods) if isolated else None
     if plan.worker_env:
-        add_env_binding(texts, target, rewritten_paths)
+        add_env_binding(texts, target, rewritten_paths, shape)
     if plan.module_env:
-        add_module_env(texts, target, plan.module_env)
+        add_module_env(texts, target, plan.module_env, shape)
 
     decisions = [
         SiteDecision(
@@ -168,10 +177,17 @@ def refactor_worker(ws_root: Path, target: RpcTarget, files: Mapping[str, bytes]
         for item in items
     ]
     needs_model = [item for item in items if item.reason is not None]
+    moved = [
+        item.site
+        for item in items
+        if item.reason is None and item.recipe is not None and item.recipe.moves_out
+    ]
     return WorkerRefactor(
         methods=methods,
-        ddl=ddl_statements(all_sites),
-        dropped=dropped_pragmas(all_sites),
+        # Only what a recipe moved out: a schema statement held for a model stays in the
+        # worker, and its text (a reset's DROP TABLE, say) must not reach a migration.
+        ddl=ddl_statements(moved),
+        dropped=dropped_pragmas(moved),
         rewritten={
             path: text.decode("utf-8")
             for path, text in sorted(texts.items())

@@ -15,6 +15,7 @@ from engine.refactor.methods import METHOD_KINDS, call_returns
 from engine.refactor.recipes.base import Decline, Match, Recipe, RecipeInfo, SiteContext
 from engine.refactor.recipes.bun_sqlite_inline import BunSqliteInline
 from engine.refactor.recipes.bun_sqlite_prepared_field import BunSqlitePreparedField
+from engine.refactor.recipes.d1_batch_schema import D1BatchSchema
 from engine.refactor.recipes.d1_prepare_bind import D1PrepareBind
 from engine.refactor.recipes.ddl_to_migration import DdlToMigration
 from engine.refactor.recipes.do_sql_exec import DoSqlExec
@@ -44,6 +45,7 @@ __all__ = [
 ]
 
 RECIPES: tuple[Recipe, ...] = (
+    D1BatchSchema(),
     DdlToMigration(),
     PragmaDrop(),
     DoSqlExec(),
