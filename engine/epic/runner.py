@@ -639,6 +639,7 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
             tsc_new_errors=new_errors,
             tsc_summary=validation.summary,
             new_errors=[render(f) for f in validation.findings[:SHOWN]],
+            tsc_seconds=validation.duration_s,
         )
         if validation.ok:
             return StepOutcome("done", data)
