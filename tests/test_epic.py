@@ -325,6 +325,13 @@ def test_a_folder_that_fails_its_gate_gets_a_remediation_subtask_and_nothing_lan
     assert "does not type-check: 1 new error" in failure
     # Each new error is listed as file:line code message, not only counted.
     assert "apps/logger/src/storage.ts:3 TS2322 Type 'string' is not assignable" in failure
+    from engine.epic.report import build_report, write_report
+
+    report = build_report(Workspace.open(epic_ws), runner.run.run_id)
+    line = "apps/logger/src/storage.ts:3 TS2322 Type 'string' is not assignable to type 'number'."
+    assert report.folders[0].new_errors == [line]
+    paths = write_report(Workspace.open(epic_ws), report)
+    assert f"- `{line}`" in paths.markdown.read_text(encoding="utf-8")
     assert not (epic_ws / "apps/logger/src/storage.ts").exists()
     epic = runner.run.options.epic_task or ""
     fix = subtask(epic_ws, epic, "Remediate the migration of STAGING/logger")
