@@ -50,6 +50,12 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--folders", help="glob over the STAGING folder names")
     parser.add_argument("--keep", action="store_true", help="keep the temporary copy")
+    parser.add_argument(
+        "--setup-from",
+        type=Path,
+        help="a target a --keep run left: its node_modules and root baseline are copied"
+        " instead of installing the monorepo and recording the baseline again",
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="vibehq-real-epic-"))
@@ -58,17 +64,23 @@ def main() -> int:
     shutil.copytree(args.real / "STAGING", root / "STAGING")
     print(f"copied to {root}")
 
-    started = time.monotonic()
-    setup = subprocess.run(
-        ["npm", *NPM_INSTALL], cwd=root, capture_output=True, text=True, check=False
-    )
-    setup_s = time.monotonic() - started
-    print(f"user setup: npm install at the root: exit {setup.returncode} in {setup_s:.1f} s")
-    if setup.returncode != 0:
-        print(setup.stdout[-2000:], setup.stderr[-2000:])
-        return 1
     ws, settings = Workspace.open(root), load_settings(root)
     ws.ensure_state_dir()
+    started = time.monotonic()
+    if args.setup_from is not None:
+        shutil.copytree(args.setup_from / "node_modules", root / "node_modules", symlinks=True)
+        shutil.copytree(args.setup_from / ".vibehq" / "baseline", root / ".vibehq" / "baseline")
+        setup_s = time.monotonic() - started
+        print(f"user setup: copied from {args.setup_from} in {setup_s:.1f} s")
+    else:
+        setup = subprocess.run(
+            ["npm", *NPM_INSTALL], cwd=root, capture_output=True, text=True, check=False
+        )
+        setup_s = time.monotonic() - started
+        print(f"user setup: npm install at the root: exit {setup.returncode} in {setup_s:.1f} s")
+        if setup.returncode != 0:
+            print(setup.stdout[-2000:], setup.stderr[-2000:])
+            return 1
     started = time.monotonic()
     ensure_tsc_baseline(ws, settings)
     root_baseline_s = time.monotonic() - started
