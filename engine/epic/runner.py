@@ -247,7 +247,9 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
                     index,
                     job,
                     self._layer_folders(index),
-                    pool.submit(self._gate, job, index),
+                    # The layers are taken here, in this thread: the flag they depend on
+                    # changes while the gates run (`_recompute`).
+                    pool.submit(self._gate, job, index, self._layers(index)),
                 )
                 for index, job in ready
             ]
@@ -261,17 +263,13 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
                 if self._stale(job, index, assumed):
                     self._recompute(job, index)
 
-    def _layer_folders(self, index: int) -> list[str]:
-        return [job.name for job in self.jobs[:index] if self._in_overlay(job)]
+    def _layer_folders(self, index: int, optimistic: bool | None = None) -> list[str]:
+        return [job.name for job in self.jobs[:index] if self._in_overlay(job, optimistic)]
 
     def _stale(self, job: FolderJob, index: int, assumed: list[str]) -> bool:
         """True when an earlier folder the overlay held did not pass its gate and shares a
         file with this folder's change."""
-        self._optimistic = False
-        try:
-            now = set(self._layer_folders(index))
-        finally:
-            self._optimistic = True
+        now = set(self._layer_folders(index, optimistic=False))
         dropped = [j for j in self.jobs[:index] if j.name in assumed and j.name not in now]
         if not dropped:
             return False
@@ -496,14 +494,14 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
                 layers += [self._changes(job, "recipes"), self._changes(job, "model")]
         return layers
 
-    def _in_overlay(self, job: FolderJob) -> bool:
+    def _in_overlay(self, job: FolderJob, optimistic: bool | None = None) -> bool:
         if self._status(job, "apply") == "done":
             return False
         gate = self._status(job, "gate")
         if gate == "done":
             return True
         return (
-            self._optimistic
+            (self._optimistic if optimistic is None else optimistic)
             and gate in (None, "running")
             and self._status(job, "refactor") == "done"
         )
@@ -584,11 +582,13 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
 
     # -- 4. gate ----------------------------------------------------------------------------------
 
-    def _gate(self, job: FolderJob, index: int) -> StepOutcome:
+    def _gate(
+        self, job: FolderJob, index: int, layers: list[Changeset] | None = None
+    ) -> StepOutcome:
         item = self.install_waiting(job)
         if item is not None:
             return StepOutcome("waiting", {"ok": False, "needs_install": item, "why": item})
-        layers = self._layers(index)
+        layers = self._layers(index) if layers is None else layers
         recipes, model = self._changes(job, "recipes"), self._changes(job, "model")
         if not recipes and not model:
             return StepOutcome("done", {"ok": True, "unchanged": True, "violations": 0})
