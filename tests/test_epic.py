@@ -255,6 +255,35 @@ def test_later_folders_are_computed_on_top_of_the_earlier_ones_not_yet_applied(
     assert "D1NotesOps" in index and "LoggerOps" in index
 
 
+def test_a_folder_computed_on_an_earlier_one_that_fails_its_gate_is_computed_again(
+    tmp_path: Path, epic_ws: Path
+) -> None:
+    # The gates run concurrently, each folder's overlay assuming the earlier folders pass.
+    # d1-notes fails; logger's change had been computed on top of d1-notes' edit of the
+    # shared orchestrator index, so it is computed and gated again without it.
+    class FailsD1Notes(NoBunSqlite):
+        def validate(self, staging_root: Path, changed_files: Sequence[str]) -> ValidationResult:
+            bad = [f for f in changed_files if f.startswith("apps/d1-notes/")]
+            if bad:
+                finding = Finding(tool="tsc", file=bad[0], line=1, code="TS1000", message="no")
+                return ValidationResult(
+                    validator="tsc", ok=False, findings=[finding], summary="1 new error"
+                )
+            return super().validate(staging_root, changed_files)
+
+    spec = spec_file(tmp_path, "d1-notes", "logger")
+    runner, summary = start(epic_ws, spec, validator=FailsD1Notes())
+    assert "d1-notes" in summary.failed
+    assert summary.folders["logger"] == "waiting"
+    with ledger(epic_ws) as led:
+        for item in summary.waiting:
+            approve(led, item.id, by="alice")
+    _, after = drive(epic_ws, runner.run.run_id, validator=FailsD1Notes())
+    assert after.folders["logger"] == "applied"
+    index = (epic_ws / "orchestrator/worker/entrypoints/index.ts").read_text()
+    assert "LoggerOps" in index and "D1NotesOps" not in index
+
+
 def test_needs_model_sites_without_a_model_wait_and_say_so(tmp_path: Path, epic_ws: Path) -> None:
     runner, summary = start(epic_ws, spec_file(tmp_path, "sqlite-demo"))
     assert summary.status == "paused"
