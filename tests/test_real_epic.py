@@ -124,7 +124,7 @@ def test_no_registry_the_run_waits_on_needs_install_and_nothing_fails(
 
 # Two plain workers (one declares Env only in its worker-configuration.d.ts, which the root
 # tsconfig excludes) and one that already has type errors in STAGING.
-REAL_FOLDERS = ("hello-world-do-template", "chanfana-openapi-template", "x402-proxy-template")
+REAL_FOLDERS = ("hello-world-do-template", "chanfana-openapi-template", "worker-publisher-template")
 
 
 @pytest.mark.integration

@@ -672,6 +672,7 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
             if baseline is None:
                 changed = sorted({p for layer in layers for p in layer.paths})
                 return listed(self.validator.validate(ovl.root, changed))
+            self._link_dependencies(job, ovl.root)
             check = check_folder(
                 ovl.root,
                 sorted({p for layer in layers[-2:] for p in layer.paths}),
@@ -681,6 +682,18 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
                 root_validator=self.validator,
             )
         return check.result()
+
+    def _link_dependencies(self, job: FolderJob, overlay_root: Path) -> None:
+        """The packages the install nested under the STAGING folder (versions that conflict
+        with the hoisted ones) are linked into the destination on the overlay, so the folder
+        is checked with the dependencies its baseline was taken with."""
+        source = self._source(job)
+        if source is None:
+            return
+        nested = self.ws.root / source / "node_modules"
+        dest = overlay_root / self._data(job, "plan").get("dest", job.dest) / "node_modules"
+        if nested.is_dir() and dest.parent.is_dir() and not dest.exists():
+            os.symlink(nested, dest, target_is_directory=True)
 
     def _project_baseline(self, tsconfig: str) -> Baseline:
         """A project outside the folder (the orchestrator's), checked in the workspace as it
