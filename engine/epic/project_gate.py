@@ -8,7 +8,7 @@ before-picture, never against the monorepo's root program.
   methods there) is judged against a baseline of that project taken in the workspace, once
   per run, the first time a folder touches it.
 - Changed TypeScript files only the root tsconfig owns are judged by the workspace's own
-  validator against the root baseline (`.vibehq` baseline), as every other write is.
+  validator against the root baseline (`.vibehq` baseline), on those files.
 
 Each new error is kept as a Finding with a workspace-relative path, and rendered as
 `file:line code message` for the gate's message and the delivery report.
@@ -101,7 +101,10 @@ def check_folder(
     if root_owned and root_validator is not None:
         out.projects.append(TSCONFIG)
         result = root_validator.validate(root, root_owned)
-        out.new.extend(f for f in result.findings if f.severity == "error")
+        # Only the files the folder changed: the root program also holds every STAGING
+        # folder, whose findings move with the run's install, not with this folder.
+        mine = set(root_owned)
+        out.new.extend(f for f in result.findings if f.severity == "error" and f.file in mine)
     out.seconds = time.monotonic() - started
     return out
 
