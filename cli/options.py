@@ -24,7 +24,9 @@ BaseOpt = Annotated[
     Path | None,
     typer.Option(
         "--base",
-        help="Folder that manifest `from` paths are relative to. Default: the manifest's folder.",
+        help="Folder that manifest `from` paths are relative to. Default: the manifest's folder. "
+        "For a seed manifest (source_paths): the STAGING folder its `path` globs are resolved "
+        "under. Default: <workspace>/STAGING, as in the seed.",
         show_default=False,
     ),
 ]

@@ -93,16 +93,26 @@ def run_epic(
 
 
 def resume_epic(
-    ws: Workspace, settings: Settings, run_id: str, *, emit: Emit | None = None
+    ws: Workspace,
+    settings: Settings,
+    run_id: str,
+    *,
+    emit: Emit | None = None,
+    jobs: int | None = None,
 ) -> EpicSummary:
     run = EpicRunner.load(ws, run_id)
     tasks = run.options.tasks_file
     tasks_path = None if tasks is None else ws.root / tasks
-    return _kickoff(ws, settings, run_id, tasks_path, emit)
+    return _kickoff(ws, settings, run_id, tasks_path, emit, jobs)
 
 
 def _kickoff(
-    ws: Workspace, settings: Settings, run_id: str, tasks_path: Path | None, emit: Emit | None
+    ws: Workspace,
+    settings: Settings,
+    run_id: str,
+    tasks_path: Path | None,
+    emit: Emit | None,
+    jobs: int | None = None,
 ) -> EpicSummary:
     from engine.epic.report import build_report, write_report
     from engine.validate.run import make_batch_validator
@@ -125,6 +135,7 @@ def _kickoff(
         answerer=crew_answerer(ws, settings, run_id, emit) if model_configured(settings) else None,
         emit=emit,
         reporter=reporter,
+        jobs=jobs,
     )
     flow = EpicFlow(runner)
     result = flow.kickoff(inputs={"id": run_id})

@@ -24,6 +24,7 @@ from engine.patch.patch_events import patch_events
 from engine.patch.validation import Finding, ValidationResult
 from engine.plan.document import find_task, load_tasks
 from engine.settings import load_settings
+from engine.validate.projects import read_jsonc
 from engine.workspace import Workspace
 from tests.conftest import EXAMPLES, ROOT, copy_example, snapshot
 
@@ -207,10 +208,13 @@ def test_run_pauses_on_human_paths_then_resume_applies_each_folder_once(
     assert [w.kind for w in summary.waiting] == ["patch_batch", "patch_batch"]
     assert "orchestrator/**" in summary.waiting[0].why
     assert "waiting for 2 approvals" in summary.message
-    # Nothing but the plan (the epic's own task and subtasks) was written.
+    # Nothing but the plan (the epic's own task and subtasks) and the run's preparation (the
+    # root tsconfig no longer swallows the destinations) was written.
     after = snapshot(epic_ws, include_state=False)
     changed = {k for k in after if after[k] != before.get(k)} - {f"{TASKS_REL}.lock"}
-    assert changed == {TASKS_REL}
+    assert changed == {TASKS_REL, "tsconfig.json"}
+    excluded = read_jsonc(epic_ws / "tsconfig.json")["exclude"]
+    assert [e for e in excluded if e.startswith("apps/")] == ["apps/d1-notes", "apps/logger"]
     epic = runner.run.options.epic_task
     assert epic == "36"
     assert subtask(epic_ws, epic, "d1-notes")["status"] == "blocked"
@@ -228,7 +232,8 @@ def test_run_pauses_on_human_paths_then_resume_applies_each_folder_once(
     assert subtask(epic_ws, epic, "logger")["status"] == "done"
     assert find_task(load_tasks(epic_ws / TASKS_REL), epic)["status"] == "done"
     once = applied_batches(epic_ws)
-    assert sorted(once.values()) == [1, 1]
+    # Each folder's batch, and the run's preparation batch (the tsconfig excludes), once each.
+    assert sorted(once.values()) == [1, 1, 1]
 
     # A third pass finds every step done and applies nothing.
     _, again = drive(epic_ws, runner.run.run_id)
@@ -248,6 +253,35 @@ def test_later_folders_are_computed_on_top_of_the_earlier_ones_not_yet_applied(
     drive(epic_ws, runner.run.run_id)
     index = (epic_ws / "orchestrator/worker/entrypoints/index.ts").read_text()
     assert "D1NotesOps" in index and "LoggerOps" in index
+
+
+def test_a_folder_computed_on_an_earlier_one_that_fails_its_gate_is_computed_again(
+    tmp_path: Path, epic_ws: Path
+) -> None:
+    # The gates run concurrently, each folder's overlay assuming the earlier folders pass.
+    # d1-notes fails; logger's change had been computed on top of d1-notes' edit of the
+    # shared orchestrator index, so it is computed and gated again without it.
+    class FailsD1Notes(NoBunSqlite):
+        def validate(self, staging_root: Path, changed_files: Sequence[str]) -> ValidationResult:
+            bad = [f for f in changed_files if f.startswith("apps/d1-notes/")]
+            if bad:
+                finding = Finding(tool="tsc", file=bad[0], line=1, code="TS1000", message="no")
+                return ValidationResult(
+                    validator="tsc", ok=False, findings=[finding], summary="1 new error"
+                )
+            return super().validate(staging_root, changed_files)
+
+    spec = spec_file(tmp_path, "d1-notes", "logger")
+    runner, summary = start(epic_ws, spec, validator=FailsD1Notes())
+    assert "d1-notes" in summary.failed
+    assert summary.folders["logger"] == "waiting"
+    with ledger(epic_ws) as led:
+        for item in summary.waiting:
+            approve(led, item.id, by="alice")
+    _, after = drive(epic_ws, runner.run.run_id, validator=FailsD1Notes())
+    assert after.folders["logger"] == "applied"
+    index = (epic_ws / "orchestrator/worker/entrypoints/index.ts").read_text()
+    assert "LoggerOps" in index and "D1NotesOps" not in index
 
 
 def test_needs_model_sites_without_a_model_wait_and_say_so(tmp_path: Path, epic_ws: Path) -> None:
@@ -316,7 +350,17 @@ def test_a_folder_that_fails_its_gate_gets_a_remediation_subtask_and_nothing_lan
 
     runner, summary = start(epic_ws, spec_file(tmp_path, "logger"), validator=AlwaysFails())
     assert summary.status == "failed"
-    assert "does not type-check: 1 new error" in summary.failed["logger"]
+    failure = summary.failed["logger"]
+    assert "does not type-check: 1 new error" in failure
+    # Each new error is listed as file:line code message, not only counted.
+    assert "apps/logger/src/storage.ts:3 TS2322 Type 'string' is not assignable" in failure
+    from engine.epic.report import build_report, write_report
+
+    report = build_report(Workspace.open(epic_ws), runner.run.run_id)
+    line = "apps/logger/src/storage.ts:3 TS2322 Type 'string' is not assignable to type 'number'."
+    assert report.folders[0].new_errors == [line]
+    paths = write_report(Workspace.open(epic_ws), report)
+    assert f"- `{line}`" in paths.markdown.read_text(encoding="utf-8")
     assert not (epic_ws / "apps/logger/src/storage.ts").exists()
     epic = runner.run.options.epic_task or ""
     fix = subtask(epic_ws, epic, "Remediate the migration of STAGING/logger")
@@ -349,7 +393,8 @@ def test_a_batch_applied_by_a_killed_run_is_recognised_not_applied_again(
     apply_batch(ws, item.payload.batch, load_settings(epic_ws))  # type: ignore[union-attr]
     _, after = drive(epic_ws, runner.run.run_id)
     assert after.status == "done" and after.folders == {"logger": "applied"}
-    assert list(applied_batches(epic_ws).values()) == [1]
+    # The folder's batch and the run's preparation batch, each once.
+    assert list(applied_batches(epic_ws).values()) == [1, 1]
 
 
 ANSWER_DB_TS = """import type { NoteRow } from "./schema/notes";
@@ -426,7 +471,8 @@ def test_a_human_answer_to_a_needs_model_item_is_reviewed_on_the_overlay_and_app
     _, final = drive(epic_ws, runner.run.run_id)
     assert final.status == "done" and final.folders == {"sqlite-demo": "applied"}
     assert (epic_ws / "apps/sqlite-demo/src/db.ts").read_text() == ANSWER_DB_TS
-    assert sorted(applied_batches(epic_ws).values()) == [1, 1]
+    # The folder's batch, the answer's, and the run's preparation batch, each once.
+    assert sorted(applied_batches(epic_ws).values()) == [1, 1, 1]
 
 
 def test_an_answer_is_judged_by_the_errors_it_adds_not_the_folders_others(

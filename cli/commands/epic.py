@@ -32,6 +32,17 @@ epic_run_app = typer.Typer(
 # Exit codes of `epic run`/`epic resume`: 0 done, 3 paused on approvals, 1 a folder failed.
 EPIC_PAUSED_EXIT = 3
 
+JobsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        min=1,
+        help="Folders gated at once (each type-check is its own tsc process); apply stays "
+        "ordered and atomic per folder. Default: the number of cores.",
+        show_default=False,
+    ),
+]
+
 
 @epic_run_app.command("run")
 @guarded
@@ -62,6 +73,7 @@ def epic_run(
     epic: Annotated[
         str | None, typer.Option("--epic", help="The epic task of tasks.json to update.")
     ] = None,
+    jobs: JobsOpt = None,
     workspace: WorkspaceOpt = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON event per line, then the summary.")
@@ -80,6 +92,7 @@ def epic_run(
         auto_approve=auto_approve.value,
         budget_usd=budget,
         folders=folders,
+        jobs=jobs,
     )
     from engine.epic.runner import EpicRunner
 
@@ -96,7 +109,7 @@ def epic_run(
     def work(emit: Emit) -> EpicSummary:
         from crews.epic_flow import resume_epic
 
-        return resume_epic(ws, settings, run.run_id, emit=emit)
+        return resume_epic(ws, settings, run.run_id, emit=emit, jobs=jobs)
 
     drive_epic(ws, work, as_json)
 
@@ -105,6 +118,7 @@ def epic_run(
 @guarded
 def epic_resume(
     run_id: Annotated[str, typer.Argument(help="The run to continue.", show_default=False)],
+    jobs: JobsOpt = None,
     workspace: WorkspaceOpt = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON event per line, then the summary.")
@@ -121,7 +135,7 @@ def epic_resume(
     def work(emit: Emit) -> EpicSummary:
         from crews.epic_flow import resume_epic
 
-        return resume_epic(ws, settings, run_id, emit=emit)
+        return resume_epic(ws, settings, run_id, emit=emit, jobs=jobs)
 
     drive_epic(ws, work, as_json)
 

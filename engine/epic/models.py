@@ -63,6 +63,7 @@ class EpicOptions(BaseModel):
     folders: str | None = Field(None, description="glob over folder names")
     epic_task: str | None = Field(None, description="the epic task the run updates")
     tasks_file: str | None = Field(None, description="workspace-relative tasks.json it updates")
+    jobs: int | None = Field(None, ge=1, description="folders gated at once; default: the cores")
 
 
 class StepRecord(BaseModel):

@@ -224,6 +224,7 @@ def _folder_report(folder: str, steps: Mapping[str, StepRecord]) -> FolderReport
         methods=_int(refactor, "methods"),
         gate_ok=ok if isinstance(ok, bool) else None,
         tsc_new_errors=tsc if isinstance(tsc, int) and not isinstance(tsc, bool) else None,
+        new_errors=_strs(gate.get("new_errors")),
         violations=_int(gate, "violations"),
         critical=_int(gate, "critical"),
         quarantined=_strs(gate.get("quarantined")),

@@ -67,6 +67,9 @@ class FolderReport(BaseModel):
     methods: int = Field(0, description="RPC methods extracted")
     gate_ok: bool | None = None
     tsc_new_errors: int | None = None
+    new_errors: list[str] = Field(
+        default_factory=list, description="the gate's new errors, `file:line code message`"
+    )
     violations: int = 0
     critical: int = 0
     quarantined: list[str] = Field(default_factory=list)

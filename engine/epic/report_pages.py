@@ -308,6 +308,10 @@ def report_markdown(report: DeliveryReport) -> str:
         lines += _table(*_waiting_table(report))
     lines += ["", "## Folders", ""]
     lines += _table(_FOLDER_HEAD, [_folder_row(f) for f in report.folders])
+    for f in report.folders:
+        if f.new_errors:
+            lines += ["", f"New type errors of {_md(f.folder)}:", ""]
+            lines += [f"- `{e}`" for e in f.new_errors]
     lines += ["", "## Model calls", ""]
     if report.tiers:
         lines += ["Per tier:", ""]
@@ -544,6 +548,12 @@ def report_html(report: DeliveryReport) -> str:
         outcomes_chart(report),
         "<h2>Folders</h2>",
         _html_table(_FOLDER_HEAD, [_folder_row(f) for f in report.folders], cls="folders"),
+    ]
+    for f in report.folders:
+        if f.new_errors:
+            items = "".join(f"<li><code>{_e(e)}</code></li>" for e in f.new_errors)
+            sections.append(f"<h3>New type errors of {_e(f.folder)}</h3><ul>{items}</ul>")
+    sections += [
         "<h2>Model calls</h2>",
     ]
     if report.tiers:

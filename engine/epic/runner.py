@@ -12,15 +12,38 @@ Model work is the one thing injected (`ModelAnswerer`, from crews/): without it 
 needs-model site stays an approval item that says what a model or a human must do.
 Resuming runs each folder from its first unfinished step; a step left running by a killed
 process runs again, and the apply step checks the ledger first, so nothing is applied twice.
+
+Before any folder, the run's preparation step (`WorkspaceStep`) makes every STAGING folder of
+the run a member of the target's workspaces, excludes every destination from the tsconfigs
+that would swallow it, installs once and takes each folder's STAGING baseline. Each folder's
+gate then type-checks only the projects that own its changed files (`project_gate`), judged
+against the folder's own STAGING baseline (its own projects), a per-run baseline of any other
+project it touches (the orchestrator's), and the root baseline for files only the root
+tsconfig owns.
+
+Gates run concurrently (`jobs` threads, each running tsc processes) while everything that
+writes stays ordered: plan, migrate and refactor run folder by folder, each on an overlay of
+the earlier folders' changes that have not failed; the gates then run at once, each on its
+own overlay; the results are recorded in folder order, and apply is ordered and atomic per
+folder. That is sound because, after the preparation step, a folder's change touches only its
+own destination (plus the orchestrator when the refactor adds RPC methods there): the shared
+root files are the preparation batch's. A folder's own project therefore sees only its own
+folder and the shared dependencies, whatever the other folders do. When an earlier folder
+that the overlay assumed would pass does not, and it touched a file this folder's change also
+touches, this folder's change is computed and gated again on the overlay it will really meet.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +71,7 @@ from engine.epic.models import (
     StepRecord,
     StepStatus,
 )
+from engine.epic.project_gate import LISTED, check_folder
 from engine.epic.queue_view import folder_of, human_answer, item_facts, live_proposals, message, why
 from engine.epic.refactor_step import RefactorStep
 from engine.epic.run_models import (
@@ -69,6 +93,7 @@ from engine.epic.store import (
     set_run_status,
 )
 from engine.epic.tasks_step import TasksStep
+from engine.epic.workspace_step import WorkspaceStep
 from engine.errors import CheckFailed, VibehqError
 from engine.ids import new_run_id
 from engine.ledger.events import LedgerEvent
@@ -81,9 +106,12 @@ from engine.patch.models import PatchBatch
 from engine.patch.patch_events import patch_events
 from engine.patch.validation import BatchValidator, ValidationResult
 from engine.settings import Settings
+from engine.validate.baseline import Baseline, BaselineFinding, fingerprint
 from engine.validate.gate import verdict_event
 from engine.validate.judge import GateContext, judge
+from engine.validate.projects import TSCONFIG, check_project, folder_tsconfig_op, project_hash
 from engine.validate.quality import QualityReport
+from engine.validate.staging_baseline import render
 from engine.workspace import Workspace
 
 __all__ = [
@@ -106,7 +134,7 @@ def _no_emit(event: EpicEvent) -> None:
     del event
 
 
-class EpicRunner(RefactorStep, TasksStep):
+class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
     """Runs (or resumes) one epic run. Call `prepare`, `decide`, `apply`, `update_plan`,
     `report` and `finish` in that order; each is a step of the epic flow."""
 
@@ -121,6 +149,7 @@ class EpicRunner(RefactorStep, TasksStep):
         answerer: ModelAnswerer | None = None,
         emit: Emit | None = None,
         reporter: Callable[[Workspace, str], dict[str, str]] | None = None,
+        jobs: int | None = None,
     ) -> None:
         self.ws = ws
         self.settings = settings
@@ -131,6 +160,10 @@ class EpicRunner(RefactorStep, TasksStep):
         self.emit = emit or _no_emit
         self.reporter = reporter
         self.jobs = folder_jobs(run.spec, run.options.folders)
+        self.workers = max(1, jobs or run.options.jobs or os.cpu_count() or 1)
+        # While True, a folder's overlay also holds the earlier folders not gated yet.
+        self._optimistic = False
+        self._baseline_lock = threading.Lock()
 
     # -- creating and opening runs --------------------------------------------------------------
 
@@ -165,25 +198,100 @@ class EpicRunner(RefactorStep, TasksStep):
     # -- the stages -------------------------------------------------------------------------------
 
     def prepare(self) -> None:
-        """Steps 1-4 per folder, in order: plan, migrate, refactor (recipes, then the crew for
-        each needs-model item), gate. Nothing is written to the workspace."""
+        """The run's workspace preparation, then steps 1-4 per folder: plan, migrate and
+        refactor (recipes, then the crew for each needs-model item) in order, then the gates
+        `workers` at a time. Nothing of a folder is written to the workspace."""
         self._set_status("running")
-        for index, job in enumerate(self.jobs):
-            # A folder whose gate waited on needs-model items looks for answers again: when
-            # the crew can be asked, or when a human answered or decided one since.
-            redo = self._status(job, "gate") == "waiting" and (
-                self.answerer is not None
-                or self._answers_state(job) != self._data(job, "refactor").get("answers_state")
-            )
-            steps: list[tuple[str, Callable[[FolderJob, int], StepOutcome], bool]] = [
-                ("plan", self._plan, False),
-                ("migrate", self._migrate, False),
-                ("refactor", self._refactor, redo),
-                ("gate", self._gate, redo),
+        self._prepare_run()
+        ready: list[tuple[int, FolderJob]] = []
+        self._optimistic = True
+        try:
+            for index, job in enumerate(self.jobs):
+                gate = self._status(job, "gate")
+                # A folder whose gate waited on needs-model items looks for answers again:
+                # when the crew can be asked, or when a human answered or decided one since.
+                redo = (
+                    gate == "waiting"
+                    and not self._data(job, "gate").get("needs_install")
+                    and (
+                        self.answerer is not None
+                        or self._answers_state(job)
+                        != self._data(job, "refactor").get("answers_state")
+                    )
+                )
+                # One that waited on the install goes on once the install is done.
+                installed = bool(self._data(job, "gate").get("needs_install")) and (
+                    self.install_waiting(job) is None
+                )
+                steps: list[tuple[str, Callable[[FolderJob, int], StepOutcome], bool]] = [
+                    ("plan", self._plan, False),
+                    ("migrate", self._migrate, False),
+                    ("refactor", self._refactor, redo),
+                ]
+                if all(
+                    self._run_step(job, name, functools.partial(work, job, index), again=again)
+                    for name, work, again in steps
+                ) and (gate not in ("done", "waiting", "failed") or redo or installed):
+                    ready.append((index, job))
+            self._gate_all(ready)
+        finally:
+            self._optimistic = False
+
+    def _gate_all(self, ready: list[tuple[int, FolderJob]]) -> None:
+        """Gate the folders concurrently; record the verdicts in folder order. A folder whose
+        overlay held an earlier folder that then failed, sharing a file with it, is computed
+        and gated again, alone, on the overlay it will really meet."""
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            futures: list[tuple[int, FolderJob, list[str], Future[StepOutcome]]] = [
+                (
+                    index,
+                    job,
+                    self._layer_folders(index),
+                    # The layers are taken here, in this thread: the flag they depend on
+                    # changes while the gates run (`_recompute`).
+                    pool.submit(self._gate, job, index, self._layers(index)),
+                )
+                for index, job in ready
             ]
-            for name, work, again in steps:
-                if not self._run_step(job, name, functools.partial(work, job, index), again=again):
+            for index, job, assumed, future in futures:
+                record = self._begin(job.name, "gate")
+                try:
+                    outcome = future.result()
+                except VibehqError as exc:
+                    outcome = StepOutcome("failed", {"error": exc.message})
+                self._finish(record, outcome.status, outcome.data)
+                if self._stale(job, index, assumed):
+                    self._recompute(job, index)
+
+    def _layer_folders(self, index: int, optimistic: bool | None = None) -> list[str]:
+        return [job.name for job in self.jobs[:index] if self._in_overlay(job, optimistic)]
+
+    def _stale(self, job: FolderJob, index: int, assumed: list[str]) -> bool:
+        """True when an earlier folder the overlay held did not pass its gate and shares a
+        file with this folder's change."""
+        now = set(self._layer_folders(index, optimistic=False))
+        dropped = [j for j in self.jobs[:index] if j.name in assumed and j.name not in now]
+        if not dropped:
+            return False
+        mine = set(self._changes(job, "recipes").paths) | set(self._changes(job, "model").paths)
+        return any(
+            mine & (set(self._changes(j, "recipes").paths) | set(self._changes(j, "model").paths))
+            for j in dropped
+        )
+
+    def _recompute(self, job: FolderJob, index: int) -> None:
+        self._optimistic = False
+        try:
+            (self._dir(job) / "refactor.json").unlink(missing_ok=True)
+            for name, work in (
+                ("migrate", self._migrate),
+                ("refactor", self._refactor),
+                ("gate", self._gate),
+            ):
+                if not self._run_step(job, name, functools.partial(work, job, index), again=True):
                     break
+        finally:
+            self._optimistic = True
 
     def decide(self) -> None:
         """Step 5: queue each gated folder's change; the policy passes what it may."""
@@ -275,11 +383,18 @@ class EpicRunner(RefactorStep, TasksStep):
                 "wait for a model (configure one and `vibehq epic resume`) or a human "
                 "(`vibehq approvals approve ID --edit batch.json`)"
             )
-        if summary.waiting:
+        installs = {j.name: i for j in self.jobs if (i := self.install_waiting(j)) is not None}
+        if summary.waiting or installs:
             summary.status = "paused"
         elif summary.failed:
             summary.status = "failed"
         summary.message = message(summary)
+        if installs:
+            first = next(iter(installs.values()))
+            summary.message += (
+                f"; {len(installs)} folders wait on the install ({first});"
+                f" fix it, then `vibehq epic resume {run.run_id}`"
+            )
         with Ledger.open(self.ws.ledger_path) as ledger:
             set_run_status(
                 ledger,
@@ -371,12 +486,25 @@ class EpicRunner(RefactorStep, TasksStep):
 
     def _layers(self, index: int) -> list[Changeset]:
         """The changes of the earlier folders that passed their gate and are not applied yet:
-        the tree this folder will meet when its turn to be applied comes."""
+        the tree this folder will meet when its turn to be applied comes. While the run is
+        preparing, also those refactored and not gated yet (assumed to pass; `_stale`)."""
         layers: list[Changeset] = []
         for job in self.jobs[:index]:
-            if self._status(job, "gate") == "done" and self._status(job, "apply") != "done":
+            if self._in_overlay(job):
                 layers += [self._changes(job, "recipes"), self._changes(job, "model")]
         return layers
+
+    def _in_overlay(self, job: FolderJob, optimistic: bool | None = None) -> bool:
+        if self._status(job, "apply") == "done":
+            return False
+        gate = self._status(job, "gate")
+        if gate == "done":
+            return True
+        return (
+            (self._optimistic if optimistic is None else optimistic)
+            and gate in (None, "running")
+            and self._status(job, "refactor") == "done"
+        )
 
     @contextmanager
     def _overlay(self, layers: Sequence[Changeset]) -> Iterator[Workspace]:
@@ -424,6 +552,13 @@ class EpicRunner(RefactorStep, TasksStep):
             tsconfig = tsconfig_paths_batch(ovl, self.run.run_id, job.loaded, result.plan)
             if tsconfig is not None:
                 changes.add_batch(ovl, tsconfig)
+            # A folder without a tsconfig gets one extending the workspace's base, so its gate
+            # checks it as its own project, never as part of the root program.
+            own = f"{job.dest}/{TSCONFIG}"
+            if own not in changes.new and not ovl.resolve(own).is_file():
+                op = folder_tsconfig_op(ovl.root, job.dest)
+                if op is not None and op.block is not None:
+                    changes.record(op.file, None, op.block.encode("utf-8"))
         self._save(job, "recipes", changes)
         # What the migration copied is the gate's origin: STAGING's own findings are reported
         # as pre-existing, what recipes and models add later is judged as theirs.
@@ -447,8 +582,13 @@ class EpicRunner(RefactorStep, TasksStep):
 
     # -- 4. gate ----------------------------------------------------------------------------------
 
-    def _gate(self, job: FolderJob, index: int) -> StepOutcome:
-        layers = self._layers(index)
+    def _gate(
+        self, job: FolderJob, index: int, layers: list[Changeset] | None = None
+    ) -> StepOutcome:
+        item = self.install_waiting(job)
+        if item is not None:
+            return StepOutcome("waiting", {"ok": False, "needs_install": item, "why": item})
+        layers = self._layers(index) if layers is None else layers
         recipes, model = self._changes(job, "recipes"), self._changes(job, "model")
         if not recipes and not model:
             return StepOutcome("done", {"ok": True, "unchanged": True, "violations": 0})
@@ -485,7 +625,7 @@ class EpicRunner(RefactorStep, TasksStep):
             # source; a later run plans it again.
             data.update(ok=False, held=verdict.reason, error=f"held for a human: {verdict.reason}")
             return StepOutcome("failed", data)
-        validation = self._validate([*layers, recipes, model])
+        validation = self._validate(job, [*layers, recipes, model])
         if validation is None:
             # Nothing checked it: the policy's recipe rule will not vouch for it either.
             data.update(ok=True, tsc_new_errors=0, tsc_summary="no validator ran")
@@ -494,7 +634,13 @@ class EpicRunner(RefactorStep, TasksStep):
             validation.model_dump_json(), encoding="utf-8"
         )
         new_errors = len(validation.findings)
-        data.update(ok=validation.ok, tsc_new_errors=new_errors, tsc_summary=validation.summary)
+        data.update(
+            ok=validation.ok,
+            tsc_new_errors=new_errors,
+            tsc_summary=validation.summary,
+            new_errors=[render(f) for f in validation.findings[:SHOWN]],
+            tsc_seconds=validation.duration_s,
+        )
         if validation.ok:
             return StepOutcome("done", data)
         unanswered = self._data(job, "refactor").get("unanswered", [])
@@ -513,12 +659,61 @@ class EpicRunner(RefactorStep, TasksStep):
         migrated = self._changes(job, "migrated")
         return {p: c for p in migrated.paths if (c := migrated.new.get(p)) is not None}
 
-    def _validate(self, layers: list[Changeset]) -> ValidationResult | None:
+    def _validate(self, job: FolderJob, layers: list[Changeset]) -> ValidationResult | None:
+        """With the folder's STAGING baseline (its source is in the workspace): the projects
+        owning the folder's changed files, each judged against its own before-picture
+        (`project_gate`); the earlier folders' layers are on the overlay but not checked
+        again, their own gates did. Without one: the workspace's validator on everything,
+        against the root baseline. Either way each new error is listed, not only counted."""
         if self.validator is None:
             return None
+        baseline = self.staging_baseline(job)
         with self._overlay(layers) as ovl:
-            changed = sorted({p for layer in layers for p in layer.paths})
-            return self.validator.validate(ovl.root, changed)
+            if baseline is None:
+                changed = sorted({p for layer in layers for p in layer.paths})
+                return listed(self.validator.validate(ovl.root, changed))
+            self._link_dependencies(job, ovl.root)
+            check = check_folder(
+                ovl.root,
+                sorted({p for layer in layers[-2:] for p in layer.paths}),
+                dest=self._data(job, "plan").get("dest", job.dest),
+                baseline=baseline,
+                project_baseline=self._project_baseline,
+                root_validator=self.validator,
+            )
+        return check.result()
+
+    def _link_dependencies(self, job: FolderJob, overlay_root: Path) -> None:
+        """The packages the install nested under the STAGING folder (versions that conflict
+        with the hoisted ones) are linked into the destination on the overlay, so the folder
+        is checked with the dependencies its baseline was taken with."""
+        source = self._source(job)
+        if source is None:
+            return
+        nested = self.ws.root / source / "node_modules"
+        dest = overlay_root / self._data(job, "plan").get("dest", job.dest) / "node_modules"
+        if nested.is_dir() and dest.parent.is_dir() and not dest.exists():
+            os.symlink(nested, dest, target_is_directory=True)
+
+    def _project_baseline(self, tsconfig: str) -> Baseline:
+        """A project outside the folder (the orchestrator's), checked in the workspace as it
+        stands the first time a folder of the run touches it; kept for the run."""
+        path = self.ws.runs_dir / self.run.run_id / "projects" / f"{project_hash(tsconfig)}.json"
+        with self._baseline_lock:
+            if not path.is_file():
+                check = check_project(self.ws.root, tsconfig)
+                errors = [f for f in check.findings if f.severity == "error"]
+                baseline = Baseline(
+                    tool="tsc",
+                    created=datetime.now(UTC),
+                    findings=[
+                        BaselineFinding(**f.model_dump(), fingerprint=fingerprint(f))
+                        for f in errors
+                    ],
+                )
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(baseline.model_dump_json(), encoding="utf-8")
+            return Baseline.model_validate_json(path.read_bytes())
 
     def _quarantined(self, job: FolderJob) -> list[str]:
         with Ledger.open(self.ws.ledger_path) as ledger:
@@ -774,6 +969,16 @@ def answer_reviewer(
             return review_batch(ovl, batch, settings, validator=checker, block_root=block_root)
 
     return review
+
+
+def listed(result: ValidationResult) -> ValidationResult:
+    """The result with its first new errors in the summary, as `file:line code message`."""
+    errors = [f for f in result.findings if f.severity == "error"]
+    if result.ok or not errors:
+        return result
+    shown = "; ".join(render(f) for f in errors[:LISTED])
+    more = f"; and {len(errors) - LISTED} more" if len(errors) > LISTED else ""
+    return result.model_copy(update={"summary": f"{result.summary}: {shown}{more}"})
 
 
 def _stored_quality(folder: Path) -> QualityReport | None:

@@ -355,9 +355,46 @@ def exclude_folder_ops(root: Path, folder: str) -> list[PatchOperation]:
         current = current.parent
 
 
+def exclude_folders_ops(root: Path, folders: Sequence[str]) -> list[PatchOperation]:
+    """`exclude_folder_ops` for many folders at once: one edit per tsconfig, every folder it
+    would take in added to its `exclude` (a file edited twice in one batch would conflict)."""
+    root = root.resolve()
+    entries: dict[str, list[str]] = {}
+    for folder in sorted(set(folders)):
+        for op in exclude_folder_ops(root, folder):
+            config = (root / op.file).parent
+            rel = PurePosixPath(os.path.relpath(root / folder, config)).as_posix()
+            entries.setdefault(op.file, []).append(rel)
+    ops: list[PatchOperation] = []
+    for file, rels in sorted(entries.items()):
+        original = (root / file).read_bytes()
+        text = original.decode("utf-8")
+        for rel in rels:
+            text = _with_excluded(text, rel)
+        ops.append(
+            PatchOperation(
+                op="create",
+                file=file,
+                block=text,
+                overwrite=True,
+                base_sha256=hashlib.sha256(original).hexdigest(),
+            )
+        )
+    return ops
+
+
 def _exclude_op(root: Path, config: Path, entry: str) -> PatchOperation:
     original = config.read_bytes()
-    text = original.decode("utf-8")
+    return PatchOperation(
+        op="create",
+        file=config.relative_to(root).as_posix(),
+        block=_with_excluded(original.decode("utf-8"), entry),
+        overwrite=True,
+        base_sha256=hashlib.sha256(original).hexdigest(),
+    )
+
+
+def _with_excluded(text: str, entry: str) -> str:
     item = json.dumps(entry)
     span = _array_span(text, "exclude")
     if span is not None:
@@ -376,13 +413,7 @@ def _exclude_op(root: Path, config: Path, entry: str) -> PatchOperation:
         head = text[:brace].rstrip()
         comma = "" if head.endswith((",", "{")) else ","
         new = head + f'{comma}\n  "exclude": [{item}]\n' + text[brace:]
-    return PatchOperation(
-        op="create",
-        file=config.relative_to(root).as_posix(),
-        block=new,
-        overwrite=True,
-        base_sha256=hashlib.sha256(original).hexdigest(),
-    )
+    return new
 
 
 def _array_span(text: str, key: str) -> tuple[int, int] | None:

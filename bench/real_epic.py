@@ -1,0 +1,211 @@
+"""The whole epic on the real corpus, with no model: 37 Cloudflare Workers templates of
+`../shared/fixtures/real/STAGING` into the seed monorepo `../shared/fixtures/real/target`.
+
+    uv run --frozen python bench/real_epic.py [--real DIR] [--jobs N] [--folders GLOB] [--keep]
+
+It copies both to a temporary folder (STAGING inside the target, as the seed has it; never
+in place), installs the monorepo as its user would (`npm install` at the root) and records
+the root tsc baseline, then runs `vibehq epic run` over `manifests/staging-template.yaml` with
+`--auto-approve safe` and no model. It prints each folder's outcome grouped by cause
+(applied, waiting for a human, waiting for a model, waiting on the install, failed and why),
+the new errors against each folder's STAGING baseline, the root check against the root
+baseline, the install's time and the epic's time without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine.epic.models import RUN_FOLDER, EpicOptions, EpicRun  # noqa: E402
+from engine.epic.runner import EpicRunner  # noqa: E402
+from engine.epic.spec import load_epic  # noqa: E402
+from engine.epic.workspace_step import WORKSPACE_STEP  # noqa: E402
+from engine.migrate.workspaces import NPM_INSTALL  # noqa: E402
+from engine.settings import load_settings  # noqa: E402
+from engine.validate.baseline import load_baseline  # noqa: E402
+from engine.validate.baseline_first import ensure_tsc_baseline  # noqa: E402
+from engine.validate.run import make_batch_validator, validate_workspace  # noqa: E402
+from engine.workspace import Workspace  # noqa: E402
+
+DEFAULT_REAL = ROOT.parent / "shared" / "fixtures" / "real"
+TEMPLATE = ROOT / "manifests" / "staging-template.yaml"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--real", type=Path, default=DEFAULT_REAL)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--folders", help="glob over the STAGING folder names")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary copy")
+    parser.add_argument(
+        "--setup-from",
+        type=Path,
+        help="a target a --keep run left: its node_modules and root baseline are copied"
+        " instead of installing the monorepo and recording the baseline again",
+    )
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="vibehq-real-epic-"))
+    root = tmp / "target"
+    shutil.copytree(args.real / "target", root)
+    shutil.copytree(args.real / "STAGING", root / "STAGING")
+    print(f"copied to {root}")
+
+    ws, settings = Workspace.open(root), load_settings(root)
+    ws.ensure_state_dir()
+    started = time.monotonic()
+    if args.setup_from is not None:
+        shutil.copytree(args.setup_from / "node_modules", root / "node_modules", symlinks=True)
+        shutil.copytree(args.setup_from / ".vibehq" / "baseline", root / ".vibehq" / "baseline")
+        setup_s = time.monotonic() - started
+        print(f"user setup: copied from {args.setup_from} in {setup_s:.1f} s")
+    else:
+        setup = subprocess.run(
+            ["npm", *NPM_INSTALL], cwd=root, capture_output=True, text=True, check=False
+        )
+        setup_s = time.monotonic() - started
+        print(f"user setup: npm install at the root: exit {setup.returncode} in {setup_s:.1f} s")
+        if setup.returncode != 0:
+            print(setup.stdout[-2000:], setup.stderr[-2000:])
+            return 1
+    started = time.monotonic()
+    ensure_tsc_baseline(ws, settings)
+    root_baseline_s = time.monotonic() - started
+    before = load_baseline(ws, "tsc")
+    print(
+        f"root tsc baseline: {len(before.findings) if before else 0} findings"
+        f" in {root_baseline_s:.1f} s"
+    )
+
+    spec_path = tmp / "epic.yaml"
+    spec_path.write_text(
+        json.dumps(
+            {"name": "real corpus", "staging": str(root / "STAGING"), "template": str(TEMPLATE)}
+        ),
+        encoding="utf-8",
+    )
+    spec, label = load_epic(str(spec_path), ws, None)
+    options = EpicOptions(auto_approve="safe", folders=args.folders, jobs=args.jobs)
+    started = time.monotonic()
+    run = EpicRunner.create(ws, settings, spec, source=label, options=options, tasks_path=None)
+    runner = EpicRunner(
+        ws, settings, run, tasks_path=None, validator=make_batch_validator(ws, settings)
+    )
+    marks: dict[str, float] = {}
+    runner.prepare()
+    marks["prepare"] = time.monotonic() - started
+    runner.decide()
+    runner.apply()
+    marks["apply"] = time.monotonic() - started
+    runner.update_plan()
+    summary = runner.finish()
+    epic_s = time.monotonic() - started
+    final = EpicRunner.load(ws, run.run_id)
+
+    started = time.monotonic()
+    after = validate_workspace(ws, tools=("tsc",), settings=settings)
+    root_check_s = time.monotonic() - started
+
+    _print_table(final)
+    prep = final.step(RUN_FOLDER, WORKSPACE_STEP)
+    prep_data = prep.data if prep is not None else {}
+    installs = prep_data.get("install", [])
+    install_s = sum(float(i.get("seconds") or 0) for i in installs)
+    print()
+    for line in prep_data.get("resolutions", []):
+        print(f"resolution: {line}")
+    for i in installs:
+        reason = f" ({i['reason']})" if i.get("reason") else ""
+        print(f"install: {i['command']}: {i['status']} in {i['seconds']} s{reason}")
+    prep_s = (prep.duration_ms or 0) / 1000 if prep is not None else 0.0
+    root_new = [f for f in after.new if f.severity == "error"]
+    in_staging = sum(1 for f in root_new if (f.file or "").startswith("STAGING/"))
+    print(
+        f"root check: {len(root_new)} new errors against the root baseline"
+        f" ({in_staging} of them in STAGING/, whose dependencies the run installed;"
+        f" {len(root_new) - in_staging} elsewhere) in {root_check_s:.1f} s"
+    )
+    for f in [f for f in root_new if not (f.file or "").startswith("STAGING/")][:10]:
+        print(f"  {f.file}:{f.line} {f.code} {f.message}")
+    print(f"summary: {summary.status}: {summary.message}")
+    print(
+        f"times: user setup install {setup_s:.1f} s, root baseline {root_baseline_s:.1f} s;"
+        f" epic {epic_s:.1f} s with {args.jobs} jobs, of which the run's install {install_s:.1f} s"
+        f" -> epic without the install {epic_s - install_s:.1f} s"
+    )
+    print(
+        f"  epic phases: workspace preparation {prep_s:.1f} s (install + baselines),"
+        f" prepare total {marks['prepare']:.1f} s, decide+apply"
+        f" {marks['apply'] - marks['prepare']:.1f} s, tasks+finish {epic_s - marks['apply']:.1f} s"
+    )
+    if args.keep:
+        print(f"kept: {root}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def _cause(run: EpicRun, folder: str) -> tuple[str, str]:
+    def step(name: str) -> tuple[str | None, dict[str, Any]]:
+        record = run.step(folder, name)
+        return (None, {}) if record is None else (record.status, record.data)
+
+    for name in ("plan", "migrate", "refactor", "gate", "approve", "apply"):
+        status, data = step(name)
+        if status == "failed":
+            return "failed", f"{name}: {data.get('error') or 'failed'}"
+        if status == "waiting":
+            if data.get("needs_install"):
+                return "waiting on the install", str(data["needs_install"])
+            if name == "gate":
+                return "waiting for a model", str(data.get("why", ""))
+            return "waiting for a human (gate green)", str(data.get("why", ""))
+    if step("apply")[0] == "done":
+        return "applied", ""
+    if step("gate")[1].get("unchanged"):
+        return "unchanged", ""
+    return "not finished", ""
+
+
+def _print_table(run: EpicRun) -> None:
+    groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for folder in run.folders:
+        cause, why = _cause(run, folder)
+        groups[cause].append((folder, why))
+    width = max((len(f) for f in run.folders), default=10)
+    print()
+    print(f"{'folder':<{width}}  {'base':>4}  {'new':>3}  {'tsc s':>6}  detail")
+    for cause in sorted(groups, key=lambda c: (c != "applied", c)):
+        print(f"-- {cause}: {len(groups[cause])}")
+        for folder, why in groups[cause]:
+            gate = run.step(folder, "gate")
+            data = gate.data if gate is not None else {}
+            base = _baseline_errors(run, folder)
+            new = data.get("tsc_new_errors", "-")
+            seconds = str(data.get("tsc_seconds", "-"))
+            print(f"{folder:<{width}}  {base:>4}  {new!s:>3}  {seconds:>6}  {why[:150]}")
+            for line in data.get("new_errors", [])[:5]:
+                print(f"{'':<{width}}    new: {line[:160]}")
+
+
+def _baseline_errors(run: EpicRun, folder: str) -> str:
+    prep = run.step(RUN_FOLDER, WORKSPACE_STEP)
+    entry = (prep.data.get("baselines", {}) if prep is not None else {}).get(folder, {})
+    return str(entry.get("errors", "-"))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

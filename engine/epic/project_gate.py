@@ -1,0 +1,122 @@
+"""The type check of one epic folder's change: each project that owns a changed file is
+checked with its own tsconfig (`tsc -p`), and "new" is judged against that project's own
+before-picture, never against the monorepo's root program.
+
+- The folder's own projects (under its destination) are judged against the folder's STAGING
+  baseline: the errors it already had where it stood, relative to the folder.
+- Any other project the change touches (the orchestrator's, when the refactor adds RPC
+  methods there) is judged against a baseline of that project taken in the workspace, once
+  per run, the first time a folder touches it.
+- Changed TypeScript files only the root tsconfig owns are judged by the workspace's own
+  validator against the root baseline (`.vibehq` baseline), on those files.
+
+Each new error is kept as a Finding with a workspace-relative path, and rendered as
+`file:line code message` for the gate's message and the delivery report.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.patch.validation import BatchValidator, Finding, ValidationResult
+from engine.validate.baseline import Baseline, diff_findings
+from engine.validate.projects import TSCONFIG, check_project, group_by_project
+from engine.validate.staging_baseline import TOOL, FolderBaseline, render, to_folder_relative
+
+__all__ = ["VALIDATOR_NAME", "FolderCheck", "check_folder"]
+
+VALIDATOR_NAME = "tsc (per project)"
+# How many new errors the gate's one-line message lists; the rest are in validation.json.
+LISTED = 5
+
+
+@dataclass
+class FolderCheck:
+    projects: list[str] = field(default_factory=list)
+    new: list[Finding] = field(default_factory=list)
+    preexisting: int = 0
+    unowned: list[str] = field(default_factory=list, metadata={"doc": "TS files no project owns"})
+    seconds: float = 0.0
+
+    @property
+    def lines(self) -> list[str]:
+        return [render(f) for f in self.new]
+
+    def result(self) -> ValidationResult:
+        count = len(self.new)
+        errors = f"{count} new error" + ("" if count == 1 else "s")
+        checked = ", ".join(self.projects) or "no project"
+        if count == 0:
+            summary = f"tsc -p {checked}: {errors} ({self.preexisting} already in the baseline)"
+        else:
+            shown = "; ".join(self.lines[:LISTED])
+            more = f"; and {count - LISTED} more" if count > LISTED else ""
+            summary = (
+                f"tsc -p {checked}: {errors} ({self.preexisting} already in the"
+                f" baseline): {shown}{more}"
+            )
+        return ValidationResult(
+            validator=VALIDATOR_NAME,
+            ok=count == 0,
+            findings=self.new,
+            duration_s=round(self.seconds, 3),
+            summary=summary,
+        )
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def check_folder(
+    root: Path,
+    changed: Sequence[str],
+    *,
+    dest: str,
+    baseline: FolderBaseline | None,
+    project_baseline: Callable[[str], Baseline],
+    root_validator: BatchValidator | None,
+) -> FolderCheck:
+    """Check the projects owning `changed` on `root` (the folder's overlay)."""
+    started = time.monotonic()
+    groups = group_by_project(root, changed)
+    out = FolderCheck(unowned=[f for f in groups.pop(None, []) if f.endswith(".ts")])
+    root_owned = groups.pop(TSCONFIG, [])
+    owned = sorted((t, files) for t, files in groups.items() if t is not None)
+    for tsconfig, files in owned:
+        out.projects.append(tsconfig)
+        check = check_project(root, tsconfig, files)
+        errors = [f for f in check.findings if f.severity == "error"]
+        if _inside(tsconfig, dest):
+            # Without a STAGING baseline (the source is outside the workspace) every error
+            # of the folder's own project counts.
+            new = errors if baseline is None else _new_in_folder(baseline, errors, dest)
+        else:
+            new = diff_findings(project_baseline(tsconfig), errors).new
+        out.new.extend(new)
+        out.preexisting += len(errors) - len(new)
+    if root_owned and root_validator is not None:
+        out.projects.append(TSCONFIG)
+        result = root_validator.validate(root, root_owned)
+        # Only the files the folder changed: the root program also holds every STAGING
+        # folder, whose findings move with the run's install, not with this folder.
+        mine = set(root_owned)
+        out.new.extend(f for f in result.findings if f.severity == "error" and f.file in mine)
+    out.seconds = time.monotonic() - started
+    return out
+
+
+def _new_in_folder(baseline: FolderBaseline, errors: Sequence[Finding], dest: str) -> list[Finding]:
+    """The errors the folder did not have in STAGING; errors outside the folder are new."""
+    recorded = Baseline(tool=TOOL, created=baseline.created, findings=baseline.findings)
+    inside = [e for e in errors if _inside(e.file or "", dest)]
+    outside = [e for e in errors if not _inside(e.file or "", dest)]
+    relative = [to_folder_relative(e, dest) for e in inside]
+    by_relative = {id(r): e for r, e in zip(relative, inside, strict=True)}
+    new = diff_findings(recorded, relative).new
+    # Reported with the path the file has in the workspace, not the folder-relative one.
+    kept = [by_relative.get(id(f)) for f in new]
+    return [f for f in kept if f is not None] + outside

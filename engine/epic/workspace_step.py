@@ -1,0 +1,223 @@
+"""The run's preparation step (folder `*`, step `workspace`), before any folder is planned:
+
+1. every STAGING folder of the run that has a package.json joins the target's workspaces, and
+   every tsconfig above a destination whose program would take the migrated folder in gets
+   the destination in its `exclude`: ONE batch, through the gate (`gated_apply`, judged by
+   the workspace's validator against the root baseline), journaled, rolled back with the run;
+2. ONE install with the target's own package manager; its lockfile change is its own journaled
+   batch, so rolling the run back restores the old lockfile. A dependency the registry lacks
+   blocks only the folders declaring it (the rest are installed without them); no registry
+   at all makes every member wait on a named `needs-install` item, never fail;
+3. each folder's STAGING baseline (its own tsconfig, its dependencies installed), `--jobs` at
+   a time, cached in the folder's run directory so a resume does not take it again.
+
+The shared files (the root package.json, the root tsconfig.json) are edited here, once, and
+not in each folder's batch: after this step a folder's change touches only its own
+destination (and, through the refactor, the orchestrator), which is what lets the folders'
+checks run concurrently. A mixin of `EpicRunner`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from engine.epic.models import RUN_FOLDER, EpicRun, StepRecord, StepStatus
+from engine.epic.run_models import REQUESTER, StepOutcome
+from engine.epic.spec import FolderJob
+from engine.errors import VibehqError
+from engine.migrate.workspaces import (
+    LOCKFILES,
+    InstallOutcome,
+    detect_layout,
+    install,
+    join_workspace,
+    lockfile_batch,
+)
+from engine.patch.apply import rollback_batch
+from engine.patch.models import PatchBatch
+from engine.patch.validation import BatchValidator
+from engine.settings import Settings
+from engine.validate.gate import gated_apply
+from engine.validate.projects import exclude_folders_ops
+from engine.validate.staging_baseline import FolderBaseline, take_staging_baseline
+from engine.workspace import Workspace
+
+WORKSPACE_STEP = "workspace"
+BASELINE_FILE = "staging_baseline.json"
+
+
+class WorkspaceStep:
+    """The run-level preparation; `EpicRunner` provides the attributes declared here."""
+
+    ws: Workspace
+    settings: Settings
+    run: EpicRun
+    jobs: list[FolderJob]
+    workers: int
+    validator: BatchValidator | None
+    _begin: Callable[[str, str], StepRecord]
+    _finish: Callable[[StepRecord, StepStatus, dict[str, Any]], None]
+    _dir: Callable[[FolderJob], Path]
+
+    def _prepare_run(self) -> None:
+        record = self.run.step(RUN_FOLDER, WORKSPACE_STEP)
+        # A run that waited on the install tries it again; a done one is not redone.
+        if record is not None and record.status == "done" and not record.data.get("waiting"):
+            return
+        started = self._begin(RUN_FOLDER, WORKSPACE_STEP)
+        try:
+            outcome = self._workspace()
+        except VibehqError as exc:
+            outcome = StepOutcome("failed", {"error": exc.message})
+        self._finish(started, outcome.status, outcome.data)
+
+    def install_waiting(self, job: FolderJob) -> str | None:
+        """The `needs-install` item a folder waits on, or None."""
+        record = self.run.step(RUN_FOLDER, WORKSPACE_STEP)
+        waiting = {} if record is None else record.data.get("waiting", {})
+        item = waiting.get(job.name)
+        return None if item is None else str(item)
+
+    def staging_baseline(self, job: FolderJob) -> FolderBaseline | None:
+        path = self._dir(job) / BASELINE_FILE
+        return FolderBaseline.model_validate_json(path.read_bytes()) if path.is_file() else None
+
+    def _source(self, job: FolderJob) -> str | None:
+        """The folder's STAGING folder, workspace-relative; None outside the workspace or
+        when the source is a glob."""
+        loaded = job.loaded
+        raw = loaded.manifest.sources[0].from_
+        if any(c in raw for c in "*?["):
+            return None
+        path = Path(raw)
+        path = path if path.is_absolute() else loaded.base / path
+        try:
+            return path.resolve().relative_to(self.ws.root.resolve()).as_posix()
+        except ValueError:
+            return None
+
+    def _workspace(self) -> StepOutcome:
+        root = self.ws.root
+        sources = {job.name: self._source(job) for job in self.jobs}
+        members = sorted(
+            {s for s in sources.values() if s is not None and (root / s / "package.json").is_file()}
+        )
+        data: dict[str, Any] = {"members": members, "batches": [], "waiting": {}}
+        by_folder = {s: name for name, s in sources.items() if s is not None}
+        excludes = exclude_folders_ops(root, [job.dest for job in self.jobs])
+        blocked: dict[str, str] = {}
+        outcome: InstallOutcome | None = None
+        installs: list[dict[str, Any]] = []
+        while True:
+            current = [m for m in members if m not in blocked]
+            ops = list(excludes)
+            resolutions: list[str] = []
+            manager = detect_layout(root).manager if (root / "package.json").is_file() else None
+            if current:
+                edit = join_workspace(root, current, requester=REQUESTER)
+                ops += [] if edit.batch is None else edit.batch.patches
+                resolutions = [r.detail for r in edit.resolutions if r.kind != "dependency-range"]
+                ranges = sum(1 for r in edit.resolutions if r.kind == "dependency-range")
+                if ranges:
+                    resolutions.append(
+                        f"{ranges} dependencies are declared with different ranges by different"
+                        f" members: each member keeps its own ({edit.layout.manager} installs"
+                        f" the nearest matching version per member)"
+                    )
+                data["added"] = edit.added
+            data["resolutions"] = resolutions
+            batch_id = self._apply_run_batch(ops, f"{len(current)} STAGING folders")
+            if batch_id is not None:
+                data["batches"].append(batch_id)
+            if not current or manager is None:
+                break
+            lockfile = root / LOCKFILES[manager]
+            before = lockfile.read_bytes() if lockfile.is_file() else None
+            outcome = install(root, current)
+            installs.append(
+                {
+                    "status": outcome.status,
+                    "seconds": round(outcome.seconds, 1),
+                    "command": " ".join(outcome.command),
+                    "reason": outcome.reason,
+                }
+            )
+            if outcome.status == "installed":
+                lock = lockfile_batch(root, outcome, before, requester=REQUESTER)
+                if lock is not None:
+                    lock_id = self._apply_run_batch(lock.patches, "the install's lockfile change")
+                    if lock_id is not None:
+                        data["batches"].append(lock_id)
+                break
+            if outcome.blocked and batch_id is not None:
+                # Rolled back and joined again without them: one more install, not one each.
+                blocked.update(outcome.blocked)
+                rollback_batch(self.ws, batch_id, self.settings)
+                data["batches"].remove(batch_id)
+                continue
+            item = outcome.item or f"needs-install: {' '.join(outcome.command)} failed"
+            reason = f" ({outcome.reason})" if outcome.reason else ""
+            for member in current:
+                blocked[member] = f"{item}{reason}"
+            break
+        data["install"] = installs
+        data["waiting"] = {by_folder[m]: item for m, item in blocked.items() if m in by_folder}
+        data["baselines"] = self._baselines(sources, set(blocked))
+        return StepOutcome("done", data)
+
+    def _apply_run_batch(self, ops: list[Any], what: str) -> str | None:
+        if not ops:
+            return None
+        batch = PatchBatch(
+            requester=REQUESTER,
+            reason=f"epic {self.run.name}: the run's workspace preparation ({what})",
+            task_id=self.run.options.epic_task,
+            patches=ops,
+        )
+        # Judged by the gate (quality, policy) without a type check: the batch edits the
+        # member list, the lockfile, and excludes of destinations that do not exist yet, so
+        # it changes no TypeScript program, and a root-wide tsc run costs minutes on a real
+        # monorepo. Each folder's gate type-checks what the folder then brings.
+        result = gated_apply(
+            self.ws,
+            batch,
+            self.settings,
+            skip={"validators": "(package members, lockfile and tsconfig excludes only)"},
+        )
+        return result.batch.batch_id
+
+    def _baselines(self, sources: dict[str, str | None], blocked: set[str]) -> dict[str, Any]:
+        """Each folder's STAGING baseline, `workers` at a time; a cached one is kept."""
+        todo = [
+            job
+            for job in self.jobs
+            if (source := sources[job.name]) is not None
+            and source not in blocked
+            and not (self._dir(job) / BASELINE_FILE).is_file()
+        ]
+
+        def take(job: FolderJob) -> str | None:
+            source = sources[job.name]
+            assert source is not None
+            try:
+                baseline = take_staging_baseline(self.ws.root, source)
+            except VibehqError as exc:
+                return exc.message
+            (self._dir(job) / BASELINE_FILE).write_text(
+                baseline.model_dump_json(), encoding="utf-8"
+            )
+            return None
+
+        with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
+            errors = dict(zip([j.name for j in todo], pool.map(take, todo), strict=True))
+        out: dict[str, Any] = {}
+        for job in self.jobs:
+            baseline = self.staging_baseline(job)
+            if baseline is not None:
+                out[job.name] = {"errors": baseline.errors, "seconds": baseline.seconds}
+            elif errors.get(job.name):
+                out[job.name] = {"error": errors[job.name]}
+        return out
