@@ -728,6 +728,8 @@ def test_a_one_manifest_run_reports_its_manifest_through_the_cli(cli: Any, ws: P
     assert "manifest /specs/one.yaml: done" in md and "STAGING" not in md.split("\n")[2]
     html = (workspace.runs_dir / RUN / "delivery-report.html").read_text()
     assert "manifest <code>/specs/one.yaml</code>" in html
+
+
 def test_a_rule_matched_by_many_files_is_listed_once(ws: Path) -> None:
     """A batch touching three orchestrator files is sent to a human by `human_path` three
     times over; the report names the rule once."""
