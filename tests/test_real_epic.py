@@ -63,6 +63,7 @@ def small_target(root: Path) -> Path:
         root, "STAGING/worker/package.json", '{"name": "worker", "dependencies": {"hono": "^4"}}\n'
     )
     write(root, "STAGING/worker/src/index.ts", "export const answer: number = 42;\n")
+    write(root, "STAGING/worker/tsconfig.json", '{"compilerOptions": {"strict": true}}\n')
     return root
 
 

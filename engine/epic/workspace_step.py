@@ -1,9 +1,9 @@
 """The run's preparation step (folder `*`, step `workspace`), before any folder is planned:
 
 1. every STAGING folder of the run that has a package.json joins the target's workspaces, and
-   every tsconfig above a destination whose program would take the migrated folder in gets
-   the destination in its `exclude`: ONE batch, through the gate (`gated_apply`, judged by
-   the workspace's validator against the root baseline), journaled, rolled back with the run;
+   when the folder brings its own tsconfig, every tsconfig above its destination whose
+   program would take it in gets the destination in its `exclude`: ONE batch, through the
+   gate (`gated_apply`), journaled, rolled back with the run;
 2. ONE install with the target's own package manager; its lockfile change is its own journaled
    batch, so rolling the run back restores the old lockfile. A dependency the registry lacks
    blocks only the folders declaring it (the rest are installed without them); no registry
@@ -85,19 +85,34 @@ class WorkspaceStep:
         path = self._dir(job) / BASELINE_FILE
         return FolderBaseline.model_validate_json(path.read_bytes()) if path.is_file() else None
 
-    def _source(self, job: FolderJob) -> str | None:
-        """The folder's STAGING folder, workspace-relative; None outside the workspace or
-        when the source is a glob."""
+    def _source_dir(self, job: FolderJob) -> Path | None:
+        """The folder's STAGING folder, absolute; None when the source is a glob."""
         loaded = job.loaded
         raw = loaded.manifest.sources[0].from_
         if any(c in raw for c in "*?["):
             return None
         path = Path(raw)
-        path = path if path.is_absolute() else loaded.base / path
+        return (path if path.is_absolute() else loaded.base / path).resolve()
+
+    def _source(self, job: FolderJob) -> str | None:
+        """The folder's STAGING folder, workspace-relative; None outside the workspace or
+        when the source is a glob."""
+        path = self._source_dir(job)
         try:
-            return path.resolve().relative_to(self.ws.root.resolve()).as_posix()
+            return None if path is None else path.relative_to(self.ws.root.resolve()).as_posix()
         except ValueError:
             return None
+
+    def _own_projects(self) -> list[str]:
+        """The destinations whose STAGING folder brings its own tsconfig: only those leave
+        the enclosing projects. A folder without one stays in the project that takes it in
+        (the root's, say), which is then the project that checks it."""
+        return [
+            job.dest
+            for job in self.jobs
+            if (source := self._source_dir(job)) is not None
+            and (source / "tsconfig.json").is_file()
+        ]
 
     def _workspace(self) -> StepOutcome:
         root = self.ws.root
@@ -107,7 +122,7 @@ class WorkspaceStep:
         )
         data: dict[str, Any] = {"members": members, "batches": [], "waiting": {}}
         by_folder = {s: name for name, s in sources.items() if s is not None}
-        excludes = exclude_folders_ops(root, [job.dest for job in self.jobs])
+        excludes = exclude_folders_ops(root, self._own_projects())
         blocked: dict[str, str] = {}
         outcome: InstallOutcome | None = None
         installs: list[dict[str, Any]] = []
