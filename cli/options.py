@@ -55,6 +55,19 @@ TasksFileOpt = Annotated[
 TagOpt = Annotated[str | None, typer.Option("--tag", help="task-master tag (default: current)")]
 ActorOpt = Annotated[str | None, typer.Option("--actor", help="Who makes the change (ledger).")]
 
+# The fields a task and a subtask share, in `tasks add`, `tasks update` and `subtask add`.
+TitleOpt = Annotated[str, typer.Option("--title", help="The task's title.")]
+DescriptionOpt = Annotated[
+    str | None, typer.Option("--description", help="What the task is, in a sentence or two.")
+]
+DetailsOpt = Annotated[
+    str | None,
+    typer.Option("--details", help="How to do it: implementation notes (replaces the old ones)."),
+]
+TestStrategyOpt = Annotated[
+    str | None, typer.Option("--test-strategy", help="How to check that it is done.")
+]
+
 FolderArg = Annotated[str, typer.Argument(help="The migrated folder, e.g. apps/sqlite-demo.")]
 RpcManifestOpt = Annotated[
     Path | None,

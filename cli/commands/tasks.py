@@ -15,9 +15,13 @@ from cli.options import (
     PRIORITY_CHOICES,
     STATUS_CHOICES,
     ActorOpt,
+    DescriptionOpt,
+    DetailsOpt,
     JsonOpt,
     TagOpt,
     TasksFileOpt,
+    TestStrategyOpt,
+    TitleOpt,
     WorkspaceOpt,
 )
 from cli.output import emit_json, escape, get_console
@@ -121,19 +125,12 @@ def tasks_next(
 @tasks_app.command("add")
 @guarded
 def tasks_add(
-    title: Annotated[str, typer.Option("--title", help="The task's title.")],
+    title: TitleOpt,
     description: Annotated[
         str, typer.Option("--description", help="What the task is, in a sentence or two.")
     ],
-    details: Annotated[
-        str | None,
-        typer.Option(
-            "--details", help="How to do it: implementation notes (replaces the old ones)."
-        ),
-    ] = None,
-    test_strategy: Annotated[
-        str | None, typer.Option("--test-strategy", help="How to check that it is done.")
-    ] = None,
+    details: DetailsOpt = None,
+    test_strategy: TestStrategyOpt = None,
     priority: Annotated[
         str, typer.Option("--priority", help=f"One of {PRIORITY_CHOICES}.")
     ] = "medium",
@@ -170,18 +167,9 @@ def tasks_add(
 def tasks_update(
     task_id: Annotated[str, typer.Argument(help="Task id, or 3.1 for a subtask.")],
     title: Annotated[str | None, typer.Option("--title", help="The task's title.")] = None,
-    description: Annotated[
-        str | None, typer.Option("--description", help="What the task is, in a sentence or two.")
-    ] = None,
-    details: Annotated[
-        str | None,
-        typer.Option(
-            "--details", help="How to do it: implementation notes (replaces the old ones)."
-        ),
-    ] = None,
-    test_strategy: Annotated[
-        str | None, typer.Option("--test-strategy", help="How to check that it is done.")
-    ] = None,
+    description: DescriptionOpt = None,
+    details: DetailsOpt = None,
+    test_strategy: TestStrategyOpt = None,
     priority: Annotated[
         str | None, typer.Option("--priority", help=f"One of {PRIORITY_CHOICES}.")
     ] = None,

@@ -11,10 +11,13 @@ from cli.errors import guarded
 from cli.options import (
     PRIORITY_CHOICES,
     ActorOpt,
+    DescriptionOpt,
+    DetailsOpt,
     JsonOpt,
     MergeMark,
     TagOpt,
     TasksFileOpt,
+    TitleOpt,
     WorkspaceOpt,
     either,
 )
@@ -117,16 +120,9 @@ def tasks_deps_fix(
 @guarded
 def tasks_subtask_add(
     parent: Annotated[str, typer.Argument(help="The task the subtask goes under.")],
-    title: Annotated[str, typer.Option("--title", help="The task's title.")],
-    description: Annotated[
-        str | None, typer.Option("--description", help="What the task is, in a sentence or two.")
-    ] = None,
-    details: Annotated[
-        str | None,
-        typer.Option(
-            "--details", help="How to do it: implementation notes (replaces the old ones)."
-        ),
-    ] = None,
+    title: TitleOpt,
+    description: DescriptionOpt = None,
+    details: DetailsOpt = None,
     dependencies: Annotated[
         str, typer.Option("--dependencies", help="Comma-separated ids it waits on, e.g. 3.1,3.2.")
     ] = "",
@@ -206,19 +202,12 @@ MarkOpt = Annotated[MergeMark, typer.Option("--mark", help="What becomes of the 
 PriorityOpt = Annotated[
     str, typer.Option("--priority", help=f"The new task's priority: {PRIORITY_CHOICES}.")
 ]
-DescriptionOpt = Annotated[
-    str | None, typer.Option("--description", help="What the task is, in a sentence or two.")
-]
-DetailsOpt = Annotated[
-    str | None,
-    typer.Option("--details", help="How to do it: implementation notes (replaces the old ones)."),
-]
 
 
 @guarded
 def tasks_merge(
     ids: Annotated[str, typer.Argument(help="Comma-separated ids to absorb, e.g. 9,10,11.")],
-    title: Annotated[str, typer.Option("--title", help="The task's title.")],
+    title: TitleOpt,
     mark: MarkOpt = MergeMark.subsumed,
     priority: PriorityOpt = "high",
     description: DescriptionOpt = None,
@@ -237,7 +226,7 @@ def tasks_merge(
 @epic_app.command("create")
 @guarded
 def tasks_epic_create(
-    title: Annotated[str, typer.Option("--title", help="The task's title.")],
+    title: TitleOpt,
     merge: Annotated[str, typer.Option("--merge", help="Comma-separated ids to absorb.")],
     mark: MarkOpt = MergeMark.subsumed,
     priority: PriorityOpt = "high",
