@@ -36,17 +36,8 @@ def print_verdict(item: ApprovalItem) -> None:
 def print_item(item: ApprovalItem) -> None:
     console = get_console()
     console.print(f"[bold]item {item.id}[/] {item.kind} {item_state(item)}: {escape(item.title)}")
-    facts = [
-        ("requester", item.requester),
-        ("run", item.run_id),
-        ("step", item.step),
-        ("signature", item.signature),
-        ("created", item.created_at),
-        ("expires", item.expires_at),
-    ]
-    for name, value in facts:
-        if value:
-            console.print(f"{name}: {escape(value)}")
+    for name, value in item.facts():
+        console.print(f"{name}: {escape(value)}")
     decision = item.decision
     if decision is not None:
         how = (

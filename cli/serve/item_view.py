@@ -72,18 +72,7 @@ def item_view(item: ApprovalItem) -> ItemView:
     else:
         policy = [PolicyLine(r.rule, r.detail) for r in verdict.reasons]
     view = ItemView(policy_auto=verdict.verdict == "auto", policy=policy)
-    view.facts = [
-        (name, value)
-        for name, value in (
-            ("requester", item.requester),
-            ("run", item.run_id),
-            ("step", item.step),
-            ("signature", item.signature),
-            ("created", item.created_at),
-            ("expires", item.expires_at),
-        )
-        if value
-    ]
+    view.facts = item.facts()
     payload = item.payload
     if payload.kind == "patch_batch":
         view.batch = batch_view(payload)

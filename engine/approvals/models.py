@@ -177,6 +177,18 @@ class ApprovalItem(BaseModel):
     decision: Decision | None = None
     edited: bool = False
 
+    def facts(self) -> list[tuple[str, str]]:
+        """Who asked, in which run and step, and when: the set ones, as a reviewer reads them."""
+        named = (
+            ("requester", self.requester),
+            ("run", self.run_id),
+            ("step", self.step),
+            ("signature", self.signature),
+            ("created", self.created_at),
+            ("expires", self.expires_at),
+        )
+        return [(name, value) for name, value in named if value]
+
 
 class PauseStatus(BaseModel):
     """Where a paused flow stands: the items behind one resume token, or one run."""
