@@ -102,6 +102,21 @@ def batch_file(tmp_path: Path, patches: list[dict[str, Any]], **fields: Any) -> 
     return path
 
 
+def use_scripted_model(root: Path, base_url: str, *, key_env: str | None = None) -> None:
+    """A vibehq.toml whose standard and complex tiers are the scripted server at `base_url`."""
+    lines = ["[route]", "retries = 0", ""]
+    for tier in ("standard", "complex"):
+        lines += [
+            f"[[route.tiers.{tier}.deployments]]",
+            'model = "openai/scripted"',
+            f'name = "{tier}-scripted"',
+            f'api_base = "{base_url}"',
+            *([f'api_key_env = "{key_env}"'] if key_env else []),
+            "",
+        ]
+    write(root, "vibehq.toml", "\n".join(lines))
+
+
 def copy_example(dest: Path, *, require_tsc: bool = True) -> Path:
     """A copy of examples/workspace at `dest`, its node_modules a symlink to the real one.
 

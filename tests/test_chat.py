@@ -13,7 +13,7 @@ from engine.approvals.queue import list_items
 from engine.ledger.store import Ledger
 from engine.plan.history import plan_changes
 from engine.workspace import Workspace
-from tests.conftest import TASKS_FIXTURE, copy_example, write
+from tests.conftest import TASKS_FIXTURE, copy_example, use_scripted_model, write
 
 TASKS = ".taskmaster/tasks/tasks.json"
 
@@ -26,16 +26,7 @@ def root(tmp_path: Path) -> Path:
 
 
 def use_model(root: Path, server: Any) -> None:
-    lines = ["[route]", "retries = 0", ""]
-    for tier in ("standard", "complex"):
-        lines += [
-            f"[[route.tiers.{tier}.deployments]]",
-            'model = "openai/scripted"',
-            f'name = "{tier}-scripted"',
-            f'api_base = "{server.base_url}"',
-            "",
-        ]
-    (root / "vibehq.toml").write_text("\n".join(lines))
+    use_scripted_model(root, server.base_url)
 
 
 def tasks(root: Path) -> dict[int, dict[str, Any]]:

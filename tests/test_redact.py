@@ -17,7 +17,7 @@ from engine.route.calls import model_calls
 from engine.route.errors import ModelCallFailed
 from engine.route.litellm_router import ModelRouter
 from engine.settings import load_settings
-from tests.conftest import write
+from tests.conftest import use_scripted_model, write
 
 KEY_VAR = "VIBEHQ_TEST_UPSTREAM_KEY"
 
@@ -63,17 +63,7 @@ def test_a_configured_key_is_redacted_whatever_its_shape(
 
 
 def configure(ws: Path, base_url: str) -> None:
-    lines = ["[route]", "retries = 0", ""]
-    for tier in ("standard", "complex"):
-        lines += [
-            f"[[route.tiers.{tier}.deployments]]",
-            'model = "openai/scripted"',
-            f'name = "{tier}-scripted"',
-            f'api_base = "{base_url}"',
-            f'api_key_env = "{KEY_VAR}"',
-            "",
-        ]
-    write(ws, "vibehq.toml", "\n".join(lines))
+    use_scripted_model(ws, base_url, key_env=KEY_VAR)
 
 
 def ledger_bytes(ws: Path) -> bytes:
