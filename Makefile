@@ -56,9 +56,12 @@ lint: $(VENV_STAMP)
 	$(UV) run --frozen mypy engine/ cli/ tools/ agents/ crews/
 	$(UV) run --frozen lint-imports
 
-# pytest exits 5 when it collects nothing: that is a broken suite, not a pass.
+# pytest exits 5 when it collects nothing: that is a broken suite, not a pass. The tests run
+# on every core (pytest-xdist): the slow ones mostly wait on tsc, npm and browser processes.
+# JOBS=1 runs them in one process.
+JOBS ?= auto
 define run_pytest
-	$(UV) run --frozen pytest $(1); rc=$$?; \
+	$(UV) run --frozen pytest -n $(JOBS) $(1); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 endef
 
