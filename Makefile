@@ -58,7 +58,7 @@ lint: $(VENV_STAMP)
 
 # pytest exits 5 when it collects nothing: that is a broken suite, not a pass. The tests run
 # on every core (pytest-xdist): the slow ones mostly wait on tsc, npm and browser processes.
-# JOBS=1 runs them in one process.
+# JOBS=0 runs them in this one process.
 JOBS ?= auto
 define run_pytest
 	$(UV) run --frozen pytest -n $(JOBS) $(1); rc=$$?; \
