@@ -1,0 +1,182 @@
+"use strict";
+// A long-lived `tsc -p <config> --noEmit --pretty false` for many projects in one process.
+//
+// Started by engine/validate/tsc_server.py with the path of one installation's
+// lib/typescript.js. Reads one JSON request a line on stdin:
+//   {"id": 1, "tsconfig": "/abs/tsconfig.json", "cwd": "/abs/dir"}
+// and writes one JSON answer a line on stdout:
+//   {"id": 1, "exit": 1, "output": "<exactly what tsc would print>"}
+// or {"id": 1, "error": "..."} when the check itself could not run.
+//
+// Each request is checked the way tsc's performCompilation checks it (same config parsing,
+// same compiler host, same diagnostics in the same order, same formatting), except that
+// parsed SourceFiles are shared between requests: the lib.*.d.ts files,
+// @cloudflare/workers-types and every other file read again with the same text are parsed
+// and bound once. A SourceFile is reused only for the same path, the same text and the same
+// parse/bind settings: the options TypeScript's own DocumentRegistry keys its buckets by
+// (target, jsx, module detection, alwaysStrict, ...) plus the per-file settings the program
+// passes in (language version, implied module format, JSDoc parsing mode). That is the sharing
+// rule the language service uses between the projects of one tsserver.
+
+const fs = require("fs");
+const readline = require("readline");
+
+const ts = require(process.argv[2]);
+// ts.sys remembers the first working directory it sees; every request runs in its own.
+ts.sys.getCurrentDirectory = () => process.cwd();
+
+// How many requests a cached SourceFile survives without being used again.
+const KEEP_FOR_REQUESTS = Number(process.env.VIBEHQ_TSC_SERVER_KEEP || 64);
+
+const registry = ts.createDocumentRegistry(ts.sys.useCaseSensitiveFileNames);
+const cache = new Map(); // key -> { sourceFile, lastUsed }
+let requestCount = 0;
+
+function settingsKey(options, languageVersionOrOptions) {
+  const perFile =
+    typeof languageVersionOrOptions === "object"
+      ? [
+          languageVersionOrOptions.languageVersion,
+          languageVersionOrOptions.impliedNodeFormat,
+          languageVersionOrOptions.jsDocParsingMode,
+        ]
+      : [languageVersionOrOptions];
+  return registry.getKeyForCompilationSettings(options) + "|" + perFile.join(",");
+}
+
+function sharedHost(options) {
+  const host = ts.createCompilerHost(options);
+  // tsc parses JSDoc only as far as type errors need it (TypeScript >= 5.3).
+  if (ts.JSDocParsingMode !== undefined) {
+    host.jsDocParsingMode = ts.JSDocParsingMode.ParseForTypeErrors;
+  }
+  const original = host.getSourceFile;
+  host.getSourceFile = (fileName, languageVersionOrOptions, onError, shouldCreateNewSourceFile) => {
+    if (shouldCreateNewSourceFile) {
+      return original.call(host, fileName, languageVersionOrOptions, onError, true);
+    }
+    let text;
+    try {
+      text = host.readFile(fileName);
+    } catch (error) {
+      text = undefined;
+    }
+    if (text === undefined) {
+      // Let the default host report the read error exactly as tsc would.
+      return original.call(host, fileName, languageVersionOrOptions, onError, false);
+    }
+    const key = settingsKey(options, languageVersionOrOptions) + "\0" + fileName;
+    const hit = cache.get(key);
+    if (hit !== undefined && hit.sourceFile.text === text) {
+      hit.lastUsed = requestCount;
+      return hit.sourceFile;
+    }
+    const sourceFile = ts.createSourceFile(fileName, text, languageVersionOrOptions, undefined);
+    cache.set(key, { sourceFile, lastUsed: requestCount });
+    return sourceFile;
+  };
+  return host;
+}
+
+function evictUnused() {
+  for (const [key, entry] of cache) {
+    if (requestCount - entry.lastUsed > KEEP_FOR_REQUESTS) {
+      cache.delete(key);
+    }
+  }
+}
+
+function exitStatus(emitSkipped, diagnostics) {
+  // tsc's emitFilesAndReportErrorsAndGetExitStatus.
+  if (emitSkipped && diagnostics.length > 0) return 1;
+  if (diagnostics.length > 0) return 2;
+  return 0;
+}
+
+function check(request) {
+  process.chdir(request.cwd);
+  const formatHost = {
+    getCurrentDirectory: () => ts.sys.getCurrentDirectory(),
+    getNewLine: () => ts.sys.newLine,
+    getCanonicalFileName: ts.sys.useCaseSensitiveFileNames ? (f) => f : (f) => f.toLowerCase(),
+  };
+  const unrecoverable = [];
+  const parseHost = {
+    useCaseSensitiveFileNames: ts.sys.useCaseSensitiveFileNames,
+    readDirectory: (...args) => ts.sys.readDirectory(...args),
+    fileExists: (f) => ts.sys.fileExists(f),
+    readFile: (f) => ts.sys.readFile(f),
+    getCurrentDirectory: () => ts.sys.getCurrentDirectory(),
+    onUnRecoverableConfigFileDiagnostic: (d) => unrecoverable.push(d),
+  };
+  // The options tsc's own command line gives: `-p <config> --noEmit --pretty false`.
+  const fromCommandLine = { project: request.tsconfig, noEmit: true, pretty: false };
+  const config = ts.getParsedCommandLineOfConfigFile(
+    request.tsconfig,
+    fromCommandLine,
+    parseHost,
+    new Map(),
+  );
+  if (config === undefined) {
+    return { exit: 1, output: ts.formatDiagnostics(unrecoverable, formatHost) };
+  }
+  const options = config.options;
+  const program = ts.createProgram({
+    rootNames: config.fileNames,
+    options,
+    projectReferences: config.projectReferences,
+    host: sharedHost(options),
+    configFileParsingDiagnostics: ts.getConfigFileParsingDiagnostics(config),
+  });
+  // tsc's emitFilesAndReportErrors, diagnostic for diagnostic.
+  const all = program.getConfigFileParsingDiagnostics().slice();
+  const configCount = all.length;
+  all.push(...program.getSyntacticDiagnostics());
+  if (all.length === configCount) {
+    all.push(...program.getOptionsDiagnostics());
+    if (!options.listFilesOnly) {
+      all.push(...program.getGlobalDiagnostics());
+      if (all.length === configCount) {
+        all.push(...program.getSemanticDiagnostics());
+      }
+      const declarations = Boolean(options.declaration || options.composite);
+      if (options.noEmit && declarations && all.length === configCount) {
+        all.push(...program.getDeclarationDiagnostics());
+      }
+    }
+  }
+  const emitted = program.emit();
+  all.push(...emitted.diagnostics);
+  const diagnostics = ts.sortAndDeduplicateDiagnostics(all);
+  return {
+    exit: exitStatus(emitted.emitSkipped, diagnostics),
+    output: ts.formatDiagnostics(diagnostics, formatHost),
+  };
+}
+
+function answer(message) {
+  process.stdout.write(JSON.stringify(message) + "\n");
+}
+
+const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+lines.on("line", (line) => {
+  if (!line.trim()) return;
+  let request;
+  try {
+    request = JSON.parse(line);
+  } catch (error) {
+    answer({ id: null, error: "not JSON: " + String(error) });
+    return;
+  }
+  requestCount += 1;
+  const started = Date.now();
+  try {
+    answer({ id: request.id, ...check(request), ms: Date.now() - started });
+  } catch (error) {
+    answer({ id: request.id, error: String((error && error.stack) || error) });
+  } finally {
+    evictUnused();
+  }
+});
+lines.on("close", () => process.exit(0));
+answer({ id: 0, ready: true, version: ts.version });
