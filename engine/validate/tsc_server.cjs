@@ -3,7 +3,7 @@
 //
 // Started by engine/validate/tsc_server.py with the path of one installation's
 // lib/typescript.js. Reads one JSON request a line on stdin:
-//   {"id": 1, "tsconfig": "/abs/tsconfig.json", "cwd": "/abs/dir"}
+//   {"id": 1, "tsconfig": "<the -p argument>", "cwd": "/abs/dir tsc would run in"}
 // and writes one JSON answer a line on stdout:
 //   {"id": 1, "exit": 1, "output": "<exactly what tsc would print>"}
 // or {"id": 1, "error": "..."} when the check itself could not run.
@@ -109,10 +109,33 @@ function check(request) {
     getCurrentDirectory: () => ts.sys.getCurrentDirectory(),
     onUnRecoverableConfigFileDiagnostic: (d) => unrecoverable.push(d),
   };
+  // tsc's executeCommandLineWorker: `-p` names a folder (its tsconfig.json) or a file.
+  const project = request.tsconfig;
+  const fileOrDirectory = ts.normalizePath(project);
+  let configFileName = fileOrDirectory;
+  let missing;
+  if (!fileOrDirectory || ts.sys.directoryExists(fileOrDirectory)) {
+    configFileName = ts.combinePaths(fileOrDirectory, "tsconfig.json");
+    missing = [5057, `Cannot find a tsconfig.json file at the specified directory: '${project}'.`];
+  } else {
+    missing = [5058, `The specified path does not exist: '${project}'.`];
+  }
+  if (!ts.sys.fileExists(configFileName)) {
+    const [code, messageText] = missing;
+    const diagnostic = {
+      file: undefined,
+      start: undefined,
+      length: undefined,
+      category: ts.DiagnosticCategory.Error,
+      code,
+      messageText,
+    };
+    return { exit: 1, output: ts.formatDiagnostics([diagnostic], formatHost) };
+  }
   // The options tsc's own command line gives: `-p <config> --noEmit --pretty false`.
-  const fromCommandLine = { project: request.tsconfig, noEmit: true, pretty: false };
+  const fromCommandLine = { project, noEmit: true, pretty: false };
   const config = ts.getParsedCommandLineOfConfigFile(
-    request.tsconfig,
+    configFileName,
     fromCommandLine,
     parseHost,
     new Map(),

@@ -234,11 +234,10 @@ def run_served(tsc: Path, config: Path, *, cwd: Path, timeout_s: float) -> tuple
     pool = _pool_for(tsc)
     if pool is None:
         return None
-    cwd_abs = os.path.abspath(cwd)
-    config_abs = os.path.join(cwd_abs, config)
     try:
         with pool.server() as server:
-            return server.check(config_abs, cwd_abs, timeout_s)
+            # `config` as the CLI would get it on its command line: tsc quotes it in errors.
+            return server.check(str(config), os.path.abspath(cwd), timeout_s)
     except _ServerFailed:
         with _pools_lock:
             pool.failures += 1
