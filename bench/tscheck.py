@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import logging
 import os
 import resource
 import shutil
@@ -74,7 +75,11 @@ def main() -> int:
     parser.add_argument("--servers", type=int, default=1, help="server processes (pool size)")
     parser.add_argument("--modes", default="cli,server")
     parser.add_argument("--keep", action="store_true", help="keep the temporary copy")
+    parser.add_argument("--verbose", action="store_true", help="log each server request")
     args = parser.parse_args()
+    if args.verbose:
+        logging.basicConfig(format="%(message)s")
+        logging.getLogger("engine.validate.tsc_server").setLevel(logging.DEBUG)
 
     os.environ[SERVERS_ENV] = str(args.servers)
     tmp = Path(tempfile.mkdtemp(prefix="vibehq-tscheck-"))

@@ -25,12 +25,14 @@ const ts = require(process.argv[2]);
 // ts.sys remembers the first working directory it sees; every request runs in its own.
 ts.sys.getCurrentDirectory = () => process.cwd();
 
-// How many requests a cached SourceFile survives without being used again.
-const KEEP_FOR_REQUESTS = Number(process.env.VIBEHQ_TSC_SERVER_KEEP || 64);
+// The cache keeps the most recently used SourceFiles up to this much source text (a parsed
+// and bound file takes many times its text in memory): past it, the least recently used go.
+// Without a bound a 37-folder run grew the process past 4 GB and slowed down in GC.
+const CACHE_CHARS = Number(process.env.VIBEHQ_TSC_SERVER_CACHE_MB || 48) * 1024 * 1024;
 
 const registry = ts.createDocumentRegistry(ts.sys.useCaseSensitiveFileNames);
-const cache = new Map(); // key -> { sourceFile, lastUsed }
-let requestCount = 0;
+const cache = new Map(); // key -> SourceFile, least recently used first
+let cachedChars = 0;
 
 function settingsKey(options, languageVersionOrOptions) {
   const perFile =
@@ -67,22 +69,26 @@ function sharedHost(options) {
     }
     const key = settingsKey(options, languageVersionOrOptions) + "\0" + fileName;
     const hit = cache.get(key);
-    if (hit !== undefined && hit.sourceFile.text === text) {
-      hit.lastUsed = requestCount;
-      return hit.sourceFile;
+    if (hit !== undefined) {
+      cache.delete(key);
+      cachedChars -= hit.text.length;
     }
-    const sourceFile = ts.createSourceFile(fileName, text, languageVersionOrOptions, undefined);
-    cache.set(key, { sourceFile, lastUsed: requestCount });
+    const sourceFile =
+      hit !== undefined && hit.text === text
+        ? hit
+        : ts.createSourceFile(fileName, text, languageVersionOrOptions, undefined);
+    cache.set(key, sourceFile);
+    cachedChars += text.length;
     return sourceFile;
   };
   return host;
 }
 
-function evictUnused() {
-  for (const [key, entry] of cache) {
-    if (requestCount - entry.lastUsed > KEEP_FOR_REQUESTS) {
-      cache.delete(key);
-    }
+function evictLeastRecentlyUsed() {
+  for (const [key, sourceFile] of cache) {
+    if (cachedChars <= CACHE_CHARS) break;
+    cache.delete(key);
+    cachedChars -= sourceFile.text.length;
   }
 }
 
@@ -191,14 +197,19 @@ lines.on("line", (line) => {
     answer({ id: null, error: "not JSON: " + String(error) });
     return;
   }
-  requestCount += 1;
   const started = Date.now();
   try {
-    answer({ id: request.id, ...check(request), ms: Date.now() - started });
+    const result = check(request);
+    evictLeastRecentlyUsed();
+    const stats = {
+      ms: Date.now() - started,
+      cachedFiles: cache.size,
+      cachedMB: Math.round(cachedChars / 1048576),
+      heapMB: Math.round(process.memoryUsage().heapUsed / 1048576),
+    };
+    answer({ id: request.id, ...result, ...stats });
   } catch (error) {
     answer({ id: request.id, error: String((error && error.stack) || error) });
-  } finally {
-    evictUnused();
   }
 });
 lines.on("close", () => process.exit(0));

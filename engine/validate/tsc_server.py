@@ -27,6 +27,7 @@ import atexit
 import contextlib
 import itertools
 import json
+import logging
 import os
 import queue
 import shutil
@@ -47,6 +48,8 @@ _START_TIMEOUT_S = 60.0
 _CLOSE_TIMEOUT_S = 5.0
 _MAX_FAILURES = 3
 _STDERR_LINES = 40
+
+log = logging.getLogger(__name__)
 
 
 class _ServerFailed(Exception):
@@ -139,6 +142,14 @@ class _Server:
                 break
         if "error" in answer or not isinstance(answer.get("output"), str):
             raise _ServerFailed(str(answer.get("error", answer)))
+        log.debug(
+            "tsc server: %s in %s ms; cache %s files, %s MB of text; heap %s MB",
+            config,
+            answer.get("ms"),
+            answer.get("cachedFiles"),
+            answer.get("cachedMB"),
+            answer.get("heapMB"),
+        )
         return int(answer.get("exit", 1)), answer["output"]
 
     def close(self) -> None:
