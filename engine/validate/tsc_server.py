@@ -7,7 +7,13 @@ TypeScript installation (the `typescript` package the chosen `tsc` belongs to), 
 tsconfig per request the way tsc does and answers with the text tsc would have printed, so
 the caller parses it with the same `parse_tsc_output` and gets identical findings and
 fingerprints. Between requests it keeps the parsed SourceFiles, reused only for the same path,
-text and parse settings (see the .cjs for the exact rule).
+text and parse settings (see the .cjs for the exact rule), least recently used first out
+past `VIBEHQ_TSC_SERVER_CACHE_MB` (default 48) of source text, about 2 GB of heap.
+
+The server is a plain `tsc`, never `tsc --incremental`: measured on saas-admin-template, an
+incremental run prints some union types with their members in another order (type ids follow
+the order the builder checks files in), so its messages, and fingerprints, can differ from a
+plain run's. With the server, the STAGING baseline and the gate's check agree.
 
 `run_served` returns None whenever the CLI must be used instead: `VIBEHQ_TSC=cli` is set, no
 `node` is on PATH, the typescript package cannot be found next to `tsc`, the process will not
