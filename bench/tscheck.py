@@ -72,7 +72,7 @@ def main() -> int:
     parser.add_argument("--setup-from", type=Path, required=True)
     parser.add_argument("--folders", default="*", help="glob over the STAGING folder names")
     parser.add_argument("--jobs", type=int, default=1, help="folders checked at a time")
-    parser.add_argument("--servers", type=int, default=1, help="server processes (pool size)")
+    parser.add_argument("--servers", type=int, default=2, help="server processes (pool size)")
     parser.add_argument("--modes", default="cli,server")
     parser.add_argument("--keep", action="store_true", help="keep the temporary copy")
     parser.add_argument("--verbose", action="store_true", help="log each server request")
