@@ -18,7 +18,6 @@
 // passes in (language version, implied module format, JSDoc parsing mode). That is the sharing
 // rule the language service uses between the projects of one tsserver.
 
-const fs = require("fs");
 const readline = require("readline");
 
 const ts = require(process.argv[2]);
