@@ -97,6 +97,7 @@ def test_the_server_reports_what_the_cli_reports(
     assert any("\n" in str(f["message"]) for f in findings if isinstance(f, dict))
 
 
+@pytest.mark.integration
 def test_paths_are_relative_to_each_requests_own_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -131,6 +132,7 @@ def test_a_missing_tsconfig_reads_as_the_cli_reports_it(
     assert [f["code"] for f in cli[1] if isinstance(f, dict)] == ["TS5058"]
 
 
+@pytest.mark.integration
 def test_concurrent_requests_share_a_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _project(tmp_path / "p")
     monkeypatch.setenv(MODE_ENV, "server")
