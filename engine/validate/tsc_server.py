@@ -24,8 +24,8 @@ timeout kills the process and raises `subprocess.TimeoutExpired`, as the CLI pat
 Thread-safe: each installation has a pool of up to `VIBEHQ_TSC_SERVERS` processes (default:
 the number of cores, at most 2), a request takes a free process or waits for one. Measured on
 2 busy cores, 37 STAGING baselines 2 at a time: 206 s with one process, 174 s with two
-(checking, which nothing shares, outweighs the parsing a second process repeats). The processes are started lazily, reused for
-the life of the Python process and closed at exit.
+(checking, which nothing shares, outweighs the parsing a second process repeats). The
+processes are started lazily, reused for the life of the Python process and closed at exit.
 """
 
 from __future__ import annotations
