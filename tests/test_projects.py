@@ -20,6 +20,7 @@ from engine.validate.projects import (
     read_jsonc,
 )
 from engine.validate.staging_baseline import new_against, take_staging_baseline
+from engine.validate.tsc_server import MODE_ENV
 from engine.workspace import Workspace
 from tests.conftest import EXAMPLES, SHARED, snapshot, write
 
@@ -193,7 +194,11 @@ def _with_tsc(root: Path) -> None:
 
 
 @pytest.mark.integration
-def test_real_workers_baseline_in_staging_and_check_per_project(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["server", "cli"])
+def test_real_workers_baseline_in_staging_and_check_per_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    monkeypatch.setenv(MODE_ENV, mode)
     root = tmp_path / "t"
     write(root, "tsconfig.json", ROOT_TSCONFIG)
     for name in ("hello-world-do-template", "worker-publisher-template"):
@@ -216,14 +221,15 @@ def test_real_workers_baseline_in_staging_and_check_per_project(tmp_path: Path) 
     assert not publisher.tool_failed
     assert snapshot(root / "STAGING") == before
 
-    # After the move, checked per owning project with incremental state per project.
+    # After the move, checked per owning project: by the CLI with incremental state per
+    # project, by the server with the parsed files it keeps in memory instead.
     shutil.copytree(root / "STAGING/hello-world-do-template", root / "apps/hello")
     ops = exclude_folder_ops(root, "apps/hello")
     ws, settings = Workspace.open(root), load_settings(root)
     apply_batch(ws, PatchBatch(requester="t", patches=ops), settings)
     checks, orphans = check_projects(root, ["apps/hello/src/index.ts"], jobs=2)
     assert orphans == [] and [c.tsconfig for c in checks] == ["apps/hello/tsconfig.json"]
-    assert list((root / ".vibehq/tsc").glob("*/tsbuildinfo"))
+    assert bool(list((root / ".vibehq/tsc").glob("*/tsbuildinfo"))) == (mode == "cli")
     assert new_against(hello, checks[0].findings, "apps/hello") == []
 
     write(root, "apps/hello/src/broken.ts", "export const n: number = 'x';\n")

@@ -6,8 +6,10 @@ lists in `references`) whose `files`/`include`, minus `exclude`, cover it, with 
 followed as tsc follows it (include, exclude and files are inherited when a config does not
 set them, and stay relative to the config that wrote them). tsconfigs are JSONC.
 
-`check_projects` runs `tsc -p <tsconfig> --noEmit --pretty false` once per owning project,
-with tsc's incremental state per project under `.vibehq/tsc/<project-hash>/`.
+`check_projects` runs `tsc -p <tsconfig> --noEmit --pretty false` once per owning project:
+through the long-lived server of `tsc_server`, which keeps parsed files between projects,
+or, with `VIBEHQ_TSC=cli` or no server, as a process with tsc's incremental state per
+project under `.vibehq/tsc/<project-hash>/`.
 
 Two edits keep each project to its own files, returned as patch operations so the patch
 engine journals them: a folder with no tsconfig gets one extending the workspace's base, and
@@ -39,6 +41,7 @@ from engine.patch.models import PatchOperation
 from engine.patch.validation import Finding
 from engine.validate.toolchain import find_tool, output_tail, run_tool
 from engine.validate.tsc import parse_tsc_output
+from engine.validate.tsc_server import run_served
 from engine.workspace import STATE_DIR
 
 TSCONFIG = "tsconfig.json"
@@ -245,19 +248,26 @@ def run_tsc(
     buildinfo: Path | None,
     timeout_s: float,
 ) -> tuple[int, list[Finding], str]:
-    command = [str(tsc), "-p", str(config), "--noEmit", "--pretty", "false"]
-    if buildinfo is not None:
-        buildinfo.parent.mkdir(parents=True, exist_ok=True)
-        command += ["--incremental", "--tsBuildInfoFile", str(buildinfo)]
-    run = run_tool(command, cwd=cwd, timeout_s=timeout_s, merge_stderr=True)
-    findings = parse_tsc_output(run.stdout, root=cwd)
-    if run.returncode != 0 and not any(f.severity == "error" for f in findings):
+    """`tsc -p config --noEmit --pretty false` in `cwd`: its exit code, findings and output.
+
+    Answered by the long-lived server of `tsc`'s installation when it runs (see `tsc_server`;
+    it keeps parsed files in memory, so `buildinfo` is not used), else by the CLI."""
+    served = run_served(tsc, config, cwd=cwd, timeout_s=timeout_s)
+    if served is not None:
+        returncode, output = served
+    else:
+        command = [str(tsc), "-p", str(config), "--noEmit", "--pretty", "false"]
+        if buildinfo is not None:
+            buildinfo.parent.mkdir(parents=True, exist_ok=True)
+            command += ["--incremental", "--tsBuildInfoFile", str(buildinfo)]
+        run = run_tool(command, cwd=cwd, timeout_s=timeout_s, merge_stderr=True)
+        returncode, output = run.returncode, run.stdout
+    findings = parse_tsc_output(output, root=cwd)
+    if returncode != 0 and not any(f.severity == "error" for f in findings):
         findings.append(
-            Finding(
-                tool="tsc", message=f"tsc exited with {run.returncode}: {output_tail(run.stdout)}"
-            )
+            Finding(tool="tsc", message=f"tsc exited with {returncode}: {output_tail(output)}")
         )
-    return run.returncode, findings, run.stdout
+    return returncode, findings, output
 
 
 def check_project(
