@@ -15,11 +15,13 @@ process runs again, and the apply step checks the ledger first, so nothing is ap
 
 Before any folder, the run's preparation step (`WorkspaceStep`) makes every STAGING folder of
 the run a member of the target's workspaces, excludes every destination that brings its own
-tsconfig from the tsconfigs that would swallow it, installs once and takes each folder's STAGING baseline. Each folder's
-gate then type-checks only the projects that own its changed files (`project_gate`), judged
-against the folder's own STAGING baseline (its own projects), a per-run baseline of any other
-project it touches (the orchestrator's), and the root baseline for files only the root
-tsconfig owns.
+tsconfig from the tsconfigs that would swallow it, installs once and takes each folder's
+STAGING baseline (every project of the folder). A failed preparation holds every folder
+back, waiting with its error named. Each folder's gate then type-checks only the projects
+that own its changed files (`project_gate`): the folder's own projects against its STAGING
+baseline, any other project it touches against a per-run baseline of that project, and the
+files only the root tsconfig owns (the orchestrator's entrypoints) in a narrow program of
+their folders, against the same narrow program before the change.
 
 Gates run concurrently (`jobs` threads, each running tsc processes) while everything that
 writes stays ordered: plan, migrate and refactor run folder by folder, each on an overlay of

@@ -19,6 +19,8 @@ checks run concurrently. A mixin of `EpicRunner`.
 
 from __future__ import annotations
 
+import os
+import posixpath
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -40,9 +42,10 @@ from engine.patch.apply import rollback_batch
 from engine.patch.models import PatchBatch
 from engine.patch.validation import BatchValidator
 from engine.settings import Settings
+from engine.validate.baseline import BaselineFinding, fingerprint
 from engine.validate.gate import gated_apply
-from engine.validate.projects import exclude_folders_ops
-from engine.validate.staging_baseline import FolderBaseline, take_staging_baseline
+from engine.validate.projects import TSCONFIG, exclude_folders_ops
+from engine.validate.staging_baseline import FolderBaseline, leaf_configs, take_staging_baseline
 from engine.workspace import Workspace
 
 WORKSPACE_STEP = "workspace"
@@ -218,7 +221,7 @@ class WorkspaceStep:
             source = sources[job.name]
             assert source is not None
             try:
-                baseline = take_staging_baseline(self.ws.root, source)
+                baseline = folder_baseline(self.ws.root, source)
             except VibehqError as exc:
                 return exc.message
             (self._dir(job) / BASELINE_FILE).write_text(
@@ -236,3 +239,54 @@ class WorkspaceStep:
             elif errors.get(job.name):
                 out[job.name] = {"error": errors[job.name]}
         return out
+
+
+_NOT_PROJECTS = frozenset({"node_modules", "dist", "build", ".wrangler", ".git"})
+
+
+def folder_baseline(root: Path, folder: str) -> FolderBaseline:
+    """The folder's STAGING baseline over every project the gate may check it with: its own
+    tsconfig (or the configs it references), and each nested tsconfig.json the top one does
+    not reference (a `tests/` or `src/server/` project), since the gate checks a changed file
+    with the nearest tsconfig that owns it. Findings are relative to the folder."""
+    here = (root / folder).resolve()
+    baseline = take_staging_baseline(root, folder)
+    covered = set(leaf_configs(here))
+    nested: list[Path] = []
+    for folder_path, dirs, files in os.walk(here):
+        dirs[:] = sorted(d for d in dirs if d not in _NOT_PROJECTS)
+        config = Path(folder_path) / TSCONFIG
+        if TSCONFIG in files and config.parent != here and config.resolve() not in covered:
+            nested.append(config.parent)
+    findings = list(baseline.findings)
+    seen = {(f.fingerprint, f.line, f.column) for f in findings}
+    tsconfigs = list(baseline.tsconfigs)
+    seconds, failed = baseline.seconds, baseline.tool_failed
+    for sub in nested:
+        prefix = sub.relative_to(here).as_posix()
+        part = take_staging_baseline(root, f"{folder}/{prefix}")
+        tsconfigs += [f"{prefix}/{c}" for c in part.tsconfigs]
+        seconds += part.seconds
+        for found in part.findings:
+            moved = found.model_copy(
+                update={
+                    "file": None
+                    if found.file is None
+                    else posixpath.normpath(f"{prefix}/{found.file}")
+                }
+            )
+            key = fingerprint(moved)
+            if (key, moved.line, moved.column) not in seen:
+                seen.add((key, moved.line, moved.column))
+                findings.append(
+                    BaselineFinding(**moved.model_dump(exclude={"fingerprint"}), fingerprint=key)
+                )
+        failed = failed or part.tool_failed
+    return baseline.model_copy(
+        update={
+            "tsconfigs": tsconfigs,
+            "findings": findings,
+            "seconds": round(seconds, 3),
+            "tool_failed": failed,
+        }
+    )
