@@ -170,6 +170,8 @@ def _cause(run: EpicRun, folder: str) -> tuple[str, str]:
         if status == "waiting":
             if data.get("needs_install"):
                 return "waiting on the install", str(data["needs_install"])
+            if data.get("prep_failed"):
+                return "waiting on the run's preparation", str(data["prep_failed"])
             if name == "gate":
                 return "waiting for a model", str(data.get("why", ""))
             return "waiting for a human (gate green)", str(data.get("why", ""))

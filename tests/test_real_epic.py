@@ -121,6 +121,43 @@ def test_no_registry_the_run_waits_on_needs_install_and_nothing_fails(
     )
 
 
+def test_a_failed_preparation_holds_every_folder_with_its_error_until_a_resume_fixes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not installed")
+    monkeypatch.setenv("npm_config_registry", "http://127.0.0.1:9/")
+    root = small_target(tmp_path / "t")
+    good = (root / "package.json").read_text()
+    (root / "package.json").write_text('{"name": "mono", "workspaces": [')
+    runner, summary = run_epic(root, validator=None)
+    prep = runner.run.step(RUN_FOLDER, WORKSPACE_STEP)
+    assert prep is not None and prep.status == "failed"
+    assert summary.status == "failed"
+    assert summary.folders == {"worker": "waiting"}
+    gate = runner.run.step("worker", "gate")
+    assert gate is not None and gate.status == "waiting"
+    assert "the run's workspace preparation failed" in gate.data["why"]
+    assert "package.json" in gate.data["why"]
+    # The folder did not run: nothing planned, migrated or checked.
+    assert runner.run.step("worker", "plan") is None
+    assert "the run's workspace preparation failed" in summary.message
+    assert "vibehq epic resume" in summary.message
+
+    # Fixed, then resumed: the preparation runs again and the folder goes on (to the
+    # install, which waits on the unreachable registry here).
+    (root / "package.json").write_text(good)
+    runner.run = EpicRunner.load(runner.ws, runner.run.run_id)
+    runner.prepare()
+    again = runner.finish()
+    prep = runner.run.step(RUN_FOLDER, WORKSPACE_STEP)
+    assert prep is not None and prep.status == "done"
+    gate = runner.run.step("worker", "gate")
+    assert gate is not None and str(gate.data.get("needs_install", "")).startswith("needs-install")
+    assert runner.run.step("worker", "plan") is not None
+    assert again.status == "paused"
+
+
 # --- real npm, real tsc -------------------------------------------------------------------------
 
 # Two plain workers (one declares Env only in its worker-configuration.d.ts, which the root

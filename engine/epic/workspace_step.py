@@ -77,6 +77,14 @@ class WorkspaceStep:
             outcome = StepOutcome("failed", {"error": exc.message})
         self._finish(started, outcome.status, outcome.data)
 
+    def preparation_error(self) -> str | None:
+        """Why the run's preparation failed (every folder waits on it), or None."""
+        record = self.run.step(RUN_FOLDER, WORKSPACE_STEP)
+        if record is None or record.status != "failed":
+            return None
+        error = record.data.get("error") or "failed"
+        return f"the run's workspace preparation failed: {error}"
+
     def install_waiting(self, job: FolderJob) -> str | None:
         """The `needs-install` item a folder waits on, or None."""
         record = self.run.step(RUN_FOLDER, WORKSPACE_STEP)
