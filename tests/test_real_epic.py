@@ -158,6 +158,51 @@ def test_a_failed_preparation_holds_every_folder_with_its_error_until_a_resume_f
     assert again.status == "paused"
 
 
+@pytest.mark.integration
+def test_an_applied_folder_is_listed_by_its_destination_and_installed_once(
+    tmp_path: Path,
+) -> None:
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not installed")
+    from engine.approvals.queue import approve, list_items
+    from engine.epic.workspace_step import MEMBERS_STEP
+    from engine.ledger.store import Ledger
+
+    root = small_target(tmp_path / "t")
+    # No registry package: the installs link the members and write the lockfile only.
+    (root / "STAGING/worker/package.json").write_text('{"name": "worker"}\n')
+    runner, summary = run_epic(root, validator=None)
+    assert summary.folders == {"worker": "waiting"}, summary
+    assert json.loads((root / "package.json").read_text())["workspaces"] == [
+        "orchestrator",
+        "STAGING/worker",
+    ]
+    with Ledger.open(runner.ws.ledger_path) as ledger:
+        for item in list_items(ledger, state="pending"):
+            approve(ledger, item.id, by="a human", reason="looks right")
+    runner.run = EpicRunner.load(runner.ws, runner.run.run_id)
+    runner.prepare()
+    runner.decide()
+    runner.apply()
+    summary = runner.finish()
+    assert summary.folders == {"worker": "applied"}, summary
+    assert json.loads((root / "package.json").read_text())["workspaces"] == [
+        "orchestrator",
+        "apps/worker",
+    ]
+    members = runner.run.step(RUN_FOLDER, MEMBERS_STEP)
+    assert members is not None and members.status == "done", members
+    assert members.data["moved"] == {"STAGING/worker": "apps/worker"}
+    assert members.data["install"]["status"] == "installed"
+    # The package now links to the destination; the edit is journaled with the run.
+    assert (root / "node_modules" / "worker").resolve() == (root / "apps" / "worker").resolve()
+    assert members.data["batches"]
+    # Nothing more to move: a second apply phase records nothing new.
+    runner.apply()
+    again = runner.run.step(RUN_FOLDER, MEMBERS_STEP)
+    assert again is not None and again.finished_at == members.finished_at
+
+
 # --- real npm, real tsc -------------------------------------------------------------------------
 
 # Two plain workers (one declares Env only in its worker-configuration.d.ts, which the root

@@ -320,6 +320,7 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         for job in self.jobs:
             if self._status(job, "approve") == "done":
                 self._run_step(job, "apply", functools.partial(self._apply, job))
+        self._move_members()
 
     def update_plan(self) -> None:
         """Step 7: the folder's subtask under the epic task, its status, remediation tasks."""
@@ -410,6 +411,9 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         summary.message = message(summary)
         if held is not None:
             summary.message += f"; {held}; fix it, then `vibehq epic resume {run.run_id}`"
+        members = self.members_note()
+        if members is not None:
+            summary.message += f"; {members}; fix it, then `vibehq epic resume {run.run_id}`"
         if installs:
             first = next(iter(installs.values()))
             summary.message += (

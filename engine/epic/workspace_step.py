@@ -37,6 +37,7 @@ from engine.migrate.workspaces import (
     install,
     join_workspace,
     lockfile_batch,
+    move_members,
 )
 from engine.patch.apply import rollback_batch
 from engine.patch.models import PatchBatch
@@ -49,6 +50,7 @@ from engine.validate.staging_baseline import FolderBaseline, leaf_configs, take_
 from engine.workspace import Workspace
 
 WORKSPACE_STEP = "workspace"
+MEMBERS_STEP = "members"
 BASELINE_FILE = "staging_baseline.json"
 
 
@@ -64,6 +66,8 @@ class WorkspaceStep:
     _begin: Callable[[str, str], StepRecord]
     _finish: Callable[[StepRecord, StepStatus, dict[str, Any]], None]
     _dir: Callable[[FolderJob], Path]
+    _status: Callable[[FolderJob, str], str | None]
+    _data: Callable[[FolderJob, str], dict[str, Any]]
 
     def _prepare_run(self) -> None:
         record = self.run.step(RUN_FOLDER, WORKSPACE_STEP)
@@ -194,12 +198,88 @@ class WorkspaceStep:
         data["baselines"] = self._baselines(sources, set(blocked))
         return StepOutcome("done", data)
 
-    def _apply_run_batch(self, ops: list[Any], what: str) -> str | None:
+    def _move_members(self) -> None:
+        """After the apply phase: each folder applied since, listed as a member by its STAGING
+        folder, is listed by its destination instead (one gated, journaled batch), and ONE
+        install updates the links and the lockfile (its change a journaled batch too). An
+        install that does not succeed is recorded and named in the summary; the folders
+        stay applied."""
+        root = self.ws.root
+        record = self.run.step(RUN_FOLDER, MEMBERS_STEP)
+        data: dict[str, Any] = dict(record.data) if record is not None else {}
+        moved: dict[str, str] = dict(data.get("moved", {}))
+        moves = {
+            source: dest
+            for job in self.jobs
+            if self._status(job, "apply") == "done"
+            and (source := self._source(job)) is not None
+            and source not in moved
+            and (root / (dest := self._data(job, "plan").get("dest", job.dest))).is_dir()
+        }
+        # An install that did not run is tried again by a resume, with no new folder too.
+        retry = record is not None and record.status != "done"
+        if (not moves and not retry) or not (root / "package.json").is_file():
+            return
+        op = move_members(root, moves) if moves else None
+        if op is None and not retry:
+            return
+        started = self._begin(RUN_FOLDER, MEMBERS_STEP)
+        batches: list[str] = list(data.get("batches", []))
+        status: StepStatus = "done"
+        try:
+            batch_id = self._apply_run_batch(
+                [] if op is None else [op],
+                f"{len(moves)} applied folders listed by their destination",
+                "apply",
+            )
+            if batch_id is not None:
+                batches.append(batch_id)
+            moved.update(moves)
+            manager = detect_layout(root).manager
+            lockfile = root / LOCKFILES[manager]
+            before = lockfile.read_bytes() if lockfile.is_file() else None
+            outcome = install(root, sorted(moved.values()))
+            data["install"] = {
+                "status": outcome.status,
+                "seconds": round(outcome.seconds, 1),
+                "command": " ".join(outcome.command),
+                "reason": outcome.reason,
+            }
+            if outcome.status == "installed":
+                lock = lockfile_batch(root, outcome, before, requester=REQUESTER)
+                if lock is not None:
+                    lock_id = self._apply_run_batch(
+                        lock.patches, "the install's lockfile change", "apply"
+                    )
+                    if lock_id is not None:
+                        batches.append(lock_id)
+                data.pop("why", None)
+            else:
+                item = outcome.item or f"{' '.join(outcome.command)} {outcome.status}"
+                reason = f" ({outcome.reason})" if outcome.reason else ""
+                data["why"] = f"the install after moving the members did not run: {item}{reason}"
+                status = "waiting"
+        except VibehqError as exc:
+            data["error"] = exc.message
+            status = "failed"
+        if status == "done":
+            data.pop("error", None)
+        data.update(moved=moved, batches=batches)
+        self._finish(started, status, data)
+
+    def members_note(self) -> str | None:
+        """What the move of the applied folders' membership still needs, or None."""
+        record = self.run.step(RUN_FOLDER, MEMBERS_STEP)
+        if record is None or record.status == "done":
+            return None
+        return str(record.data.get("error") or record.data.get("why") or record.status)
+
+    def _apply_run_batch(self, ops: list[Any], what: str, phase: str = "preparation") -> str | None:
         if not ops:
             return None
         batch = PatchBatch(
             requester=REQUESTER,
-            reason=f"epic {self.run.name}: the run's workspace preparation ({what})",
+            reason=f"epic {self.run.name}: the run's workspace {phase} ({what})",
             task_id=self.run.options.epic_task,
             patches=ops,
         )
