@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from engine.epic.models import RUN_FOLDER, EpicOptions, EpicRun  # noqa: E402
 from engine.epic.runner import EpicRunner  # noqa: E402
 from engine.epic.spec import load_epic  # noqa: E402
-from engine.epic.workspace_step import WORKSPACE_STEP  # noqa: E402
+from engine.epic.workspace_step import MEMBERS_STEP, WORKSPACE_STEP  # noqa: E402
 from engine.migrate.workspaces import NPM_INSTALL  # noqa: E402
 from engine.settings import load_settings  # noqa: E402
 from engine.validate.baseline import load_baseline  # noqa: E402
@@ -130,6 +130,14 @@ def main() -> int:
     for i in installs:
         reason = f" ({i['reason']})" if i.get("reason") else ""
         print(f"install: {i['command']}: {i['status']} in {i['seconds']} s{reason}")
+    members = final.step(RUN_FOLDER, MEMBERS_STEP)
+    if members is not None:
+        moved = members.data.get("moved", {})
+        done = members.data.get("install") or {}
+        print(
+            f"after apply: {len(moved)} members moved from STAGING to their destination;"
+            f" install {done.get('status', '-')} in {done.get('seconds', '-')} s"
+        )
     prep_s = (prep.duration_ms or 0) / 1000 if prep is not None else 0.0
     root_new = [f for f in after.new if f.severity == "error"]
     in_staging = sum(1 for f in root_new if (f.file or "").startswith("STAGING/"))
