@@ -132,8 +132,16 @@ class WorkspaceStep:
     def _workspace(self) -> StepOutcome:
         root = self.ws.root
         sources = {job.name: self._source(job) for job in self.jobs}
+        # A folder applied already (a resume after the install waited) is a member by its
+        # destination now: its STAGING folder does not join again.
         members = sorted(
-            {s for s in sources.values() if s is not None and (root / s / "package.json").is_file()}
+            {
+                s
+                for job in self.jobs
+                if (s := sources[job.name]) is not None
+                and (root / s / "package.json").is_file()
+                and self._status(job, "apply") != "done"
+            }
         )
         data: dict[str, Any] = {"members": members, "batches": [], "waiting": {}}
         by_folder = {s: name for name, s in sources.items() if s is not None}
