@@ -8,8 +8,10 @@ in place), installs the monorepo as its user would (`npm install` at the root) a
 the root tsc baseline, then runs `vibehq epic run` over `manifests/staging-template.yaml` with
 `--auto-approve safe` and no model. It prints each folder's outcome grouped by cause
 (applied, waiting for a human, waiting for a model, waiting on the install, failed and why),
-the new errors against each folder's STAGING baseline, the root check against the root
-baseline, the install's time and the epic's time without it.
+the new errors against each folder's STAGING baseline, the root check (against the root
+baseline recorded before the run, and against the root program right after the run's
+preparation, whose install moves what the root program sees in STAGING/), the install's
+time and the epic's time without it. `--folders` takes several globs separated by commas.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +35,20 @@ sys.path.insert(0, str(ROOT))
 from engine.epic.models import RUN_FOLDER, EpicOptions, EpicRun  # noqa: E402
 from engine.epic.runner import EpicRunner  # noqa: E402
 from engine.epic.spec import load_epic  # noqa: E402
-from engine.epic.workspace_step import WORKSPACE_STEP  # noqa: E402
+from engine.epic.workspace_step import MEMBERS_STEP, WORKSPACE_STEP  # noqa: E402
 from engine.migrate.workspaces import NPM_INSTALL  # noqa: E402
+from engine.patch.validation import Finding  # noqa: E402
 from engine.settings import load_settings  # noqa: E402
-from engine.validate.baseline import load_baseline  # noqa: E402
+from engine.validate.baseline import (  # noqa: E402
+    Baseline,
+    BaselineFinding,
+    diff_findings,
+    fingerprint,
+    load_baseline,
+)
 from engine.validate.baseline_first import ensure_tsc_baseline  # noqa: E402
-from engine.validate.run import make_batch_validator, validate_workspace  # noqa: E402
+from engine.validate.run import make_batch_validator  # noqa: E402
+from engine.validate.tsc import TscValidator  # noqa: E402
 from engine.workspace import Workspace  # noqa: E402
 
 DEFAULT_REAL = ROOT.parent / "shared" / "fixtures" / "real"
@@ -105,6 +116,15 @@ def main() -> int:
         ws, settings, run, tasks_path=None, validator=make_batch_validator(ws, settings)
     )
     marks: dict[str, float] = {}
+    # The root program after the run's preparation (its install moves what the root program
+    # sees in STAGING/): the like-with-like picture the root check is judged against too.
+    runner._set_status("running")
+    runner._prepare_run()
+    marks["preparation"] = time.monotonic() - started
+    root_tsc = TscValidator(root, tsconfig=settings.patch.tsconfig, incremental=True)
+    prepared = _errors(root_tsc.validate(root, []).findings)
+    picture_s = time.monotonic() - started - marks["preparation"]
+    started += picture_s  # the bench's own picture is not the epic's time
     runner.prepare()
     marks["prepare"] = time.monotonic() - started
     runner.decide()
@@ -116,8 +136,14 @@ def main() -> int:
     final = EpicRunner.load(ws, run.run_id)
 
     started = time.monotonic()
-    after = validate_workspace(ws, tools=("tsc",), settings=settings)
+    after_errors = _errors(root_tsc.validate(root, []).findings)
     root_check_s = time.monotonic() - started
+    recorded = Baseline(
+        tool="tsc",
+        created=datetime.now(UTC),
+        findings=[BaselineFinding(**f.model_dump(), fingerprint=fingerprint(f)) for f in prepared],
+    )
+    since_prep = diff_findings(recorded, after_errors).new
 
     _print_table(final)
     prep = final.step(RUN_FOLDER, WORKSPACE_STEP)
@@ -130,8 +156,16 @@ def main() -> int:
     for i in installs:
         reason = f" ({i['reason']})" if i.get("reason") else ""
         print(f"install: {i['command']}: {i['status']} in {i['seconds']} s{reason}")
+    members = final.step(RUN_FOLDER, MEMBERS_STEP)
+    if members is not None:
+        moved = members.data.get("moved", {})
+        done = members.data.get("install") or {}
+        print(
+            f"after apply: {len(moved)} members moved from STAGING to their destination;"
+            f" install {done.get('status', '-')} in {done.get('seconds', '-')} s"
+        )
     prep_s = (prep.duration_ms or 0) / 1000 if prep is not None else 0.0
-    root_new = [f for f in after.new if f.severity == "error"]
+    root_new = after_errors if before is None else diff_findings(before, after_errors).new
     in_staging = sum(1 for f in root_new if (f.file or "").startswith("STAGING/"))
     print(
         f"root check: {len(root_new)} new errors against the root baseline"
@@ -139,6 +173,12 @@ def main() -> int:
         f" {len(root_new) - in_staging} elsewhere) in {root_check_s:.1f} s"
     )
     for f in [f for f in root_new if not (f.file or "").startswith("STAGING/")][:10]:
+        print(f"  {f.file}:{f.line} {f.code} {f.message}")
+    print(
+        f"root check against the root program right after the run's preparation (taken in"
+        f" {picture_s:.1f} s): {len(since_prep)} new errors"
+    )
+    for f in since_prep[:10]:
         print(f"  {f.file}:{f.line} {f.code} {f.message}")
     print(f"summary: {summary.status}: {summary.message}")
     print(
@@ -158,6 +198,10 @@ def main() -> int:
     return 0
 
 
+def _errors(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity == "error"]
+
+
 def _cause(run: EpicRun, folder: str) -> tuple[str, str]:
     def step(name: str) -> tuple[str | None, dict[str, Any]]:
         record = run.step(folder, name)
@@ -170,6 +214,8 @@ def _cause(run: EpicRun, folder: str) -> tuple[str, str]:
         if status == "waiting":
             if data.get("needs_install"):
                 return "waiting on the install", str(data["needs_install"])
+            if data.get("prep_failed"):
+                return "waiting on the run's preparation", str(data["prep_failed"])
             if name == "gate":
                 return "waiting for a model", str(data.get("why", ""))
             return "waiting for a human (gate green)", str(data.get("why", ""))

@@ -208,8 +208,8 @@ def test_run_pauses_on_human_paths_then_resume_applies_each_folder_once(
     assert [w.kind for w in summary.waiting] == ["patch_batch", "patch_batch"]
     assert "orchestrator/**" in summary.waiting[0].why
     assert "waiting for 2 approvals" in summary.message
-    # Nothing but the plan (the epic's own task and subtasks) was written: the example folders
-    # bring no tsconfig, so the root project, which takes them in, stays the one checking them.
+    # Nothing but the plan (the epic's own task and subtasks) was written: the example
+    # folders bring no tsconfig, so the root project keeps them (no exclude edit).
     after = snapshot(epic_ws, include_state=False)
     changed = {k for k in after if after[k] != before.get(k)} - {f"{TASKS_REL}.lock"}
     assert changed == {TASKS_REL}
@@ -232,7 +232,7 @@ def test_run_pauses_on_human_paths_then_resume_applies_each_folder_once(
     assert subtask(epic_ws, epic, "logger")["status"] == "done"
     assert find_task(load_tasks(epic_ws / TASKS_REL), epic)["status"] == "done"
     once = applied_batches(epic_ws)
-    # Each folder's batch once; no preparation batch (no folder brings a tsconfig).
+    # Each folder's batch once (the run's preparation had nothing to edit).
     assert sorted(once.values()) == [1, 1]
 
     # A third pass finds every step done and applies nothing.
@@ -393,7 +393,7 @@ def test_a_batch_applied_by_a_killed_run_is_recognised_not_applied_again(
     apply_batch(ws, item.payload.batch, load_settings(epic_ws))  # type: ignore[union-attr]
     _, after = drive(epic_ws, runner.run.run_id)
     assert after.status == "done" and after.folders == {"logger": "applied"}
-    # The folder's batch, once.
+    # The folder's batch, once (the run's preparation had nothing to edit).
     assert list(applied_batches(epic_ws).values()) == [1]
 
 
@@ -471,7 +471,7 @@ def test_a_human_answer_to_a_needs_model_item_is_reviewed_on_the_overlay_and_app
     _, final = drive(epic_ws, runner.run.run_id)
     assert final.status == "done" and final.folders == {"sqlite-demo": "applied"}
     assert (epic_ws / "apps/sqlite-demo/src/db.ts").read_text() == ANSWER_DB_TS
-    # The folder's batch and the answer's, each once.
+    # The folder's batch and the answer's, each once (the preparation had nothing to edit).
     assert sorted(applied_batches(epic_ws).values()) == [1, 1]
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.migrate.workspaces import install, join_workspace, lockfile_batch
+from engine.migrate.workspaces import install, join_workspace, lockfile_batch, move_members
 from engine.patch.apply import apply_batch, rollback_batch
 from engine.settings import load_settings
 from engine.workspace import Workspace
@@ -95,6 +95,40 @@ def test_pnpm_members_are_appended_to_pnpm_workspace_yaml(tmp_path: Path) -> Non
     text = (root / "pnpm-workspace.yaml").read_text()
     assert text.startswith("# the monorepo\n")
     assert yaml.safe_load(text) == {"packages": ["apps/*", "workers/x"], "onlyBuilt": []}
+
+
+def test_applied_members_move_to_their_destination_in_place(tmp_path: Path) -> None:
+    root = npm_target(tmp_path / "t")
+    package(root, "STAGING/a", name="a")
+    package(root, "STAGING/b", name="b")
+    edit = join_workspace(root, ["STAGING/a", "STAGING/b"])
+    assert edit.batch is not None
+    ws, settings = Workspace.open(root), load_settings(root)
+    apply_batch(ws, edit.batch, settings)
+    before = snapshot(root)
+
+    op = move_members(root, {"STAGING/a": "apps/a", "STAGING/zzz": "apps/zzz"})
+    assert op is not None and op.file == "package.json"
+    data = json.loads(op.block or "")
+    assert data["workspaces"] == ["orchestrator", "apps/a", "STAGING/b"]
+    assert data["devDependencies"] == {"typescript": "^5.9.3"}
+    assert snapshot(root) == before  # an edit to apply, nothing written
+    # A folder no member lists by name needs no edit.
+    assert move_members(root, {"STAGING/zzz": "apps/zzz"}) is None
+
+
+def test_pnpm_members_move_in_place(tmp_path: Path) -> None:
+    root = tmp_path / "t"
+    write(root, "package.json", '{"name": "m"}\n')
+    write(
+        root,
+        "pnpm-workspace.yaml",
+        "# the monorepo\npackages:\n  - 'apps/*'\n  - STAGING/x\n\nonlyBuilt: []\n",
+    )
+    op = move_members(root, {"STAGING/x": "workers/x"})
+    assert op is not None and op.block is not None
+    assert op.block.startswith("# the monorepo\n")
+    assert yaml.safe_load(op.block) == {"packages": ["apps/*", "workers/x"], "onlyBuilt": []}
 
 
 def test_a_folder_without_package_json_cannot_join(tmp_path: Path) -> None:

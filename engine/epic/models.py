@@ -60,7 +60,9 @@ class EpicSpec(BaseModel):
 class EpicOptions(BaseModel):
     auto_approve: AutoApprove = "safe"
     budget_usd: float | None = Field(None, ge=0)
-    folders: str | None = Field(None, description="glob over folder names")
+    folders: str | None = Field(
+        None, description="glob over folder names; several separated by commas"
+    )
     epic_task: str | None = Field(None, description="the epic task the run updates")
     tasks_file: str | None = Field(None, description="workspace-relative tasks.json it updates")
     jobs: int | None = Field(None, ge=1, description="folders gated at once; default: the cores")

@@ -7,8 +7,14 @@ before-picture, never against the monorepo's root program.
 - Any other project the change touches (the orchestrator's, when the refactor adds RPC
   methods there) is judged against a baseline of that project taken in the workspace, once
   per run, the first time a folder touches it.
-- Changed TypeScript files only the root tsconfig owns are judged by the workspace's own
-  validator against the root baseline (`.vibehq` baseline), on those files.
+- Changed TypeScript files only the root tsconfig owns (the orchestrator's entrypoints: its
+  tsconfig is solution-style) are checked in a narrow program: a tsconfig under `.vibehq/`
+  that extends the root one and includes only those files' folders (and what they import),
+  judged against the same narrow program on the workspace, taken once per run after the
+  run's install. Like with like, and seconds instead of the root program's minutes: the
+  root program also holds every STAGING folder, whose findings move with the run's install,
+  not with the folder. Errors in files only earlier folders of the run changed are theirs
+  (their own gates judged them), not this folder's.
 
 Each new error is kept as a Finding with a workspace-relative path, and rendered as
 `file:line code message` for the gate's message and the delivery report.
@@ -16,17 +22,21 @@ Each new error is kept as a Finding with a workspace-relative path, and rendered
 
 from __future__ import annotations
 
+import hashlib
+import json
+import posixpath
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.patch.validation import BatchValidator, Finding, ValidationResult
+from engine.patch.validation import Finding, ValidationResult
 from engine.validate.baseline import Baseline, diff_findings
-from engine.validate.projects import TSCONFIG, check_project, group_by_project
+from engine.validate.projects import TS_EXTENSIONS, TSCONFIG, check_project, group_by_project
 from engine.validate.staging_baseline import TOOL, FolderBaseline, render, to_folder_relative
+from engine.workspace import STATE_DIR
 
-__all__ = ["VALIDATOR_NAME", "FolderCheck", "check_folder"]
+__all__ = ["VALIDATOR_NAME", "FolderCheck", "check_folder", "narrow_config"]
 
 VALIDATOR_NAME = "tsc (per project)"
 # How many new errors the gate's one-line message lists; the rest are in validation.json.
@@ -71,40 +81,70 @@ def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
+def narrow_config(root: Path, files: Sequence[str]) -> str | None:
+    """Write (under `root`'s `.vibehq/`) the narrow program of the root-owned `files`: the root
+    tsconfig's options, only their folders' TypeScript files included. Returns its
+    workspace-relative path; None when no root tsconfig or no TypeScript file."""
+    folders = sorted({posixpath.dirname(f) for f in files if f.endswith(TS_EXTENSIONS)})
+    if not folders or not (root / TSCONFIG).is_file():
+        return None
+    key = hashlib.sha256("\n".join(folders).encode("utf-8")).hexdigest()[:16]
+    rel = f"{STATE_DIR}/tsc/narrow-{key}/{TSCONFIG}"
+    up = "../../../"
+    data = {
+        "extends": f"{up}{TSCONFIG}",
+        "include": [posixpath.join(up + d, f"*{ext}") for d in folders for ext in (".ts", ".tsx")],
+    }
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return rel
+
+
 def check_folder(
     root: Path,
     changed: Sequence[str],
     *,
     dest: str,
     baseline: FolderBaseline | None,
-    project_baseline: Callable[[str], Baseline],
-    root_validator: BatchValidator | None,
+    project_baseline: Callable[[str, bytes | None], Baseline],
+    earlier: Collection[str] = (),
 ) -> FolderCheck:
-    """Check the projects owning `changed` on `root` (the folder's overlay)."""
+    """Check the projects owning `changed` on `root` (the folder's overlay). `project_baseline`
+    gives the before-picture of a project outside the folder (a narrow program included);
+    `earlier` are the paths the run's earlier folders on the overlay changed. A narrow
+    program's config is handed to `project_baseline` too: it is written in the workspace's
+    state folder to take the before-picture there."""
     started = time.monotonic()
     groups = group_by_project(root, changed)
     out = FolderCheck(unowned=[f for f in groups.pop(None, []) if f.endswith(".ts")])
     root_owned = groups.pop(TSCONFIG, [])
     owned = sorted((t, files) for t, files in groups.items() if t is not None)
+    narrow = narrow_config(root, root_owned)
+    if narrow is not None:
+        owned.append((narrow, root_owned))
+    mine = set(changed)
     for tsconfig, files in owned:
-        out.projects.append(tsconfig)
+        if tsconfig == narrow:
+            shown = ", ".join(sorted({posixpath.dirname(f) for f in root_owned}))
+            out.projects.append(f"{TSCONFIG} (narrow: {shown})")
+        else:
+            out.projects.append(tsconfig)
         check = check_project(root, tsconfig, files)
-        errors = [f for f in check.findings if f.severity == "error"]
+        errors = [
+            f
+            for f in check.findings
+            if f.severity == "error" and not (f.file in earlier and f.file not in mine)
+        ]
         if _inside(tsconfig, dest):
             # Without a STAGING baseline (the source is outside the workspace) every error
             # of the folder's own project counts.
             new = errors if baseline is None else _new_in_folder(baseline, errors, dest)
         else:
-            new = diff_findings(project_baseline(tsconfig), errors).new
+            config = (root / tsconfig).read_bytes() if tsconfig == narrow else None
+            new = diff_findings(project_baseline(tsconfig, config), errors).new
         out.new.extend(new)
         out.preexisting += len(errors) - len(new)
-    if root_owned and root_validator is not None:
-        out.projects.append(TSCONFIG)
-        result = root_validator.validate(root, root_owned)
-        # Only the files the folder changed: the root program also holds every STAGING
-        # folder, whose findings move with the run's install, not with this folder.
-        mine = set(root_owned)
-        out.new.extend(f for f in result.findings if f.severity == "error" and f.file in mine)
     out.seconds = time.monotonic() - started
     return out
 

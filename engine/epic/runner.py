@@ -16,10 +16,12 @@ process runs again, and the apply step checks the ledger first, so nothing is ap
 Before any folder, the run's preparation step (`WorkspaceStep`) makes every STAGING folder of
 the run a member of the target's workspaces, excludes every destination that brings its own
 tsconfig from the tsconfigs that would swallow it, installs once and takes each folder's
-STAGING baseline. Each folder's gate then type-checks only the projects that own its changed
-files (`project_gate`), judged against the folder's own STAGING baseline (its own projects), a
-per-run baseline of any other project it touches (the orchestrator's), and the root baseline
-for files only the root tsconfig owns.
+STAGING baseline (every project of the folder). A failed preparation holds every folder
+back, waiting with its error named. Each folder's gate then type-checks only the projects
+that own its changed files (`project_gate`): the folder's own projects against its STAGING
+baseline, any other project it touches against a per-run baseline of that project, and the
+files only the root tsconfig owns (the orchestrator's entrypoints) in a narrow program of
+their folders, against the same narrow program before the change.
 
 Gates run concurrently (`jobs` threads, each running tsc processes) while everything that
 writes stays ordered: plan, migrate and refactor run folder by folder, each on an overlay of
@@ -71,7 +73,7 @@ from engine.epic.models import (
     StepRecord,
     StepStatus,
 )
-from engine.epic.project_gate import LISTED, check_folder
+from engine.epic.project_gate import LISTED, VALIDATOR_NAME, check_folder
 from engine.epic.queue_view import folder_of, human_answer, item_facts, live_proposals, message, why
 from engine.epic.refactor_step import RefactorStep
 from engine.epic.run_models import (
@@ -203,16 +205,28 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         `workers` at a time. Nothing of a folder is written to the workspace."""
         self._set_status("running")
         self._prepare_run()
+        held = self.preparation_error()
         ready: list[tuple[int, FolderJob]] = []
         self._optimistic = True
         try:
             for index, job in enumerate(self.jobs):
                 gate = self._status(job, "gate")
+                if held is not None:
+                    # Without the run's preparation (membership, install, baselines) no
+                    # folder can be judged fairly: each waits, naming the error, until a
+                    # resume finds the preparation done.
+                    if gate != "done" and self._status(job, "apply") != "done":
+                        record = self._begin(job.name, "gate")
+                        waiting = {"ok": False, "prep_failed": held, "why": held}
+                        self._finish(record, "waiting", waiting)
+                    continue
+                prep_waited = gate == "waiting" and bool(self._data(job, "gate").get("prep_failed"))
                 # A folder whose gate waited on needs-model items looks for answers again:
                 # when the crew can be asked, or when a human answered or decided one since.
                 redo = (
                     gate == "waiting"
                     and not self._data(job, "gate").get("needs_install")
+                    and not prep_waited
                     and (
                         self.answerer is not None
                         or self._answers_state(job)
@@ -231,7 +245,9 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
                 if all(
                     self._run_step(job, name, functools.partial(work, job, index), again=again)
                     for name, work, again in steps
-                ) and (gate not in ("done", "waiting", "failed") or redo or installed):
+                ) and (
+                    gate not in ("done", "waiting", "failed") or redo or installed or prep_waited
+                ):
                     ready.append((index, job))
             self._gate_all(ready)
         finally:
@@ -304,6 +320,7 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         for job in self.jobs:
             if self._status(job, "approve") == "done":
                 self._run_step(job, "apply", functools.partial(self._apply, job))
+        self._move_members()
 
     def update_plan(self) -> None:
         """Step 7: the folder's subtask under the epic task, its status, remediation tasks."""
@@ -384,11 +401,19 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
                 "(`vibehq approvals approve ID --edit batch.json`)"
             )
         installs = {j.name: i for j in self.jobs if (i := self.install_waiting(j)) is not None}
-        if summary.waiting or installs:
+        held = self.preparation_error()
+        if held is not None:
+            summary.status = "failed"
+        elif summary.waiting or installs:
             summary.status = "paused"
         elif summary.failed:
             summary.status = "failed"
         summary.message = message(summary)
+        if held is not None:
+            summary.message += f"; {held}; fix it, then `vibehq epic resume {run.run_id}`"
+        members = self.members_note()
+        if members is not None:
+            summary.message += f"; {members}; fix it, then `vibehq epic resume {run.run_id}`"
         if installs:
             first = next(iter(installs.values()))
             summary.message += (
@@ -667,21 +692,36 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         against the root baseline. Either way each new error is listed, not only counted."""
         if self.validator is None:
             return None
-        baseline = self.staging_baseline(job)
         with self._overlay(layers) as ovl:
-            if baseline is None:
+            mine = {p for layer in layers[-2:] for p in layer.paths}
+            earlier = {p for layer in layers[:-2] for p in layer.paths} - mine
+            if self.staging_baseline(job) is None:
                 changed = sorted({p for layer in layers for p in layer.paths})
                 return listed(self.validator.validate(ovl.root, changed))
-            self._link_dependencies(job, ovl.root)
-            check = check_folder(
-                ovl.root,
-                sorted({p for layer in layers[-2:] for p in layer.paths}),
-                dest=self._data(job, "plan").get("dest", job.dest),
-                baseline=baseline,
-                project_baseline=self._project_baseline,
-                root_validator=self.validator,
-            )
+            return self._folder_check(job, ovl.root, sorted(mine), earlier)
+
+    def _folder_check(
+        self, job: FolderJob, root: Path, changed: Sequence[str], earlier: set[str]
+    ) -> ValidationResult:
+        baseline = self.staging_baseline(job)
+        self._link_dependencies(job, root)
+        check = check_folder(
+            root,
+            changed,
+            dest=self._data(job, "plan").get("dest", job.dest),
+            baseline=baseline,
+            project_baseline=self._project_baseline,
+            earlier=earlier,
+        )
         return check.result()
+
+    def _apply_validator(self, job: FolderJob) -> BatchValidator | None:
+        """The check an apply that must check again runs: the folder's own gate check on the
+        tree it now meets (nothing earlier is pending there: it is applied or left out), not
+        the root program, which holds every STAGING folder and sees what the install moved."""
+        if self.validator is None or self.staging_baseline(job) is None:
+            return self.validator
+        return _FolderValidator(lambda root, changed: self._folder_check(job, root, changed, set()))
 
     def _link_dependencies(self, job: FolderJob, overlay_root: Path) -> None:
         """The packages the install nested under the STAGING folder (versions that conflict
@@ -695,12 +735,18 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         if nested.is_dir() and dest.parent.is_dir() and not dest.exists():
             os.symlink(nested, dest, target_is_directory=True)
 
-    def _project_baseline(self, tsconfig: str) -> Baseline:
-        """A project outside the folder (the orchestrator's), checked in the workspace as it
-        stands the first time a folder of the run touches it; kept for the run."""
+    def _project_baseline(self, tsconfig: str, config: bytes | None = None) -> Baseline:
+        """A project outside the folder (the orchestrator's, or the narrow program of the
+        root-owned files, whose `config` is written in the workspace's state folder first),
+        checked in the workspace as it stands the first time a folder of the run touches it,
+        after the run's install; kept for the run."""
         path = self.ws.runs_dir / self.run.run_id / "projects" / f"{project_hash(tsconfig)}.json"
         with self._baseline_lock:
             if not path.is_file():
+                if config is not None:
+                    target = self.ws.root / tsconfig
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(config)
                 check = check_project(self.ws.root, tsconfig)
                 errors = [f for f in check.findings if f.severity == "error"]
                 baseline = Baseline(
@@ -842,7 +888,7 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
                     self.ws,
                     item_id,
                     self.settings,
-                    validator=self.validator if recheck else None,
+                    validator=self._apply_validator(job) if recheck else None,
                     skip=None if recheck and self.validator else {"validators": skipped},
                     accept_unvalidated=True,
                 )
@@ -969,6 +1015,18 @@ def answer_reviewer(
             return review_batch(ovl, batch, settings, validator=checker, block_root=block_root)
 
     return review
+
+
+class _FolderValidator:
+    """A folder's gate check as a BatchValidator, for the patch engine's apply."""
+
+    name = VALIDATOR_NAME
+
+    def __init__(self, check: Callable[[Path, Sequence[str]], ValidationResult]) -> None:
+        self._check = check
+
+    def validate(self, staging_root: Path, changed_files: Sequence[str]) -> ValidationResult:
+        return self._check(staging_root, changed_files)
 
 
 def listed(result: ValidationResult) -> ValidationResult:

@@ -122,7 +122,9 @@ def folder_jobs(spec: EpicSpec, only: str | None = None) -> list[FolderJob]:
     if missing:
         raise BadInput(f"STAGING {staging} has no folder {', '.join(map(repr, missing))}")
     if only:
-        names = [n for n in names if fnmatch.fnmatchcase(n, only)]
+        # Several globs may be given, separated by commas: a run over a chosen subset.
+        globs = [g.strip() for g in only.split(",") if g.strip()]
+        names = [n for n in names if any(fnmatch.fnmatchcase(n, g) for g in globs)]
     if not names:
         raise BadInput(f"no epic folders{f' match {only!r}' if only else ''}")
     template = _at(base, spec.template)

@@ -19,6 +19,8 @@ checks run concurrently. A mixin of `EpicRunner`.
 
 from __future__ import annotations
 
+import os
+import posixpath
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -35,17 +37,20 @@ from engine.migrate.workspaces import (
     install,
     join_workspace,
     lockfile_batch,
+    move_members,
 )
 from engine.patch.apply import rollback_batch
 from engine.patch.models import PatchBatch
 from engine.patch.validation import BatchValidator
 from engine.settings import Settings
+from engine.validate.baseline import BaselineFinding, fingerprint
 from engine.validate.gate import gated_apply
-from engine.validate.projects import exclude_folders_ops
-from engine.validate.staging_baseline import FolderBaseline, take_staging_baseline
+from engine.validate.projects import TSCONFIG, exclude_folders_ops
+from engine.validate.staging_baseline import FolderBaseline, leaf_configs, take_staging_baseline
 from engine.workspace import Workspace
 
 WORKSPACE_STEP = "workspace"
+MEMBERS_STEP = "members"
 BASELINE_FILE = "staging_baseline.json"
 
 
@@ -61,6 +66,8 @@ class WorkspaceStep:
     _begin: Callable[[str, str], StepRecord]
     _finish: Callable[[StepRecord, StepStatus, dict[str, Any]], None]
     _dir: Callable[[FolderJob], Path]
+    _status: Callable[[FolderJob, str], str | None]
+    _data: Callable[[FolderJob, str], dict[str, Any]]
 
     def _prepare_run(self) -> None:
         record = self.run.step(RUN_FOLDER, WORKSPACE_STEP)
@@ -73,6 +80,14 @@ class WorkspaceStep:
         except VibehqError as exc:
             outcome = StepOutcome("failed", {"error": exc.message})
         self._finish(started, outcome.status, outcome.data)
+
+    def preparation_error(self) -> str | None:
+        """Why the run's preparation failed (every folder waits on it), or None."""
+        record = self.run.step(RUN_FOLDER, WORKSPACE_STEP)
+        if record is None or record.status != "failed":
+            return None
+        error = record.data.get("error") or "failed"
+        return f"the run's workspace preparation failed: {error}"
 
     def install_waiting(self, job: FolderJob) -> str | None:
         """The `needs-install` item a folder waits on, or None."""
@@ -117,8 +132,16 @@ class WorkspaceStep:
     def _workspace(self) -> StepOutcome:
         root = self.ws.root
         sources = {job.name: self._source(job) for job in self.jobs}
+        # A folder applied already (a resume after the install waited) is a member by its
+        # destination now: its STAGING folder does not join again.
         members = sorted(
-            {s for s in sources.values() if s is not None and (root / s / "package.json").is_file()}
+            {
+                s
+                for job in self.jobs
+                if (s := sources[job.name]) is not None
+                and (root / s / "package.json").is_file()
+                and self._status(job, "apply") != "done"
+            }
         )
         data: dict[str, Any] = {"members": members, "batches": [], "waiting": {}}
         by_folder = {s: name for name, s in sources.items() if s is not None}
@@ -183,12 +206,88 @@ class WorkspaceStep:
         data["baselines"] = self._baselines(sources, set(blocked))
         return StepOutcome("done", data)
 
-    def _apply_run_batch(self, ops: list[Any], what: str) -> str | None:
+    def _move_members(self) -> None:
+        """After the apply phase: each folder applied since, listed as a member by its STAGING
+        folder, is listed by its destination instead (one gated, journaled batch), and ONE
+        install updates the links and the lockfile (its change a journaled batch too). An
+        install that does not succeed is recorded and named in the summary; the folders
+        stay applied."""
+        root = self.ws.root
+        record = self.run.step(RUN_FOLDER, MEMBERS_STEP)
+        data: dict[str, Any] = dict(record.data) if record is not None else {}
+        moved: dict[str, str] = dict(data.get("moved", {}))
+        moves = {
+            source: dest
+            for job in self.jobs
+            if self._status(job, "apply") == "done"
+            and (source := self._source(job)) is not None
+            and source not in moved
+            and (root / (dest := self._data(job, "plan").get("dest", job.dest))).is_dir()
+        }
+        # An install that did not run is tried again by a resume, with no new folder too.
+        retry = record is not None and record.status != "done"
+        if (not moves and not retry) or not (root / "package.json").is_file():
+            return
+        op = move_members(root, moves) if moves else None
+        if op is None and not retry:
+            return
+        started = self._begin(RUN_FOLDER, MEMBERS_STEP)
+        batches: list[str] = list(data.get("batches", []))
+        status: StepStatus = "done"
+        try:
+            batch_id = self._apply_run_batch(
+                [] if op is None else [op],
+                f"{len(moves)} applied folders listed by their destination",
+                "apply",
+            )
+            if batch_id is not None:
+                batches.append(batch_id)
+            moved.update(moves)
+            manager = detect_layout(root).manager
+            lockfile = root / LOCKFILES[manager]
+            before = lockfile.read_bytes() if lockfile.is_file() else None
+            outcome = install(root, sorted(moved.values()))
+            data["install"] = {
+                "status": outcome.status,
+                "seconds": round(outcome.seconds, 1),
+                "command": " ".join(outcome.command),
+                "reason": outcome.reason,
+            }
+            if outcome.status == "installed":
+                lock = lockfile_batch(root, outcome, before, requester=REQUESTER)
+                if lock is not None:
+                    lock_id = self._apply_run_batch(
+                        lock.patches, "the install's lockfile change", "apply"
+                    )
+                    if lock_id is not None:
+                        batches.append(lock_id)
+                data.pop("why", None)
+            else:
+                item = outcome.item or f"{' '.join(outcome.command)} {outcome.status}"
+                reason = f" ({outcome.reason})" if outcome.reason else ""
+                data["why"] = f"the install after moving the members did not run: {item}{reason}"
+                status = "waiting"
+        except VibehqError as exc:
+            data["error"] = exc.message
+            status = "failed"
+        if status == "done":
+            data.pop("error", None)
+        data.update(moved=moved, batches=batches)
+        self._finish(started, status, data)
+
+    def members_note(self) -> str | None:
+        """What the move of the applied folders' membership still needs, or None."""
+        record = self.run.step(RUN_FOLDER, MEMBERS_STEP)
+        if record is None or record.status == "done":
+            return None
+        return str(record.data.get("error") or record.data.get("why") or record.status)
+
+    def _apply_run_batch(self, ops: list[Any], what: str, phase: str = "preparation") -> str | None:
         if not ops:
             return None
         batch = PatchBatch(
             requester=REQUESTER,
-            reason=f"epic {self.run.name}: the run's workspace preparation ({what})",
+            reason=f"epic {self.run.name}: the run's workspace {phase} ({what})",
             task_id=self.run.options.epic_task,
             patches=ops,
         )
@@ -218,7 +317,7 @@ class WorkspaceStep:
             source = sources[job.name]
             assert source is not None
             try:
-                baseline = take_staging_baseline(self.ws.root, source)
+                baseline = folder_baseline(self.ws.root, source)
             except VibehqError as exc:
                 return exc.message
             (self._dir(job) / BASELINE_FILE).write_text(
@@ -236,3 +335,54 @@ class WorkspaceStep:
             elif errors.get(job.name):
                 out[job.name] = {"error": errors[job.name]}
         return out
+
+
+_NOT_PROJECTS = frozenset({"node_modules", "dist", "build", ".wrangler", ".git"})
+
+
+def folder_baseline(root: Path, folder: str) -> FolderBaseline:
+    """The folder's STAGING baseline over every project the gate may check it with: its own
+    tsconfig (or the configs it references), and each nested tsconfig.json the top one does
+    not reference (a `tests/` or `src/server/` project), since the gate checks a changed file
+    with the nearest tsconfig that owns it. Findings are relative to the folder."""
+    here = (root / folder).resolve()
+    baseline = take_staging_baseline(root, folder)
+    covered = set(leaf_configs(here))
+    nested: list[Path] = []
+    for folder_path, dirs, files in os.walk(here):
+        dirs[:] = sorted(d for d in dirs if d not in _NOT_PROJECTS)
+        config = Path(folder_path) / TSCONFIG
+        if TSCONFIG in files and config.parent != here and config.resolve() not in covered:
+            nested.append(config.parent)
+    findings = list(baseline.findings)
+    seen = {(f.fingerprint, f.line, f.column) for f in findings}
+    tsconfigs = list(baseline.tsconfigs)
+    seconds, failed = baseline.seconds, baseline.tool_failed
+    for sub in nested:
+        prefix = sub.relative_to(here).as_posix()
+        part = take_staging_baseline(root, f"{folder}/{prefix}")
+        tsconfigs += [f"{prefix}/{c}" for c in part.tsconfigs]
+        seconds += part.seconds
+        for found in part.findings:
+            moved = found.model_copy(
+                update={
+                    "file": None
+                    if found.file is None
+                    else posixpath.normpath(f"{prefix}/{found.file}")
+                }
+            )
+            key = fingerprint(moved)
+            if (key, moved.line, moved.column) not in seen:
+                seen.add((key, moved.line, moved.column))
+                findings.append(
+                    BaselineFinding(**moved.model_dump(exclude={"fingerprint"}), fingerprint=key)
+                )
+        failed = failed or part.tool_failed
+    return baseline.model_copy(
+        update={
+            "tsconfigs": tsconfigs,
+            "findings": findings,
+            "seconds": round(seconds, 3),
+            "tool_failed": failed,
+        }
+    )

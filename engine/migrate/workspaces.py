@@ -266,6 +266,34 @@ def join_workspace(
     )
 
 
+def move_members(root: Path, moves: Mapping[str, str]) -> PatchOperation | None:
+    """The edit that moves members listed by name (a STAGING folder) to where the folder now
+    lives (its destination), in place in the member list; None when none is listed so."""
+    layout = detect_layout(root)
+    listed = {m.removeprefix("./").rstrip("/"): m for m in layout.members}
+    renamed = {listed[src]: dest for src, dest in moves.items() if src in listed}
+    if not renamed:
+        return None
+    path = root / layout.config
+    original = path.read_bytes()
+    text = original.decode("utf-8")
+    if layout.manager == "pnpm":
+        new = text
+        for old, dest in renamed.items():
+            line = re.compile(r"^(\s*-\s*)(['\"]?)" + re.escape(old) + r"\2[ \t]*$", re.M)
+            new = line.sub(r"\g<1>" + json.dumps(dest).replace("\\", "\\\\"), new)
+    else:
+        members = [renamed.get(m, m) for m in layout.members]
+        new = _package_members_text(text, [], members=members)
+    return PatchOperation(
+        op="create",
+        file=layout.config,
+        block=new,
+        overwrite=True,
+        base_sha256=hashlib.sha256(original).hexdigest(),
+    )
+
+
 def _members_op(root: Path, layout: WorkspaceLayout, added: list[str]) -> PatchOperation:
     path = root / layout.config
     original = path.read_bytes()
@@ -288,14 +316,15 @@ def _indent_unit(text: str) -> str:
     return match.group(1) if match else "  "
 
 
-def _package_members_text(text: str, added: list[str]) -> str:
-    """package.json with `added` appended to its workspaces, the rest of the text untouched."""
+def _package_members_text(text: str, added: list[str], *, members: list[str] | None = None) -> str:
+    """package.json with `added` appended to its workspaces (or the list replaced by
+    `members`), the rest of the text untouched."""
     data = json.loads(text)
     unit = _indent_unit(text)
     workspaces = data.get("workspaces")
     nested = isinstance(workspaces, dict)
     current = _package_members(data)
-    members = [*current, *added]
+    members = [*current, *added] if members is None else members
     depth = 2 if nested else 1
     body = ",\n".join(unit * (depth + 1) + json.dumps(m) for m in members)
     array = "[\n" + body + "\n" + unit * depth + "]"
