@@ -25,13 +25,14 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
+import re
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.patch.validation import Finding, ValidationResult
-from engine.validate.baseline import Baseline, diff_findings
+from engine.validate.baseline import Baseline, BaselineFinding, diff_findings, fingerprint
 from engine.validate.projects import TS_EXTENSIONS, TSCONFIG, check_project, group_by_project
 from engine.validate.staging_baseline import TOOL, FolderBaseline, render, to_folder_relative
 from engine.workspace import STATE_DIR
@@ -149,12 +150,33 @@ def check_folder(
     return out
 
 
+# A module path in a message (`import("…/node_modules/vite/…")`) is spelled from where tsc
+# ran: absolute or relative, the STAGING folder's or the destination's nested node_modules.
+_MODULE_PATH = re.compile(r"""(["'])[^"'\s]*?node_modules/""")
+
+
+def _same_everywhere(finding: Finding) -> Finding:
+    """The finding with module paths in its message spelled the same wherever tsc ran."""
+    return finding.model_copy(
+        update={"message": _MODULE_PATH.sub(r"\1node_modules/", finding.message)}
+    )
+
+
 def _new_in_folder(baseline: FolderBaseline, errors: Sequence[Finding], dest: str) -> list[Finding]:
     """The errors the folder did not have in STAGING; errors outside the folder are new."""
-    recorded = Baseline(tool=TOOL, created=baseline.created, findings=baseline.findings)
+    recorded = Baseline(
+        tool=TOOL,
+        created=baseline.created,
+        findings=[
+            BaselineFinding(
+                **moved.model_dump(exclude={"fingerprint"}), fingerprint=fingerprint(moved)
+            )
+            for moved in map(_same_everywhere, baseline.findings)
+        ],
+    )
     inside = [e for e in errors if _inside(e.file or "", dest)]
     outside = [e for e in errors if not _inside(e.file or "", dest)]
-    relative = [to_folder_relative(e, dest) for e in inside]
+    relative = [_same_everywhere(to_folder_relative(e, dest)) for e in inside]
     by_relative = {id(r): e for r, e in zip(relative, inside, strict=True)}
     new = diff_findings(recorded, relative).new
     # Reported with the path the file has in the workspace, not the folder-relative one.
