@@ -68,7 +68,8 @@ def epic_run(
         typer.Option("--budget", min=0, help="USD the run's model calls may spend."),
     ] = None,
     folders: Annotated[
-        str | None, typer.Option("--folders", help="Glob over the epic's folder names.")
+        str | None,
+        typer.Option("--folders", help="Globs over the epic's folder names, comma-separated."),
     ] = None,
     epic: Annotated[
         str | None, typer.Option("--epic", help="The epic task of tasks.json to update.")
