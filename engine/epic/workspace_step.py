@@ -33,6 +33,7 @@ from engine.errors import VibehqError
 from engine.migrate.workspaces import (
     LOCKFILES,
     InstallOutcome,
+    PackageManager,
     detect_layout,
     install,
     join_workspace,
@@ -172,23 +173,11 @@ class WorkspaceStep:
                 data["batches"].append(batch_id)
             if not current or manager is None:
                 break
-            lockfile = root / LOCKFILES[manager]
-            before = lockfile.read_bytes() if lockfile.is_file() else None
-            outcome = install(root, current)
-            installs.append(
-                {
-                    "status": outcome.status,
-                    "seconds": round(outcome.seconds, 1),
-                    "command": " ".join(outcome.command),
-                    "reason": outcome.reason,
-                }
-            )
+            outcome, facts, lock_id = self._install(manager, current, "preparation")
+            installs.append(facts)
+            if lock_id is not None:
+                data["batches"].append(lock_id)
             if outcome.status == "installed":
-                lock = lockfile_batch(root, outcome, before, requester=REQUESTER)
-                if lock is not None:
-                    lock_id = self._apply_run_batch(lock.patches, "the install's lockfile change")
-                    if lock_id is not None:
-                        data["batches"].append(lock_id)
                 break
             if outcome.blocked and batch_id is not None:
                 # Rolled back and joined again without them: one more install, not one each.
@@ -244,23 +233,12 @@ class WorkspaceStep:
                 batches.append(batch_id)
             moved.update(moves)
             manager = detect_layout(root).manager
-            lockfile = root / LOCKFILES[manager]
-            before = lockfile.read_bytes() if lockfile.is_file() else None
-            outcome = install(root, sorted(moved.values()))
-            data["install"] = {
-                "status": outcome.status,
-                "seconds": round(outcome.seconds, 1),
-                "command": " ".join(outcome.command),
-                "reason": outcome.reason,
-            }
+            outcome, data["install"], lock_id = self._install(
+                manager, sorted(moved.values()), "apply"
+            )
+            if lock_id is not None:
+                batches.append(lock_id)
             if outcome.status == "installed":
-                lock = lockfile_batch(root, outcome, before, requester=REQUESTER)
-                if lock is not None:
-                    lock_id = self._apply_run_batch(
-                        lock.patches, "the install's lockfile change", "apply"
-                    )
-                    if lock_id is not None:
-                        batches.append(lock_id)
                 data.pop("why", None)
             else:
                 item = outcome.item or f"{' '.join(outcome.command)} {outcome.status}"
@@ -281,6 +259,29 @@ class WorkspaceStep:
         if record is None or record.status == "done":
             return None
         return str(record.data.get("error") or record.data.get("why") or record.status)
+
+    def _install(
+        self, manager: PackageManager, members: list[str], phase: str
+    ) -> tuple[InstallOutcome, dict[str, Any], str | None]:
+        """One install with the target's package manager; its lockfile change, if any, is a
+        journaled batch of the run. Returns the outcome, its facts and that batch's id."""
+        lockfile = self.ws.root / LOCKFILES[manager]
+        before = lockfile.read_bytes() if lockfile.is_file() else None
+        outcome = install(self.ws.root, members)
+        facts = {
+            "status": outcome.status,
+            "seconds": round(outcome.seconds, 1),
+            "command": " ".join(outcome.command),
+            "reason": outcome.reason,
+        }
+        lock_id = None
+        if outcome.status == "installed":
+            lock = lockfile_batch(self.ws.root, outcome, before, requester=REQUESTER)
+            if lock is not None:
+                lock_id = self._apply_run_batch(
+                    lock.patches, "the install's lockfile change", phase
+                )
+        return outcome, facts, lock_id
 
     def _apply_run_batch(self, ops: list[Any], what: str, phase: str = "preparation") -> str | None:
         if not ops:

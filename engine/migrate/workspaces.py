@@ -285,13 +285,7 @@ def move_members(root: Path, moves: Mapping[str, str]) -> PatchOperation | None:
     else:
         members = [renamed.get(m, m) for m in layout.members]
         new = _package_members_text(text, [], members=members)
-    return PatchOperation(
-        op="create",
-        file=layout.config,
-        block=new,
-        overwrite=True,
-        base_sha256=hashlib.sha256(original).hexdigest(),
-    )
+    return _config_op(layout, original, new)
 
 
 def _members_op(root: Path, layout: WorkspaceLayout, added: list[str]) -> PatchOperation:
@@ -302,6 +296,11 @@ def _members_op(root: Path, layout: WorkspaceLayout, added: list[str]) -> PatchO
         new = _pnpm_members(text, added)
     else:
         new = _package_members_text(text, added)
+    return _config_op(layout, original, new)
+
+
+def _config_op(layout: WorkspaceLayout, original: bytes, new: str) -> PatchOperation:
+    """The member list's file rewritten whole, pinned to the bytes it was read from."""
     return PatchOperation(
         op="create",
         file=layout.config,
