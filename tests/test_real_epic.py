@@ -84,13 +84,19 @@ def test_many_folders_excluded_from_a_root_tsconfig_make_one_edit(tmp_path: Path
     assert exclude_folders_ops(root, ["node_modules/x"]) == []
 
 
-def test_no_registry_the_run_waits_on_needs_install_and_nothing_fails(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def offline_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`small_target` with npm pointed at a registry nothing listens on."""
     if shutil.which("npm") is None:
         pytest.skip("npm is not installed")
     monkeypatch.setenv("npm_config_registry", "http://127.0.0.1:9/")
-    root = small_target(tmp_path / "t")
+    return small_target(tmp_path / "t")
+
+
+def test_no_registry_the_run_waits_on_needs_install_and_nothing_fails(
+    offline_target: Path,
+) -> None:
+    root = offline_target
     runner, summary = run_epic(root, validator=None)
     assert summary.failed == {}
     assert summary.status == "paused"
@@ -122,12 +128,9 @@ def test_no_registry_the_run_waits_on_needs_install_and_nothing_fails(
 
 
 def test_a_failed_preparation_holds_every_folder_with_its_error_until_a_resume_fixes_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    offline_target: Path,
 ) -> None:
-    if shutil.which("npm") is None:
-        pytest.skip("npm is not installed")
-    monkeypatch.setenv("npm_config_registry", "http://127.0.0.1:9/")
-    root = small_target(tmp_path / "t")
+    root = offline_target
     good = (root / "package.json").read_text()
     (root / "package.json").write_text('{"name": "mono", "workspaces": [')
     runner, summary = run_epic(root, validator=None)
