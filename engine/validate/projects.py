@@ -8,8 +8,8 @@ set them, and stay relative to the config that wrote them). tsconfigs are JSONC.
 
 `check_projects` runs `tsc -p <tsconfig> --noEmit --pretty false` once per owning project:
 through the long-lived server of `tsc_server`, which keeps parsed files between projects,
-or, with `VIBEHQ_TSC=cli` or no server, as a process with tsc's incremental state per
-project under `.vibehq/tsc/<project-hash>/`.
+or, with `VIBEHQ_TSC=cli` or no server, as a plain `tsc` process (no `--incremental`, like
+the STAGING baseline it is judged against).
 
 Two edits keep each project to its own files, returned as patch operations so the patch
 engine journals them: a folder with no tsconfig gets one extending the workspace's base, and
