@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -68,7 +69,8 @@ def _both(
     answers = []
     for mode in ("cli", "server"):
         monkeypatch.setenv(MODE_ENV, mode)
-        code, findings, _ = run_tsc(tsc, config, cwd=cwd, buildinfo=None, timeout_s=120)
+        run = run_tsc(tsc, config, cwd=cwd, buildinfo=None, timeout_s=120)
+        code, findings = run.code, run.findings
         answers.append((code, [f.model_dump() for f in findings]))
     return answers[0], answers[1]
 
@@ -76,10 +78,12 @@ def _both(
 def _our_node_children() -> list[str]:
     children: list[str] = []
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        for pid in (task / "children").read_text().split():
-            cmdline = Path(f"/proc/{pid}/cmdline")
-            if cmdline.exists() and b"tsc_server.cjs" in cmdline.read_bytes():
-                children.append(pid)
+        # A thread (or a child) may end between the listing and the read.
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            for pid in (task / "children").read_text().split():
+                cmdline = Path(f"/proc/{pid}/cmdline")
+                if b"tsc_server.cjs" in cmdline.read_bytes():
+                    children.append(pid)
     return children
 
 
@@ -115,11 +119,11 @@ def test_an_edited_file_is_parsed_again(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv(MODE_ENV, "server")
     tsc = find_tsc(root, root)
     config = root / "tsconfig.json"
-    _, before, _ = run_tsc(tsc, config, cwd=root, buildinfo=None, timeout_s=120)
+    before = run_tsc(tsc, config, cwd=root, buildinfo=None, timeout_s=120).findings
     assert not any(f.file == "src/fine.ts" for f in before)
     # Same size, same folder: only the text tells the versions apart.
     write(root, "src/fine.ts", "export const ok: number = 'yes';\n")
-    _, after, _ = run_tsc(tsc, config, cwd=root, buildinfo=None, timeout_s=120)
+    after = run_tsc(tsc, config, cwd=root, buildinfo=None, timeout_s=120).findings
     assert [f.code for f in after if f.file == "src/fine.ts"] == ["TS2322"]
 
 
@@ -183,7 +187,7 @@ def test_cli_mode_and_a_broken_typescript_use_the_cli(
 
     monkeypatch.setenv(MODE_ENV, "server")
     assert run_served(tsc, root / "tsconfig.json", cwd=root, timeout_s=30) is None
-    _, findings, _ = run_tsc(tsc, root / "tsconfig.json", cwd=root, buildinfo=None, timeout_s=30)
+    findings = run_tsc(tsc, root / "tsconfig.json", cwd=root, buildinfo=None, timeout_s=30).findings
     assert [(f.code, f.message) for f in findings] == [("TS1", "from the cli")]
 
     monkeypatch.setenv(MODE_ENV, "cli")
@@ -236,7 +240,7 @@ def test_real_templates_get_the_same_findings_from_both_paths(
                 # incremental state here: `tsc --incremental` prints some unions in another
                 # member order than a plain `tsc` does, and the server is a plain `tsc`.
                 tsc = find_tsc(root, config.parent)
-                _, found, _ = run_tsc(tsc, config, cwd=root, buildinfo=None, timeout_s=300)
+                found = run_tsc(tsc, config, cwd=root, buildinfo=None, timeout_s=300).findings
                 gate[mode] = {fingerprint(f) for f in found}
         assert prints["server"] == prints["cli"], name
         assert gate.get("server") == gate.get("cli"), name

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import posixpath
 import re
 import time
@@ -33,8 +34,15 @@ from pathlib import Path
 
 from engine.patch.validation import Finding, ValidationResult
 from engine.validate.baseline import Baseline, BaselineFinding, diff_findings, fingerprint
-from engine.validate.projects import TS_EXTENSIONS, TSCONFIG, check_project, group_by_project
+from engine.validate.projects import (
+    TS_EXTENSIONS,
+    TSCONFIG,
+    ProjectCheck,
+    check_project,
+    group_by_project,
+)
 from engine.validate.staging_baseline import TOOL, FolderBaseline, render, to_folder_relative
+from engine.validate.tsc_scope import SCOPE_AFFECTED, Scope
 from engine.workspace import STATE_DIR
 
 __all__ = ["VALIDATOR_NAME", "FolderCheck", "check_folder", "narrow_config"]
@@ -51,6 +59,13 @@ class FolderCheck:
     preexisting: int = 0
     unowned: list[str] = field(default_factory=list, metadata={"doc": "TS files no project owns"})
     seconds: float = 0.0
+    scopes: dict[str, str] = field(
+        default_factory=dict,
+        metadata={
+            "doc": "per project as listed: 'affected' when only the files the change affects"
+            " were checked (tsc_scope), else why every file was"
+        },
+    )
 
     @property
     def lines(self) -> list[str]:
@@ -59,7 +74,13 @@ class FolderCheck:
     def result(self) -> ValidationResult:
         count = len(self.new)
         errors = f"{count} new error" + ("" if count == 1 else "s")
-        checked = ", ".join(self.projects) or "no project"
+        checked = (
+            ", ".join(
+                f"{p} (affected files)" if self.scopes.get(p) == SCOPE_AFFECTED else p
+                for p in self.projects
+            )
+            or "no project"
+        )
         if count == 0:
             summary = f"tsc -p {checked}: {errors} ({self.preexisting} already in the baseline)"
         else:
@@ -125,29 +146,85 @@ def check_folder(
     if narrow is not None:
         owned.append((narrow, root_owned))
     mine = set(changed)
+    before: dict[str, Baseline] = {}
+
+    def judge(check: ProjectCheck, tsconfig: str, own: bool) -> tuple[list[Finding], list[Finding]]:
+        """The check's errors (those in files only earlier folders changed aside) and the
+        new ones among them."""
+        errors = [
+            f
+            for f in check.findings
+            if f.severity == "error" and not (f.file in earlier and f.file not in mine)
+        ]
+        if own:
+            # Without a STAGING baseline (the source is outside the workspace) every error
+            # of the folder's own project counts.
+            new = errors if baseline is None else _new_in_folder(baseline, errors, dest)
+            return errors, new
+        if tsconfig not in before:
+            config = (root / tsconfig).read_bytes() if tsconfig == narrow else None
+            before[tsconfig] = project_baseline(tsconfig, config)
+        return errors, diff_findings(before[tsconfig], errors).new
+
+    moved: list[Path] | None = None
     for tsconfig, files in owned:
         if tsconfig == narrow:
             shown = ", ".join(sorted({posixpath.dirname(f) for f in root_owned}))
             out.projects.append(f"{TSCONFIG} (narrow: {shown})")
         else:
             out.projects.append(tsconfig)
-        check = check_project(root, tsconfig, files)
-        errors = [
-            f
-            for f in check.findings
-            if f.severity == "error" and not (f.file in earlier and f.file not in mine)
-        ]
-        if _inside(tsconfig, dest):
-            # Without a STAGING baseline (the source is outside the workspace) every error
-            # of the folder's own project counts.
-            new = errors if baseline is None else _new_in_folder(baseline, errors, dest)
+        own = _inside(tsconfig, dest)
+        if own:
+            structure = None
+            if baseline is not None:
+                structure = baseline.structures.get(posixpath.relpath(tsconfig, dest))
+            if structure is None:
+                # No before-picture of this program's structure (the CLI took the baseline,
+                # or the config is new): nothing says which files the move left as they were.
+                scope = None
+            else:
+                if moved is None:
+                    moved = _differing(root, dest, baseline.folder) if baseline else []
+                scope = Scope(changed=moved, folder=root / dest, structure=structure)
         else:
-            config = (root / tsconfig).read_bytes() if tsconfig == narrow else None
-            new = diff_findings(project_baseline(tsconfig, config), errors).new
+            scope = Scope(changed=[root / p for p in sorted(mine | set(earlier))])
+
+        check = check_project(root, tsconfig, files, scope=scope)
+        errors, new = judge(check, tsconfig, own)
+        if new and check.scope == SCOPE_AFFECTED:
+            # The narrowed check is the fast path to "nothing new"; a new error is judged on
+            # the whole program, as the before-picture was taken.
+            check = check_project(root, tsconfig, files)
+            errors, new = judge(check, tsconfig, own)
+        out.scopes[out.projects[-1]] = check.scope if check.scope == SCOPE_AFFECTED else check.why
         out.new.extend(new)
         out.preexisting += len(errors) - len(new)
     out.seconds = time.monotonic() - started
     return out
+
+
+def _differing(root: Path, dest: str, source: str) -> list[Path]:
+    """The files under `dest` whose content is not the one at the same place under `source`
+    (the folder's STAGING folder), and those `source` has that `dest` lacks."""
+    here, there = root / dest, root / source
+    out: list[Path] = []
+    seen: set[str] = set()
+    for top, dirs, files in os.walk(here):
+        dirs[:] = [d for d in dirs if d != "node_modules"]
+        for name in files:
+            path = Path(top, name)
+            rel = path.relative_to(here).as_posix()
+            seen.add(rel)
+            original = there / rel
+            if not original.is_file() or original.read_bytes() != path.read_bytes():
+                out.append(path)
+    for top, dirs, files in os.walk(there):
+        dirs[:] = [d for d in dirs if d != "node_modules"]
+        for name in files:
+            rel = Path(top, name).relative_to(there).as_posix()
+            if rel not in seen:
+                out.append(here / rel)
+    return sorted(out)
 
 
 # A module path in a message (`import("…/node_modules/vite/…")`) is spelled from where tsc

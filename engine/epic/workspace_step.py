@@ -358,11 +358,13 @@ def folder_baseline(root: Path, folder: str) -> FolderBaseline:
     findings = list(baseline.findings)
     seen = {(f.fingerprint, f.line, f.column) for f in findings}
     tsconfigs = list(baseline.tsconfigs)
+    structures = dict(baseline.structures)
     seconds, failed = baseline.seconds, baseline.tool_failed
     for sub in nested:
         prefix = sub.relative_to(here).as_posix()
-        part = take_staging_baseline(root, f"{folder}/{prefix}")
+        part = take_staging_baseline(root, f"{folder}/{prefix}", top=folder)
         tsconfigs += [f"{prefix}/{c}" for c in part.tsconfigs]
+        structures.update(part.structures)
         seconds += part.seconds
         for found in part.findings:
             moved = found.model_copy(
@@ -385,5 +387,6 @@ def folder_baseline(root: Path, folder: str) -> FolderBaseline:
             "findings": findings,
             "seconds": round(seconds, 3),
             "tool_failed": failed,
+            "structures": structures,
         }
     )

@@ -41,7 +41,8 @@ from engine.patch.models import PatchOperation
 from engine.patch.validation import Finding
 from engine.validate.toolchain import find_tool, output_tail, run_tool
 from engine.validate.tsc import parse_tsc_output
-from engine.validate.tsc_server import run_served
+from engine.validate.tsc_scope import SCOPE_ALL, Scope, Served
+from engine.validate.tsc_server import run_scoped
 
 TSCONFIG = "tsconfig.json"
 TS_EXTENSIONS = (".ts", ".tsx", ".mts", ".cts")
@@ -219,6 +220,8 @@ class ProjectCheck(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     seconds: float
     summary: str = ""
+    scope: str = Field(default=SCOPE_ALL, description="what was checked: all or affected files")
+    why: str = Field(default="", description="why every file was checked")
 
 
 def project_hash(tsconfig: str) -> str:
@@ -239,6 +242,18 @@ def find_tsc(root: Path, start: Path) -> Path:
     raise ToolchainMissing(f"tsc not found in node_modules/.bin from {start} up to {root}")
 
 
+@dataclass
+class TscRun:
+    """One `tsc -p` check: what tsc printed, its findings, and what it checked (`tsc_scope`)."""
+
+    code: int
+    findings: list[Finding]
+    output: str
+    scope: str = SCOPE_ALL
+    why: str = ""
+    structure: dict[str, str] = field(default_factory=dict)
+
+
 def run_tsc(
     tsc: Path,
     config: Path,
@@ -246,31 +261,45 @@ def run_tsc(
     cwd: Path,
     buildinfo: Path | None,
     timeout_s: float,
-) -> tuple[int, list[Finding], str]:
+    scope: Scope | None = None,
+) -> TscRun:
     """`tsc -p config --noEmit --pretty false` in `cwd`: its exit code, findings and output.
 
     Answered by the long-lived server of `tsc`'s installation when it runs (see `tsc_server`;
-    it keeps parsed files in memory, so `buildinfo` is not used), else by the CLI."""
-    served = run_served(tsc, config, cwd=cwd, timeout_s=timeout_s)
-    if served is not None:
-        returncode, output = served
-    else:
+    it keeps parsed files in memory, so `buildinfo` is not used; `scope` may narrow what it
+    checks), else by the CLI, which checks everything."""
+    served = run_scoped(tsc, config, cwd=cwd, timeout_s=timeout_s, scope=scope)
+    if served is None:
         command = [str(tsc), "-p", str(config), "--noEmit", "--pretty", "false"]
         if buildinfo is not None:
             buildinfo.parent.mkdir(parents=True, exist_ok=True)
             command += ["--incremental", "--tsBuildInfoFile", str(buildinfo)]
         run = run_tool(command, cwd=cwd, timeout_s=timeout_s, merge_stderr=True)
-        returncode, output = run.returncode, run.stdout
-    findings = parse_tsc_output(output, root=cwd)
-    if returncode != 0 and not any(f.severity == "error" for f in findings):
+        served = Served(exit=run.returncode, output=run.stdout, why="the tsc CLI checks all")
+    findings = parse_tsc_output(served.output, root=cwd)
+    if served.exit != 0 and not any(f.severity == "error" for f in findings):
         findings.append(
-            Finding(tool="tsc", message=f"tsc exited with {returncode}: {output_tail(output)}")
+            Finding(
+                tool="tsc", message=f"tsc exited with {served.exit}: {output_tail(served.output)}"
+            )
         )
-    return returncode, findings, output
+    return TscRun(
+        code=served.exit,
+        findings=findings,
+        output=served.output,
+        scope=served.scope,
+        why=served.why,
+        structure=served.structure,
+    )
 
 
 def check_project(
-    root: Path, tsconfig: str, files: Sequence[str] = (), *, timeout_s: float = 300
+    root: Path,
+    tsconfig: str,
+    files: Sequence[str] = (),
+    *,
+    timeout_s: float = 300,
+    scope: Scope | None = None,
 ) -> ProjectCheck:
     root = root.resolve()
     config = root / tsconfig
@@ -279,19 +308,27 @@ def check_project(
         # No --incremental: tsc then prints some union types with their members in another
         # order than a plain run, and the STAGING baseline a project is judged against is a
         # plain run; the same text is the same fingerprint.
-        code, findings, _ = run_tsc(
-            find_tsc(root, config.parent), config, cwd=root, buildinfo=None, timeout_s=timeout_s
+        run = run_tsc(
+            find_tsc(root, config.parent),
+            config,
+            cwd=root,
+            buildinfo=None,
+            timeout_s=timeout_s,
+            scope=scope,
         )
     except subprocess.TimeoutExpired:
-        findings, code = [Finding(tool="tsc", message=f"tsc timed out after {timeout_s:g}s")], 1
-    errors = [f for f in findings if f.severity == "error"]
+        timed_out = Finding(tool="tsc", message=f"tsc timed out after {timeout_s:g}s")
+        run = TscRun(code=1, findings=[timed_out], output="", why="tsc timed out")
+    errors = [f for f in run.findings if f.severity == "error"]
     return ProjectCheck(
         tsconfig=tsconfig,
         files=list(files),
-        ok=code == 0 and not errors,
-        findings=findings,
+        ok=run.code == 0 and not errors,
+        findings=run.findings,
         seconds=round(time.monotonic() - started, 3),
         summary="tsc: ok" if not errors else f"tsc: {len(errors)} errors",
+        scope=run.scope,
+        why=run.why,
     )
 
 

@@ -32,6 +32,7 @@ from engine.validate.projects import (
     project_hash,
     run_tsc,
 )
+from engine.validate.tsc_scope import Scope
 from engine.workspace import STATE_DIR
 
 TOOL = "tsc"
@@ -44,6 +45,11 @@ class FolderBaseline(BaseModel):
     seconds: float
     findings: list[BaselineFinding] = Field(description="paths relative to the folder")
     tool_failed: bool = False
+    structures: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="each checked program's structure (tsc_scope), by its config's path"
+        " relative to the folder the destination mirrors; only when the tsc server ran",
+    )
 
     @property
     def errors(self) -> int:
@@ -63,19 +69,38 @@ def leaf_configs(folder: Path) -> list[Path]:
 
 
 def take_staging_baseline(
-    root: Path, folder: str, *, timeout_s: float = 300, base: str | None = None
+    root: Path,
+    folder: str,
+    *,
+    timeout_s: float = 300,
+    base: str | None = None,
+    top: str | None = None,
 ) -> FolderBaseline:
-    """Type-check `folder` (workspace-relative) with its own tsconfig and record its findings."""
+    """Type-check `folder` (workspace-relative) with its own tsconfig and record its findings,
+    and each program's structure (`tsc_scope`) keyed by its config's path relative to `top`
+    (the folder the destination mirrors; `folder` itself by default)."""
     root = root.resolve()
     here = (root / folder).resolve()
+    structure_root = (root / (top or folder)).resolve()
     started = time.monotonic()
     configs = leaf_configs(here) or [_temporary_config(root, folder, base)]
     tsc = find_tsc(root, here)
     findings: list[Finding] = []
+    structures: dict[str, dict[str, str]] = {}
     failed = False
     for config in configs:
         try:
-            _, found, _ = run_tsc(tsc, config, cwd=here, buildinfo=None, timeout_s=timeout_s)
+            run = run_tsc(
+                tsc,
+                config,
+                cwd=here,
+                buildinfo=None,
+                timeout_s=timeout_s,
+                scope=Scope(folder=structure_root),
+            )
+            found = run.findings
+            if run.structure:
+                structures[_relative(config, structure_root)] = run.structure
         except subprocess.TimeoutExpired:
             found = [Finding(tool=TOOL, message=f"tsc timed out after {timeout_s:g}s")]
         failed = failed or any(f.file is None and f.code is None for f in found)
@@ -93,6 +118,7 @@ def take_staging_baseline(
             BaselineFinding(**f.model_dump(), fingerprint=fingerprint(f)) for f in unique.values()
         ],
         tool_failed=failed,
+        structures=structures,
     )
 
 

@@ -17,7 +17,24 @@
 // (target, jsx, module detection, alwaysStrict, ...) plus the per-file settings the program
 // passes in (language version, implied module format, JSDoc parsing mode). That is the sharing
 // rule the language service uses between the projects of one tsserver.
+//
+// A request may narrow what is checked (see engine/validate/tsc_scope.py for the contract):
+//   "changed":   absolute paths that differ from the before-picture the answer is judged
+//                against; then only the affected files are checked semantically: the changed
+//                ones in the program and every file that imports them, transitively (the rule
+//                of tsc's own incremental builder), unless a change can reach further (a file
+//                that declares globals or augments a module, a deleted file, a package.json
+//                or tsconfig that configures the program), which checks everything;
+//   "folder":    the answer carries the program's structure (see `structure`), its files keyed
+//                relative to this folder;
+//   "structure": a before-picture's structure: the check is narrowed only when this program's
+//                structure is the same, the changed files' own entries aside.
+// The answer says "scope": "affected" (with "checked", the number of files checked) or "all"
+// (with "why").
 
+const crypto = require("crypto");
+const fs = require("fs");
+const path = require("path");
 const readline = require("readline");
 
 const ts = require(process.argv[2]);
@@ -156,6 +173,20 @@ function check(request) {
     host: sharedHost(options),
     configFileParsingDiagnostics: ts.getConfigFileParsingDiagnostics(config),
   });
+  const answer = {};
+  if (request.folder) {
+    answer.structure = programStructure(program, configFileName, ts.normalizePath(request.folder));
+  }
+  const scope = Array.isArray(request.changed)
+    ? affectedFiles(program, configFileName, request, answer.structure)
+    : { why: "no change list was given" };
+  // Each file's semantic (and declaration) diagnostics; `undefined`: every file's.
+  const each = (get) => {
+    if (!scope.files) return get(undefined);
+    const out = [];
+    for (const sourceFile of scope.files) out.push(...get(sourceFile));
+    return out;
+  };
   // tsc's emitFilesAndReportErrors, diagnostic for diagnostic.
   const all = program.getConfigFileParsingDiagnostics().slice();
   const configCount = all.length;
@@ -165,21 +196,186 @@ function check(request) {
     if (!options.listFilesOnly) {
       all.push(...program.getGlobalDiagnostics());
       if (all.length === configCount) {
-        all.push(...program.getSemanticDiagnostics());
+        all.push(...each((file) => program.getSemanticDiagnostics(file)));
       }
       const declarations = Boolean(options.declaration || options.composite);
       if (options.noEmit && declarations && all.length === configCount) {
-        all.push(...program.getDeclarationDiagnostics());
+        all.push(...each((file) => program.getDeclarationDiagnostics(file)));
       }
     }
   }
   const emitted = program.emit();
   all.push(...emitted.diagnostics);
   const diagnostics = ts.sortAndDeduplicateDiagnostics(all);
+  if (scope.files) {
+    answer.scope = "affected";
+    answer.checked = scope.files.length;
+  } else {
+    answer.scope = "all";
+    answer.why = scope.why;
+  }
   return {
     exit: exitStatus(emitted.emitSkipped, diagnostics),
     output: ts.formatDiagnostics(diagnostics, formatHost),
+    ...answer,
   };
+}
+
+function digest(text) {
+  return crypto.createHash("sha1").update(text).digest("hex");
+}
+
+function inside(file, folder) {
+  return file === folder || file.startsWith(folder + "/");
+}
+
+// A program's structure, the same wherever the folder stands: per file the program holds
+// (keyed relative to `folder`, except in node_modules, where TypeScript's real paths are the
+// same from STAGING and from the destination), a digest of its text and of where each of its
+// imports and type references resolved; the config files read; the compiler options.
+function programStructure(program, configFileName, folder) {
+  const key = (file) => {
+    const name = ts.normalizePath(file);
+    if (name.includes("/node_modules/") || !inside(name, folder)) return name;
+    return "<folder>" + name.slice(folder.length);
+  };
+  const entries = new Map();
+  for (const sourceFile of program.getSourceFiles()) {
+    entries.set(sourceFile.path, [key(sourceFile.fileName), "text " + digest(sourceFile.text)]);
+  }
+  const resolved = (kind) => (resolution, name, mode, filePath) => {
+    const entry = entries.get(filePath);
+    if (entry === undefined) return;
+    const target = resolution && (resolution.resolvedModule || resolution.resolvedTypeReferenceDirective);
+    const where = target && target.resolvedFileName ? key(target.resolvedFileName) : "-";
+    entry.push(`${kind} ${name} ${mode === undefined ? "" : mode} ${where}`);
+  };
+  program.forEachResolvedModule(resolved("import"));
+  program.forEachResolvedTypeReferenceDirective(resolved("types"));
+  const structure = {};
+  for (const [name, ...lines] of entries.values()) {
+    structure[name] = digest(lines.sort().join("\n"));
+  }
+  const options = program.getCompilerOptions();
+  const configs = [configFileName, ...((options.configFile && options.configFile.extendedSourceFiles) || [])];
+  for (const config of configs) {
+    structure["config " + key(config)] = digest(ts.sys.readFile(config) || "");
+  }
+  structure["options"] = digest(JSON.stringify(stableOptions(options, key)));
+  return structure;
+}
+
+function stableOptions(value, key) {
+  if (typeof value === "string") return value.startsWith("/") ? key(value) : value;
+  if (Array.isArray(value)) return value.map((item) => stableOptions(item, key));
+  if (value === null || typeof value !== "object") return value;
+  const out = {};
+  for (const name of Object.keys(value).sort()) {
+    // The config file objects themselves are compared by their text, above.
+    if (name === "configFile" || name === "configFilePath" || name === "project") continue;
+    out[name] = stableOptions(value[name], key);
+  }
+  return out;
+}
+
+const TS_LIKE = /\.(d\.[cm]?ts|[cm]?tsx?|[cm]?jsx?|json)$/;
+const CONFIG_LIKE = /^(package\.json|[jt]sconfig(\..*)?\.json)$/;
+
+// The files whose semantic diagnostics can differ from the before-picture's, or `why` not.
+function affectedFiles(program, configFileName, request, structure) {
+  const changed = new Set(request.changed.map((file) => ts.normalizePath(file)));
+  const byName = new Map(program.getSourceFiles().map((f) => [ts.normalizePath(f.fileName), f]));
+  if (request.structure) {
+    const differs = structureDifference(request.structure, structure || {}, changed, request.folder);
+    if (differs) return { why: differs };
+  }
+  const configs = new Set([ts.normalizePath(configFileName)]);
+  const options = program.getCompilerOptions();
+  for (const extended of (options.configFile && options.configFile.extendedSourceFiles) || []) {
+    configs.add(ts.normalizePath(extended));
+  }
+  const folders = new Set([...byName.keys()].map((file) => path.posix.dirname(file)));
+  const seeds = [];
+  for (const file of changed) {
+    const sourceFile = byName.get(file);
+    if (sourceFile !== undefined) {
+      seeds.push(sourceFile);
+      continue;
+    }
+    if (configs.has(file)) return { why: `${file} configures the program` };
+    const folder = path.posix.dirname(file);
+    if (CONFIG_LIKE.test(path.posix.basename(file)) && [...folders].some((f) => inside(f, folder))) {
+      return { why: `${file} may configure the program's files` };
+    }
+    if (TS_LIKE.test(file) && !fs.existsSync(file)) {
+      return { why: `${file} was deleted` };
+    }
+  }
+  for (const sourceFile of seeds) {
+    if (affectsGlobalScope(sourceFile)) {
+      return { why: `${sourceFile.fileName} declares globals or augments a module` };
+    }
+  }
+  const importers = new Map();
+  const edge = (resolution, name, mode, filePath) => {
+    const target = resolution && (resolution.resolvedModule || resolution.resolvedTypeReferenceDirective);
+    const imported = target && target.resolvedFileName && program.getSourceFile(target.resolvedFileName);
+    const importer = program.getSourceFileByPath(filePath);
+    if (!imported || !importer) return;
+    if (!importers.has(imported)) importers.set(imported, new Set());
+    importers.get(imported).add(importer);
+  };
+  program.forEachResolvedModule(edge);
+  program.forEachResolvedTypeReferenceDirective(edge);
+  for (const sourceFile of program.getSourceFiles()) {
+    for (const reference of sourceFile.referencedFiles) {
+      const target = program.getSourceFile(
+        ts.normalizePath(path.posix.resolve(path.posix.dirname(sourceFile.fileName), reference.fileName)),
+      );
+      if (!target) continue;
+      if (!importers.has(target)) importers.set(target, new Set());
+      importers.get(target).add(sourceFile);
+    }
+  }
+  const affected = new Set(seeds);
+  const queue = [...seeds];
+  while (queue.length > 0) {
+    for (const importer of importers.get(queue.pop()) || []) {
+      if (!affected.has(importer)) {
+        affected.add(importer);
+        queue.push(importer);
+      }
+    }
+  }
+  // In the program's own order: tsc checks files in that order.
+  return { files: program.getSourceFiles().filter((f) => affected.has(f)) };
+}
+
+// tsc's own rule (BuilderState.isFileAffectingGlobalScope), kept conservative: a file that is
+// not a module, or that augments one, can change what every file sees.
+function affectsGlobalScope(sourceFile) {
+  if (typeof ts.isExternalOrCommonJsModule !== "function") return true;
+  if (sourceFile.moduleAugmentations && sourceFile.moduleAugmentations.length > 0) return true;
+  if (typeof ts.isJsonSourceFile === "function" && ts.isJsonSourceFile(sourceFile)) return false;
+  return !ts.isExternalOrCommonJsModule(sourceFile);
+}
+
+function structureDifference(before, after, changed, folder) {
+  const skip = new Set();
+  if (folder) {
+    const root = ts.normalizePath(folder);
+    for (const file of changed) {
+      if (!file.includes("/node_modules/") && inside(file, root)) {
+        skip.add("<folder>" + file.slice(root.length));
+      }
+    }
+  }
+  for (const name of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (!(name in before)) return `the program now holds ${name}`;
+    if (!(name in after)) return `the program no longer holds ${name}`;
+    if (before[name] !== after[name] && !skip.has(name)) return `${name} differs from the baseline's`;
+  }
+  return null;
 }
 
 function answer(message) {

@@ -46,7 +46,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MODE_ENV", "SERVERS_ENV", "close_all", "run_served", "typescript_lib"]
+from engine.validate.tsc_scope import Scope, Served
+
+__all__ = ["MODE_ENV", "SERVERS_ENV", "close_all", "run_scoped", "run_served", "typescript_lib"]
 
 MODE_ENV = "VIBEHQ_TSC"
 SERVERS_ENV = "VIBEHQ_TSC_SERVERS"
@@ -132,9 +134,9 @@ class _Server:
             raise _ServerFailed("the tsc server exited: " + " | ".join(self._stderr))
         return answer
 
-    def check(self, config: str, cwd: str, timeout_s: float) -> tuple[int, str]:
+    def check(self, config: str, cwd: str, timeout_s: float, scope: Scope) -> Served:
         request_id = next(self._ids)
-        request = {"id": request_id, "tsconfig": config, "cwd": cwd}
+        request = {"id": request_id, "tsconfig": config, "cwd": cwd, **scope.request()}
         assert self._proc.stdin is not None
         try:
             self._proc.stdin.write(json.dumps(request) + "\n")
@@ -150,14 +152,15 @@ class _Server:
         if "error" in answer or not isinstance(answer.get("output"), str):
             raise _ServerFailed(str(answer.get("error", answer)))
         log.debug(
-            "tsc server: %s in %s ms; cache %s files, %s MB of text; heap %s MB",
+            "tsc server: %s in %s ms (%s); cache %s files, %s MB of text; heap %s MB",
             config,
             answer.get("ms"),
+            answer.get("scope"),
             answer.get("cachedFiles"),
             answer.get("cachedMB"),
             answer.get("heapMB"),
         )
-        return int(answer.get("exit", 1)), answer["output"]
+        return Served.from_answer(answer)
 
     def close(self) -> None:
         if self._proc.stdin is not None:
@@ -247,20 +250,29 @@ def _pool_for(tsc: Path) -> _Pool | None:
     return None if pool.failures >= _MAX_FAILURES else pool
 
 
-def run_served(tsc: Path, config: Path, *, cwd: Path, timeout_s: float) -> tuple[int, str] | None:
-    """tsc's exit code and `--pretty false` output for `tsc -p config --noEmit` run in `cwd`,
-    from the server for `tsc`'s installation; None when the CLI must run instead."""
+def run_scoped(
+    tsc: Path, config: Path, *, cwd: Path, timeout_s: float, scope: Scope | None = None
+) -> Served | None:
+    """`tsc -p config --noEmit` run in `cwd`, answered by the server for `tsc`'s installation,
+    checking what `scope` narrows it to (see `tsc_scope`); None when the CLI must run instead."""
     pool = _pool_for(tsc)
     if pool is None:
         return None
     try:
         with pool.server() as server:
             # `config` as the CLI would get it on its command line: tsc quotes it in errors.
-            return server.check(str(config), os.path.abspath(cwd), timeout_s)
+            return server.check(str(config), os.path.abspath(cwd), timeout_s, scope or Scope())
     except _ServerFailed:
         with _pools_lock:
             pool.failures += 1
         return None
+
+
+def run_served(tsc: Path, config: Path, *, cwd: Path, timeout_s: float) -> tuple[int, str] | None:
+    """tsc's exit code and `--pretty false` output for `tsc -p config --noEmit` run in `cwd`,
+    every file checked; None when the CLI must run instead."""
+    served = run_scoped(tsc, config, cwd=cwd, timeout_s=timeout_s)
+    return None if served is None else (served.exit, served.output)
 
 
 def close_all() -> None:

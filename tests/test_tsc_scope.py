@@ -1,0 +1,130 @@
+"""A scoped tsc check checks the files a change can affect, and everything when it can reach
+further: real tsc (the examples' TypeScript) through the tsc server, files on disk."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.epic.project_gate import check_folder
+from engine.validate.baseline import Baseline
+from engine.validate.projects import check_project
+from engine.validate.staging_baseline import take_staging_baseline
+from engine.validate.tsc_scope import SCOPE_AFFECTED, SCOPE_ALL, Scope
+from engine.validate.tsc_server import MODE_ENV, close_all
+from tests.conftest import write
+from tests.test_tscheck import TSCONFIG, _project
+
+pytestmark = pytest.mark.integration
+
+USER = 'import { ok } from "./fine";\nexport const twice: number = ok;\n'
+
+
+@pytest.fixture(autouse=True)
+def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv(MODE_ENV, raising=False)
+    close_all()
+    yield
+    close_all()
+
+
+def _files(check_findings: list) -> set[str]:
+    return {f.file for f in check_findings if f.severity == "error"}
+
+
+def test_only_the_changed_file_and_its_importers_are_checked(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    write(root, "src/user.ts", USER)
+    full = check_project(root, "tsconfig.json")
+    assert full.scope == SCOPE_ALL
+    assert _files(full.findings) == {"src/broken.ts", "src/user.ts"}
+
+    scoped = check_project(root, "tsconfig.json", scope=Scope(changed=[root / "src/fine.ts"]))
+    assert scoped.scope == SCOPE_AFFECTED
+    # user.ts imports fine.ts: checked; broken.ts does not: left to the before-picture.
+    assert _files(scoped.findings) == {"src/user.ts"}
+
+    nothing = check_project(root, "tsconfig.json", scope=Scope(changed=[]))
+    assert nothing.scope == SCOPE_AFFECTED
+    assert _files(nothing.findings) == set()
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ("script", "declares globals"),
+        ("augment", "declares globals or augments a module"),
+        ("delete", "was deleted"),
+        ("tsconfig", "configures the program"),
+    ],
+)
+def test_a_change_that_reaches_further_checks_everything(
+    tmp_path: Path, change: str, why: str
+) -> None:
+    root = _project(tmp_path)
+    changed = root / "src/fine.ts"
+    if change == "script":
+        write(root, "src/fine.ts", "const ok: string = 'no module';\n")
+    elif change == "augment":
+        write(root, "src/fine.ts", "export {};\ndeclare global { var extra: number }\n")
+    elif change == "delete":
+        changed = root / "src/gone.ts"
+    else:
+        changed = root / "tsconfig.json"
+    check = check_project(root, "tsconfig.json", scope=Scope(changed=[changed]))
+    assert check.scope == SCOPE_ALL
+    assert why in check.why
+    assert "src/broken.ts" in _files(check.findings)
+
+
+def test_a_moved_folder_with_the_baselines_structure_checks_only_what_changed(
+    tmp_path: Path,
+) -> None:
+    root = _project(tmp_path / "ws")
+    staging = root / "STAGING" / "w"
+    write(staging, "tsconfig.json", TSCONFIG)
+    write(staging, "src/broken.ts", (root / "src/broken.ts").read_text())
+    write(staging, "src/fine.ts", "export const ok: number = 1;\n")
+    write(staging, "src/user.ts", USER)
+    baseline = take_staging_baseline(root, "STAGING/w")
+    assert set(baseline.structures) == {"tsconfig.json"}
+    assert baseline.errors >= 3
+
+    # The move: the same files one level deeper; only user.ts changes, with a new error.
+    dest = root / "apps" / "w"
+    shutil.copytree(staging, dest)
+    write(dest, "src/user.ts", USER + 'export const bad: number = "one";\n')
+
+    def gate() -> tuple[list[str], dict[str, str]]:
+        check = check_folder(
+            root,
+            ["apps/w/src/user.ts"],
+            dest="apps/w",
+            baseline=baseline,
+            project_baseline=lambda tsconfig, config: Baseline(tool="tsc", findings=[]),
+        )
+        return check.lines, check.scopes
+
+    lines, scopes = gate()
+    assert lines == [
+        "apps/w/src/user.ts:3 TS2322 Type 'string' is not assignable to type 'number'."
+    ]
+    # A new error is confirmed on the whole program: that check's reason is recorded.
+    assert scopes["apps/w/tsconfig.json"] != SCOPE_AFFECTED
+
+    write(dest, "src/user.ts", USER)
+    lines, scopes = gate()
+    assert lines == []
+    assert scopes == {"apps/w/tsconfig.json": SCOPE_AFFECTED}
+
+    # Other compiler options: not the program the baseline judged, so everything is checked.
+    options = json.loads(TSCONFIG)
+    options["compilerOptions"]["noImplicitReturns"] = True
+    write(dest, "tsconfig.json", json.dumps(options))
+    lines, scopes = gate()
+    assert lines == []
+    assert "differs from the baseline's" in scopes["apps/w/tsconfig.json"]
