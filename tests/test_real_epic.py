@@ -269,9 +269,21 @@ def test_real_workers_join_install_are_baselined_and_land_with_no_new_error(
     chanfana = next(j for j in runner.jobs if j.name == "chanfana-openapi-template")
     recorded = runner.staging_baseline(chanfana)
     assert recorded is not None and "tests/tsconfig.json" in recorded.tsconfigs
-    # The refactored folder's orchestrator entrypoints are checked in the narrow program.
+    # Each program's structure is recorded with it: chanfana arrives as it stood, so its gate
+    # checks only what the move changed (nothing), not the whole program again.
+    assert {"tsconfig.json", "tests/tsconfig.json"} <= set(recorded.structures)
+    moved = runner.run.step("chanfana-openapi-template", "gate")
+    assert moved is not None
+    assert (
+        "apps/chanfana-openapi-template/tsconfig.json (affected files)" in moved.data["tsc_summary"]
+    )
+    # The refactored folder's orchestrator entrypoints are checked in the narrow program, only
+    # the files the recipe changed and their importers.
     hello = runner.run.step("hello-world-do-template", "gate")
     assert hello is not None
-    assert "tsconfig.json (narrow: orchestrator/worker/entrypoints)" in hello.data["tsc_summary"]
+    assert (
+        "tsconfig.json (narrow: orchestrator/worker/entrypoints) (affected files)"
+        in hello.data["tsc_summary"]
+    )
     # The lockfile change is journaled with the run: rolling the run back restores it.
     assert (root / "package-lock.json").is_file()

@@ -259,10 +259,24 @@ function programStructure(program, configFileName, folder) {
   const options = program.getCompilerOptions();
   const configs = [configFileName, ...((options.configFile && options.configFile.extendedSourceFiles) || [])];
   for (const config of configs) {
-    structure["config " + key(config)] = digest(ts.sys.readFile(config) || "");
+    // A config extended from a package is named through the node_modules link it was found by.
+    structure["config " + key(realpath(config))] = digest(ts.sys.readFile(config) || "");
   }
-  structure["options"] = digest(JSON.stringify(stableOptions(options, key)));
+  // Paths in the options (outDir, tsBuildInfoFile, typeRoots, ...) are spelled, not resolved.
+  const spelled = (file) => {
+    const name = ts.normalizePath(file);
+    return inside(name, folder) ? "<folder>" + name.slice(folder.length) : name;
+  };
+  structure["options"] = digest(JSON.stringify(stableOptions(options, spelled)));
   return structure;
+}
+
+function realpath(file) {
+  try {
+    return fs.realpathSync(file);
+  } catch (error) {
+    return file;
+  }
 }
 
 function stableOptions(value, key) {
@@ -278,7 +292,7 @@ function stableOptions(value, key) {
   return out;
 }
 
-const TS_LIKE = /\.(d\.[cm]?ts|[cm]?tsx?|[cm]?jsx?|json)$/;
+const TS_LIKE = /\.(d\.[cm]?ts|[cm]?tsx?|[cm]?jsx?)$/;
 const CONFIG_LIKE = /^(package\.json|[jt]sconfig(\..*)?\.json)$/;
 
 // The files whose semantic diagnostics can differ from the before-picture's, or `why` not.
@@ -307,7 +321,9 @@ function affectedFiles(program, configFileName, request, structure) {
     if (CONFIG_LIKE.test(path.posix.basename(file)) && [...folders].some((f) => inside(f, folder))) {
       return { why: `${file} may configure the program's files` };
     }
-    if (TS_LIKE.test(file) && !fs.existsSync(file)) {
+    // With a before-picture's structure a deleted file of the program already showed there.
+    const importable = TS_LIKE.test(file) || (options.resolveJsonModule && file.endsWith(".json"));
+    if (!request.structure && importable && !fs.existsSync(file)) {
       return { why: `${file} was deleted` };
     }
   }
