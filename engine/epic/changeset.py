@@ -1,8 +1,9 @@
 """A folder's proposed change as final file contents, kept on disk between steps and processes.
 
 The epic computes each folder's change in full (migration copy, import rewrites, recipe
-refactor) before anything is written, on an overlay: a staging copy of the workspace with
-the changes of the run's earlier folders and this folder's so far written in. The result is
+refactor) before anything is written, on an overlay: a staging copy of the workspace (or a
+hard-linked mirror, for the steps that only read it) with the changes of the run's earlier
+folders and this folder's so far written in. The result is
 stored as final contents plus the hash of the file each one was computed on; `to_batch` turns
 it into one PatchBatch pinned by those hashes, so the batch approved is byte for byte the one
 applied, and a file that changed in the meantime is a conflict, never overwritten.
