@@ -137,7 +137,8 @@ def test_an_epic_run_on_linked_overlays_writes_nothing_through_a_link(
     runner.prepare()
     runner.decide()
 
-    recipes = runner._changes(runner.jobs[1], "recipes")
+    folders = epic_ws / STATE_DIR / "runs" / runner.run.run_id / "folders"
+    recipes = Changeset.load(folders / "logger" / "recipes")
     assert "orchestrator/worker/entrypoints/index.ts" in recipes.paths
     after = _files(epic_ws)
     assert after.keys() == before.keys()
