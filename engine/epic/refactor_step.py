@@ -3,14 +3,13 @@ to its needs-model items gathered as one more layer. A mixin of `EpicRunner`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable
 from typing import Any
 
 from engine.approvals.models import NeedsModelPayload
 from engine.approvals.queue import get_item, list_items
 from engine.epic.answer_check import AnswerValidator
-from engine.epic.changeset import Changeset
+from engine.epic.changeset import Changeset, overlay
 from engine.epic.models import EpicEvent, EpicRun
 from engine.epic.queue_view import answer_batches, human_answer, live_proposals
 from engine.epic.run_models import SHOWN, ModelAnswerer
@@ -31,7 +30,6 @@ class RefactorStep:
     validator: BatchValidator | None
     answerer: ModelAnswerer | None
     emit: Callable[[EpicEvent], None]
-    _overlay: Callable[[Sequence[Changeset]], AbstractContextManager[Workspace]]
     _data: Callable[[FolderJob, str], dict[str, Any]]
     _save: Callable[[FolderJob, str, Changeset], None]
 
@@ -55,7 +53,8 @@ class RefactorStep:
         rpc = job.loaded.manifest.rpc
         epic = self.run.options.epic_task
         for dest in self._data(job, "plan").get("sql_folders", []):
-            with self._overlay([*layers, recipes]) as ovl:
+            # The recipes only read the overlay, in this process: hard links are safe there.
+            with overlay(self.ws, [*layers, recipes], link=True) as ovl:
                 plan = plan_refactor(ovl, target_for(dest, rpc), task_id=epic)
                 for batch in (plan.orchestrator, plan.worker):
                     if batch is not None:
@@ -95,43 +94,10 @@ class RefactorStep:
         proposals: list[int] = []
         unanswered: list[int] = []
         errors: list[str] = []
-        with self._overlay(layers) as ovl:
-            for item_id in item_ids:
-                with Ledger.open(self.ws.ledger_path) as ledger:
-                    item = get_item(ledger, item_id)
-                    live = live_proposals(ledger, item_id)
-                if item.state == "rejected":
-                    continue
-                batches = answer_batches(item, live)
-                if not batches and item.state == "pending" and self.answerer is not None:
-                    self.emit(
-                        EpicEvent(
-                            run_id=self.run.run_id,
-                            kind="message",
-                            folder=job.name,
-                            step="refactor",
-                            agent="Codex",
-                            message=f"asking the crew to answer item {item_id}",
-                        )
-                    )
-                    checker = (
-                        None
-                        if self.validator is None
-                        else AnswerValidator(self.validator, ovl.root)
-                    )
-                    answer = self.answerer(ovl, item, validator=checker)
-                    if answer.error:
-                        errors.append(f"item {item_id}: {answer.error}")
-                    with Ledger.open(self.ws.ledger_path) as ledger:
-                        live = live_proposals(ledger, item_id)
-                    batches = answer_batches(item, live)
-                if not batches:
-                    unanswered.append(item_id)
-                    continue
-                proposals += [p.id for p in live]
-                for batch in batches:
-                    for path in model.add_batch(ovl, batch):
-                        _write_overlay(ovl, path, model.new[path])
+        if item_ids:
+            # A copy, not hard links: the crew and its validator run tools in it.
+            with overlay(self.ws, layers) as ovl:
+                proposals, unanswered, errors = self._answer_items(job, ovl, item_ids, model)
         data: dict[str, Any] = {
             "items": item_ids,
             "model_answers": len(item_ids) - len(unanswered),
@@ -143,6 +109,51 @@ class RefactorStep:
         if unanswered and self.answerer is None:
             data["why"] = f"{len(unanswered)} needs-model items wait: no model is configured"
         return model, data
+
+    def _answer_items(
+        self, job: FolderJob, ovl: Workspace, item_ids: list[int], model: Changeset
+    ) -> tuple[list[int], list[int], list[str]]:
+        """Each item's answer recorded in `model` and written into `ovl`, so the next item is
+        answered on top of it; returns the proposals used, the items left unanswered and the
+        crew's errors."""
+        proposals: list[int] = []
+        unanswered: list[int] = []
+        errors: list[str] = []
+        for item_id in item_ids:
+            with Ledger.open(self.ws.ledger_path) as ledger:
+                item = get_item(ledger, item_id)
+                live = live_proposals(ledger, item_id)
+            if item.state == "rejected":
+                continue
+            batches = answer_batches(item, live)
+            if not batches and item.state == "pending" and self.answerer is not None:
+                self.emit(
+                    EpicEvent(
+                        run_id=self.run.run_id,
+                        kind="message",
+                        folder=job.name,
+                        step="refactor",
+                        agent="Codex",
+                        message=f"asking the crew to answer item {item_id}",
+                    )
+                )
+                checker = (
+                    None if self.validator is None else AnswerValidator(self.validator, ovl.root)
+                )
+                answer = self.answerer(ovl, item, validator=checker)
+                if answer.error:
+                    errors.append(f"item {item_id}: {answer.error}")
+                with Ledger.open(self.ws.ledger_path) as ledger:
+                    live = live_proposals(ledger, item_id)
+                batches = answer_batches(item, live)
+            if not batches:
+                unanswered.append(item_id)
+                continue
+            proposals += [p.id for p in live]
+            for batch in batches:
+                for path in model.add_batch(ovl, batch):
+                    _write_overlay(ovl, path, model.new[path])
+        return proposals, unanswered, errors
 
 
 def _write_overlay(ovl: Workspace, path: str, content: bytes | None) -> None:

@@ -24,15 +24,21 @@ files only the root tsconfig owns (the orchestrator's entrypoints) in a narrow p
 their folders, against the same narrow program before the change.
 
 Gates run concurrently (`jobs` threads, each running tsc processes) while everything that
-writes stays ordered: plan, migrate and refactor run folder by folder, each on an overlay of
-the earlier folders' changes that have not failed; the gates then run at once, each on its
-own overlay; the results are recorded in folder order, and apply is ordered and atomic per
-folder. That is sound because, after the preparation step, a folder's change touches only its
-own destination (plus the orchestrator when the refactor adds RPC methods there): the shared
-root files are the preparation batch's. A folder's own project therefore sees only its own
-folder and the shared dependencies, whatever the other folders do. When an earlier folder
-that the overlay assumed would pass does not, and it touched a file this folder's change also
-touches, this folder's change is computed and gated again on the overlay it will really meet.
+writes stays ordered: plan, migrate and refactor run folder by folder in this thread, each on
+an overlay of the earlier folders' changes that have not failed, and a folder's gate starts
+as soon as its refactor is done, on its own overlay, while the next folders are computed;
+the verdicts are recorded in folder order (in this thread, once all are computed), and apply
+is ordered and atomic per folder. That is sound because, after the preparation step, a
+folder's change touches only its own destination (plus the orchestrator when the refactor
+adds RPC methods there): the shared root files are the preparation batch's. A folder's own
+project therefore sees only its own folder and the shared dependencies, whatever the other
+folders do. When an earlier folder that the overlay assumed would pass does not, and it
+touched a file this folder's change also touches, this folder's change is computed and gated
+again on the overlay it will really meet.
+
+Plan, migrate and the recipes only read their overlays, in this process, so those hard-link
+the workspace's files (`overlay(link=True)`); the gate's and the crew's, where tools run,
+are copies.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -132,6 +139,15 @@ RECIPE_LABEL = "migration copy, import rewrites and D1-to-RPC recipes"
 Emit = Callable[[EpicEvent], None]
 
 
+@dataclass(frozen=True)
+class _StartedGate:
+    index: int
+    job: FolderJob
+    # The earlier folders its overlay holds (`_stale` checks them when recording).
+    assumed: list[str]
+    outcome: Future[StepOutcome]
+
+
 def _no_emit(event: EpicEvent) -> None:
     del event
 
@@ -201,83 +217,88 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
 
     def prepare(self) -> None:
         """The run's workspace preparation, then steps 1-4 per folder: plan, migrate and
-        refactor (recipes, then the crew for each needs-model item) in order, then the gates
-        `workers` at a time. Nothing of a folder is written to the workspace."""
+        refactor (recipes, then the crew for each needs-model item) in order, each folder's
+        gate starting as soon as its refactor is done, `workers` gates at a time while the
+        next folders are computed. Nothing of a folder is written to the workspace."""
         self._set_status("running")
         self._prepare_run()
         held = self.preparation_error()
-        ready: list[tuple[int, FolderJob]] = []
+        pool = ThreadPoolExecutor(max_workers=self.workers)
         self._optimistic = True
         try:
-            for index, job in enumerate(self.jobs):
-                gate = self._status(job, "gate")
-                if held is not None:
-                    # Without the run's preparation (membership, install, baselines) no
-                    # folder can be judged fairly: each waits, naming the error, until a
-                    # resume finds the preparation done.
-                    if gate != "done" and self._status(job, "apply") != "done":
-                        record = self._begin(job.name, "gate")
-                        waiting = {"ok": False, "prep_failed": held, "why": held}
-                        self._finish(record, "waiting", waiting)
-                    continue
-                prep_waited = gate == "waiting" and bool(self._data(job, "gate").get("prep_failed"))
-                # A folder whose gate waited on needs-model items looks for answers again:
-                # when the crew can be asked, or when a human answered or decided one since.
-                redo = (
-                    gate == "waiting"
-                    and not self._data(job, "gate").get("needs_install")
-                    and not prep_waited
-                    and (
-                        self.answerer is not None
-                        or self._answers_state(job)
-                        != self._data(job, "refactor").get("answers_state")
-                    )
-                )
-                # One that waited on the install goes on once the install is done.
-                installed = bool(self._data(job, "gate").get("needs_install")) and (
-                    self.install_waiting(job) is None
-                )
-                steps: list[tuple[str, Callable[[FolderJob, int], StepOutcome], bool]] = [
-                    ("plan", self._plan, False),
-                    ("migrate", self._migrate, False),
-                    ("refactor", self._refactor, redo),
-                ]
-                if all(
-                    self._run_step(job, name, functools.partial(work, job, index), again=again)
-                    for name, work, again in steps
-                ) and (
-                    gate not in ("done", "waiting", "failed") or redo or installed or prep_waited
-                ):
-                    ready.append((index, job))
-            self._gate_all(ready)
+            started = [
+                self._start_gate(pool, index, job)
+                for index, job in enumerate(self.jobs)
+                if self._computed(job, index, held)
+            ]
+            self._record_gates(started)
         finally:
             self._optimistic = False
+            # Interrupted: the gates not started yet are dropped (none was recorded as begun,
+            # so a resume runs them) and the running ones are waited for.
+            pool.shutdown(wait=True, cancel_futures=True)
 
-    def _gate_all(self, ready: list[tuple[int, FolderJob]]) -> None:
-        """Gate the folders concurrently; record the verdicts in folder order. A folder whose
-        overlay held an earlier folder that then failed, sharing a file with it, is computed
-        and gated again, alone, on the overlay it will really meet."""
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            futures: list[tuple[int, FolderJob, list[str], Future[StepOutcome]]] = [
-                (
-                    index,
-                    job,
-                    self._layer_folders(index),
-                    # The layers are taken here, in this thread: the flag they depend on
-                    # changes while the gates run (`_recompute`).
-                    pool.submit(self._gate, job, index, self._layers(index)),
-                )
-                for index, job in ready
-            ]
-            for index, job, assumed, future in futures:
+    def _computed(self, job: FolderJob, index: int, held: str | None) -> bool:
+        """Plan, migrate and refactor the folder as far as it goes; True when its gate is to
+        run now."""
+        gate = self._status(job, "gate")
+        if held is not None:
+            # Without the run's preparation (membership, install, baselines) no folder can be
+            # judged fairly: each waits, naming the error, until a resume finds it done.
+            if gate != "done" and self._status(job, "apply") != "done":
                 record = self._begin(job.name, "gate")
-                try:
-                    outcome = future.result()
-                except VibehqError as exc:
-                    outcome = StepOutcome("failed", {"error": exc.message})
-                self._finish(record, outcome.status, outcome.data)
-                if self._stale(job, index, assumed):
-                    self._recompute(job, index)
+                waiting = {"ok": False, "prep_failed": held, "why": held}
+                self._finish(record, "waiting", waiting)
+            return False
+        prep_waited = gate == "waiting" and bool(self._data(job, "gate").get("prep_failed"))
+        # A folder whose gate waited on needs-model items looks for answers again: when the
+        # crew can be asked, or when a human answered or decided one since.
+        redo = (
+            gate == "waiting"
+            and not self._data(job, "gate").get("needs_install")
+            and not prep_waited
+            and (
+                self.answerer is not None
+                or self._answers_state(job) != self._data(job, "refactor").get("answers_state")
+            )
+        )
+        # One that waited on the install goes on once the install is done.
+        installed = bool(self._data(job, "gate").get("needs_install")) and (
+            self.install_waiting(job) is None
+        )
+        steps: list[tuple[str, Callable[[FolderJob, int], StepOutcome], bool]] = [
+            ("plan", self._plan, False),
+            ("migrate", self._migrate, False),
+            ("refactor", self._refactor, redo),
+        ]
+        return all(
+            self._run_step(job, name, functools.partial(work, job, index), again=again)
+            for name, work, again in steps
+        ) and (gate not in ("done", "waiting", "failed") or redo or installed or prep_waited)
+
+    def _start_gate(self, pool: ThreadPoolExecutor, index: int, job: FolderJob) -> _StartedGate:
+        """Start the folder's gate in `pool`. Its layers are taken here, in this thread, once
+        the earlier folders are refactored: the flag they depend on changes while the gates
+        run (`_recompute`)."""
+        layers = self._layers(index)
+        return _StartedGate(
+            index, job, self._layer_folders(index), pool.submit(self._gate, job, index, layers)
+        )
+
+    def _record_gates(self, started: list[_StartedGate]) -> None:
+        """Record the verdicts in folder order, whatever order the gates finish in; the step
+        rows are written here, in this thread. A folder whose overlay held an earlier folder
+        that then failed, sharing a file with it, is computed and gated again, alone, on the
+        overlay it will really meet."""
+        for gate in started:
+            record = self._begin(gate.job.name, "gate")
+            try:
+                outcome = gate.outcome.result()
+            except VibehqError as exc:
+                outcome = StepOutcome("failed", {"error": exc.message})
+            self._finish(record, outcome.status, outcome.data)
+            if self._stale(gate.job, gate.index, gate.assumed):
+                self._recompute(gate.job, gate.index)
 
     def _layer_folders(self, index: int, optimistic: bool | None = None) -> list[str]:
         return [job.name for job in self.jobs[:index] if self._in_overlay(job, optimistic)]
@@ -532,14 +553,15 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         )
 
     @contextmanager
-    def _overlay(self, layers: Sequence[Changeset]) -> Iterator[Workspace]:
-        with overlay(self.ws, layers) as ovl:
+    def _overlay(self, layers: Sequence[Changeset], *, link: bool = False) -> Iterator[Workspace]:
+        with overlay(self.ws, layers, link=link) as ovl:
             yield ovl
 
     # -- 1. plan ----------------------------------------------------------------------------------
 
     def _plan(self, job: FolderJob, index: int) -> StepOutcome:
-        with self._overlay(self._layers(index)) as ovl:
+        # Plan and migrate only read the overlay, in this process: hard links are safe there.
+        with self._overlay(self._layers(index), link=True) as ovl:
             result = plan_migration(ovl, job.loaded)
         plan = result.plan
         totals = plan.totals()
@@ -565,7 +587,7 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
 
     def _migrate(self, job: FolderJob, index: int) -> StepOutcome:
         changes = Changeset()
-        with self._overlay(self._layers(index)) as ovl:
+        with self._overlay(self._layers(index), link=True) as ovl:
             result = plan_migration(ovl, job.loaded)
             for folder in result.plan.folders:
                 for planned in folder.files:
