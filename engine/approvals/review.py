@@ -39,11 +39,14 @@ def review_batch(
     validator: BatchValidator | None = None,
     block_root: Path | None = None,
     origins: Mapping[str, bytes] | None = None,
+    judged: QualityReport | None = None,
 ) -> PatchBatchPayload:
     """Review `batch` against the workspace as it is now. Bad input (an unsafe path, a
     malformed op, a missing blockFile) raises; a batch the gate refuses comes back with
     `refused` set, so a human can still see it and reject it or approve an edit. `origins`
-    (what the batch only carries over) is kept with it, so the apply judges it alike."""
+    (what the batch only carries over) is kept with it, so the apply judges it alike.
+    `judged`: the quality monitor's report on this same batch against this same tree, from
+    the gate step that passed it (the epic's); the monitor is not run a second time."""
     batch = inline_blocks(ws, batch, block_root=block_root)
     if batch.batch_id is None:
         batch = batch.model_copy(update={"batch_id": new_batch_id()})
@@ -56,8 +59,16 @@ def review_batch(
     validation: ValidationResult | None = None
     refused: str | None = None
     try:
-        gate = gated_apply(ws, batch, settings, validator=validator, dry_run=True, origins=origins)
-        quality, validation = gate.quality, gate.batch.validation
+        gate = gated_apply(
+            ws,
+            batch,
+            settings,
+            validator=validator,
+            dry_run=True,
+            origins=origins,
+            skip={} if judged is None else {"quality": "(judged at the gate step)"},
+        )
+        quality, validation = judged or gate.quality, gate.batch.validation
     except QualityRejected as exc:
         quality, refused = exc.report, exc.message
     except ValidationRejected as exc:

@@ -650,7 +650,8 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
             dry_run=True,
             origins=origins,
         )
-        with self._overlay(layers) as before:
+        # The quality monitor reads the tree in this process: a linked overlay.
+        with self._overlay(layers, link=True) as before:
             verdict = judge(before, self._folder_batch(job, recipes), ctx)
         quality = verdict.quality
         critical = [v for v in quality.violations if v.severity == "critical"]
@@ -848,8 +849,14 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
     def _submit_folder(self, ledger: Ledger, job: FolderJob, recipes: Changeset, auto: bool) -> int:
         batch = self._folder_batch(job, recipes)
         index = self.jobs.index(job)
-        with self._overlay(self._layers(index)) as before:
-            payload = review_batch(before, batch, self.settings, origins=self._origins(job))
+        # The review plans the batch and records its diff, in this process, with no validator
+        # (the gate step checked it): it only reads the tree. The quality monitor judged this
+        # batch on this tree at the gate step; its report is the payload's.
+        judged = _stored_quality(self._dir(job))
+        with self._overlay(self._layers(index), link=True) as before:
+            payload = review_batch(
+                before, batch, self.settings, origins=self._origins(job), judged=judged
+            )
         validation_path = self._dir(job) / "validation.json"
         validation = (
             ValidationResult.model_validate_json(validation_path.read_bytes())
@@ -860,7 +867,7 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
             update={
                 "validation": validation,
                 "recipe": RECIPE_LABEL,
-                "quality": _stored_quality(self._dir(job)) or payload.quality,
+                "quality": judged or payload.quality,
             }
         )
         request = ApprovalRequest(
