@@ -61,7 +61,7 @@ lint: $(VENV_STAMP)
 # JOBS=0 runs them in this one process.
 JOBS ?= auto
 define run_pytest
-	$(UV) run --frozen pytest -n $(JOBS) $(1); rc=$$?; \
+	$(UV) run --frozen pytest -n $(JOBS) --durations=15 $(1); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 endef
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -233,7 +234,9 @@ def _print_table(run: EpicRun) -> None:
         groups[cause].append((folder, why))
     width = max((len(f) for f in run.folders), default=10)
     print()
-    print(f"{'folder':<{width}}  {'base':>4}  {'new':>3}  {'tsc s':>6}  detail")
+    # scoped: the folder's checked projects narrowed to the files the change affects
+    # (engine/validate/tsc_scope.py), of those checked.
+    print(f"{'folder':<{width}}  {'base':>4}  {'new':>3}  {'tsc s':>6}  {'scoped':>6}  detail")
     for cause in sorted(groups, key=lambda c: (c != "applied", c)):
         print(f"-- {cause}: {len(groups[cause])}")
         for folder, why in groups[cause]:
@@ -242,9 +245,22 @@ def _print_table(run: EpicRun) -> None:
             base = _baseline_errors(run, folder)
             new = data.get("tsc_new_errors", "-")
             seconds = str(data.get("tsc_seconds", "-"))
-            print(f"{folder:<{width}}  {base:>4}  {new!s:>3}  {seconds:>6}  {why[:150]}")
+            scoped = _scoped(str(data.get("tsc_summary", "")))
+            print(
+                f"{folder:<{width}}  {base:>4}  {new!s:>3}  {seconds:>6}  {scoped:>6}  {why[:150]}"
+            )
             for line in data.get("new_errors", [])[:5]:
                 print(f"{'':<{width}}    new: {line[:160]}")
+
+
+def _scoped(summary: str) -> str:
+    """ "narrowed/checked" from a gate's `tsc -p A (affected files), B: ...` summary."""
+    if not summary.startswith("tsc -p "):
+        return "-"
+    # A narrow program's name lists its folders in parentheses, with a colon and commas.
+    plain = re.sub(r"\(narrow: [^)]*\)", "(narrow)", summary[len("tsc -p ") :])
+    listed = plain.split(": ", 1)[0]
+    return f"{listed.count('(affected files)')}/{len(listed.split(', '))}"
 
 
 def _baseline_errors(run: EpicRun, folder: str) -> str:

@@ -10,6 +10,10 @@ fingerprints. Between requests it keeps the parsed SourceFiles, reused only for 
 text and parse settings (see the .cjs for the exact rule), least recently used first out
 past `VIBEHQ_TSC_SERVER_CACHE_MB` (default 48) of source text, about 2 GB of heap.
 
+A request may also be scoped (`tsc_scope`): only the files a change can affect are checked
+semantically, and the answer may carry the program's structure, so a STAGING baseline records
+it and a gate can tell whether the moved folder is still the same program.
+
 The server is a plain `tsc`, never `tsc --incremental`: measured on saas-admin-template, an
 incremental run prints some union types with their members in another order (type ids follow
 the order the builder checks files in), so its messages, and fingerprints, can differ from a
