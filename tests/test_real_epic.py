@@ -116,12 +116,21 @@ def test_no_registry_the_run_waits_on_needs_install_and_nothing_fails(
     assert prep is not None and prep.status == "done" and len(prep.data["batches"]) == 1
     assert not (root / "apps/worker").exists()
 
-    # Resumed with the registry still unreachable: it waits again, still not failed, and the
-    # membership is not added a second time.
-    runner.run = EpicRunner.load(runner.ws, runner.run.run_id)
+    # The same runner preparing again (a caller's second `prepare()`) does not install again.
     runner.prepare()
-    again = runner.finish()
+    same = runner.run.step(RUN_FOLDER, WORKSPACE_STEP)
+    assert same is not None and same.started_at == prep.started_at
+
+    # Resumed (a new runner, as `vibehq epic resume` makes) with the registry still
+    # unreachable: it tries the install again and waits again, still not failed, and the
+    # membership is not added a second time.
+    run = EpicRunner.load(runner.ws, runner.run.run_id)
+    resumed = EpicRunner(runner.ws, runner.settings, run, tasks_path=None, validator=None)
+    resumed.prepare()
+    again = resumed.finish()
     assert again.failed == {} and again.folders == {"worker": "waiting"}
+    retried = resumed.run.step(RUN_FOLDER, WORKSPACE_STEP)
+    assert retried is not None and retried.started_at > prep.started_at
     assert (
         json.loads((root / "package.json").read_text())["workspaces"].count("STAGING/worker") == 1
     )

@@ -69,12 +69,21 @@ class WorkspaceStep:
     _dir: Callable[[FolderJob], Path]
     _status: Callable[[FolderJob, str], str | None]
     _data: Callable[[FolderJob, str], dict[str, Any]]
+    # Set once this runner ran the preparation: a second `prepare()` in the same process
+    # does not run the install again.
+    _prepared_here: bool = False
 
     def _prepare_run(self) -> None:
         record = self.run.step(RUN_FOLDER, WORKSPACE_STEP)
-        # A run that waited on the install tries it again; a done one is not redone.
-        if record is not None and record.status == "done" and not record.data.get("waiting"):
+        # A run that waited on the install tries it again (a resume: the registry may answer
+        # now); a done one is not redone, nor one this runner prepared a moment ago.
+        if (
+            record is not None
+            and record.status == "done"
+            and (self._prepared_here or not record.data.get("waiting"))
+        ):
             return
+        self._prepared_here = True
         started = self._begin(RUN_FOLDER, WORKSPACE_STEP)
         try:
             outcome = self._workspace()
