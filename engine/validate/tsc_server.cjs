@@ -174,12 +174,19 @@ function check(request) {
     configFileParsingDiagnostics: ts.getConfigFileParsingDiagnostics(config),
   });
   const answer = {};
-  if (request.folder) {
+  // TypeScript before 5.3 cannot list a program's resolutions: such a check is never narrowed.
+  const listsImports =
+    typeof program.forEachResolvedModule === "function" &&
+    typeof program.forEachResolvedTypeReferenceDirective === "function";
+  if (request.folder && listsImports) {
     answer.structure = programStructure(program, configFileName, ts.normalizePath(request.folder));
   }
-  const scope = Array.isArray(request.changed)
-    ? affectedFiles(program, configFileName, request, answer.structure)
-    : { why: "no change list was given" };
+  let scope = { why: "no change list was given" };
+  if (Array.isArray(request.changed)) {
+    scope = listsImports
+      ? affectedFiles(program, configFileName, request, answer.structure)
+      : { why: `TypeScript ${ts.version} cannot list the program's imports` };
+  }
   // Each file's semantic (and declaration) diagnostics; `undefined`: every file's.
   const each = (get) => {
     if (!scope.files) return get(undefined);
