@@ -168,3 +168,16 @@ def model_server() -> Any:
     yield start
     for server in reversed(started):
         server.stop()
+
+
+TASKS_REL = ".taskmaster/tasks/tasks.json"
+
+
+@pytest.fixture
+def epic_ws(tmp_path: Path) -> Path:
+    """The bundled example workspace with the real 35-task plan, for epic runs."""
+    root = copy_example(tmp_path / "ws", require_tsc=False)
+    tasks = root / TASKS_REL
+    tasks.parent.mkdir(parents=True, exist_ok=True)
+    tasks.write_bytes(TASKS_FIXTURE.read_bytes())
+    return root

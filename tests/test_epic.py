@@ -26,11 +26,9 @@ from engine.plan.document import find_task, load_tasks
 from engine.settings import load_settings
 from engine.validate.projects import read_jsonc
 from engine.workspace import Workspace
-from tests.conftest import EXAMPLES, ROOT, copy_example, snapshot
+from tests.conftest import EXAMPLES, ROOT, TASKS_FIXTURE, TASKS_REL, copy_example, snapshot
 
 TEMPLATE = ROOT / "manifests" / "staging-template.yaml"
-TASKS_FIXTURE = Path(__file__).parent / "fixtures" / "taskmaster" / "tasks.before-option2.json"
-TASKS_REL = ".taskmaster/tasks/tasks.json"
 
 
 class NoBunSqlite:
@@ -54,15 +52,6 @@ class NoBunSqlite:
         return ValidationResult(
             validator=self.name, ok=not findings, findings=findings, summary=summary
         )
-
-
-@pytest.fixture
-def epic_ws(tmp_path: Path) -> Path:
-    root = copy_example(tmp_path / "ws", require_tsc=False)
-    tasks = root / TASKS_REL
-    tasks.parent.mkdir(parents=True, exist_ok=True)
-    tasks.write_bytes(TASKS_FIXTURE.read_bytes())
-    return root
 
 
 def spec_file(tmp_path: Path, *folders: str, **extra: Any) -> Path:

@@ -9,8 +9,6 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import pytest
-
 from engine.epic.changeset import Changeset, overlay
 from engine.epic.models import EpicEvent, EpicOptions
 from engine.epic.runner import EpicRunner
@@ -18,21 +16,12 @@ from engine.epic.spec import load_epic
 from engine.patch.validation import ValidationResult
 from engine.settings import load_settings
 from engine.workspace import STATE_DIR, Workspace
-from tests.conftest import copy_example
-from tests.test_epic import TASKS_FIXTURE, TASKS_REL, NoBunSqlite, spec_file
+from tests.conftest import TASKS_REL
+from tests.test_epic import NoBunSqlite, spec_file
 
 # Generous: each wait ends as soon as the other thread gets there; the limit only keeps a
 # regression (a gate that never starts early) from hanging the suite.
 WAIT_S = 60.0
-
-
-@pytest.fixture
-def epic_ws(tmp_path: Path) -> Path:
-    root = copy_example(tmp_path / "ws", require_tsc=False)
-    tasks = root / TASKS_REL
-    tasks.parent.mkdir(parents=True, exist_ok=True)
-    tasks.write_bytes(TASKS_FIXTURE.read_bytes())
-    return root
 
 
 def _runner(
