@@ -70,7 +70,7 @@ def _both(
     for mode in ("cli", "server"):
         monkeypatch.setenv(MODE_ENV, mode)
         run = run_tsc(tsc, config, cwd=cwd, buildinfo=None, timeout_s=120)
-        code, findings = run.code, run.findings
+        code, findings = run.exit, run.findings
         answers.append((code, [f.model_dump() for f in findings]))
     return answers[0], answers[1]
 

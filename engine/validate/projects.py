@@ -28,7 +28,7 @@ import subprocess
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -243,15 +243,10 @@ def find_tsc(root: Path, start: Path) -> Path:
 
 
 @dataclass
-class TscRun:
-    """One `tsc -p` check: what tsc printed, its findings, and what it checked (`tsc_scope`)."""
+class TscRun(Served):
+    """One `tsc -p` check: what tsc printed, what it checked (`tsc_scope`), and its findings."""
 
-    code: int
-    findings: list[Finding]
-    output: str
-    scope: str = SCOPE_ALL
-    why: str = ""
-    structure: dict[str, str] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
 
 
 def run_tsc(
@@ -283,14 +278,7 @@ def run_tsc(
                 tool="tsc", message=f"tsc exited with {served.exit}: {output_tail(served.output)}"
             )
         )
-    return TscRun(
-        code=served.exit,
-        findings=findings,
-        output=served.output,
-        scope=served.scope,
-        why=served.why,
-        structure=served.structure,
-    )
+    return TscRun(**{f.name: getattr(served, f.name) for f in fields(served)}, findings=findings)
 
 
 def check_project(
@@ -318,12 +306,12 @@ def check_project(
         )
     except subprocess.TimeoutExpired:
         timed_out = Finding(tool="tsc", message=f"tsc timed out after {timeout_s:g}s")
-        run = TscRun(code=1, findings=[timed_out], output="", why="tsc timed out")
+        run = TscRun(exit=1, output="", why="tsc timed out", findings=[timed_out])
     errors = [f for f in run.findings if f.severity == "error"]
     return ProjectCheck(
         tsconfig=tsconfig,
         files=list(files),
-        ok=run.code == 0 and not errors,
+        ok=run.exit == 0 and not errors,
         findings=run.findings,
         seconds=round(time.monotonic() - started, 3),
         summary="tsc: ok" if not errors else f"tsc: {len(errors)} errors",
