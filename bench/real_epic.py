@@ -119,8 +119,7 @@ def main() -> int:
     marks: dict[str, float] = {}
     # The root program after the run's preparation (its install moves what the root program
     # sees in STAGING/): the like-with-like picture the root check is judged against too.
-    runner._set_status("running")
-    runner._prepare_run()
+    runner.prepare_workspace()
     marks["preparation"] = time.monotonic() - started
     root_tsc = TscValidator(root, tsconfig=settings.patch.tsconfig, incremental=True)
     prepared = _errors(root_tsc.validate(root, []).findings)
@@ -188,7 +187,8 @@ def main() -> int:
         f" -> epic without the install {epic_s - install_s:.1f} s"
     )
     print(
-        f"  epic phases: workspace preparation {prep_s:.1f} s (install + baselines),"
+        f"  epic phases: workspace preparation {prep_s:.1f} s (install, the folders' plan,"
+        f" migrate and refactor alongside it, then the baselines),"
         f" prepare total {marks['prepare']:.1f} s, decide+apply"
         f" {marks['apply'] - marks['prepare']:.1f} s, tasks+finish {epic_s - marks['apply']:.1f} s"
     )

@@ -5,7 +5,9 @@ folder's STAGING baseline, and a run with no registry that waits instead of fail
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -134,6 +136,49 @@ def test_no_registry_the_run_waits_on_needs_install_and_nothing_fails(
     assert (
         json.loads((root / "package.json").read_text())["workspaces"].count("STAGING/worker") == 1
     )
+
+
+def test_folders_are_planned_migrated_and_refactored_while_the_install_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The install waits on the registry; the folders' own work does not wait for it. The
+    `npm` on PATH here is a script that answers `install` only once it sees the folder's
+    refactor recorded (or after 60 s), and says which it saw."""
+    root = small_target(tmp_path / "t")
+    registry = socket.socket()
+    registry.bind(("127.0.0.1", 0))
+    registry.listen()
+    monkeypatch.setenv("npm_config_registry", f"http://127.0.0.1:{registry.getsockname()[1]}/")
+    saw = tmp_path / "saw"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    npm = bin_dir / "npm"
+    npm.write_text(
+        "#!/bin/sh\n"
+        "for _ in $(seq 600); do\n"
+        "  if ls .vibehq/runs/*/folders/worker/refactor.json >/dev/null 2>&1; then\n"
+        f"    echo refactored > {saw}; exit 0\n"
+        "  fi\n"
+        "  sleep 0.1\n"
+        "done\n"
+        f"echo nothing > {saw}\n",
+        encoding="utf-8",
+    )
+    npm.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    try:
+        runner, summary = run_epic(root, validator=None)
+    finally:
+        registry.close()
+    assert saw.read_text().strip() == "refactored"
+    prep = runner.run.step(RUN_FOLDER, WORKSPACE_STEP)
+    assert prep is not None and prep.data["install"][0]["status"] == "installed"
+    refactor = runner.run.step("worker", "refactor")
+    assert refactor is not None and refactor.status == "done"
+    # Computed once: the prepare after the install found the steps done.
+    assert refactor.finished_at is not None and prep.finished_at is not None
+    assert refactor.finished_at < prep.finished_at
+    assert summary.failed == {}
 
 
 def test_a_failed_preparation_holds_every_folder_with_its_error_until_a_resume_fixes_it(

@@ -170,3 +170,48 @@ def test_change_naming_a_directory_is_refused(workspace: Path) -> None:
 def test_missing_workspace_is_bad_input(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="not a directory"), staging_copy(tmp_path / "nope", {}):
         pytest.fail("the staging copy must not be yielded")
+
+
+def test_a_linked_mirror_moves_from_one_set_of_changes_to_the_next(
+    workspace: Path, tmp_path: Path
+) -> None:
+    from engine.patch.staging import LinkedMirror
+
+    before = _snapshot(workspace)
+    mirror = LinkedMirror(workspace, tmp_path / "mirrors")
+    first = {
+        "src/index.ts": b"export const a: number = 2;\n",
+        "src/remove-me.ts": None,
+        "apps/new/deep/file.ts": b"export const b = 1;\n",
+    }
+    root = mirror.show(first)
+    assert (root / "src/index.ts").read_bytes() == first["src/index.ts"]
+    assert not (root / "src/remove-me.ts").exists()
+    assert (root / "apps/new/deep/file.ts").is_file()
+    assert (root / "node_modules").is_symlink()
+    assert not (root / ".vibehq").exists()
+
+    # The next reader's changes: one kept, the others dropped, one new.
+    second = {
+        "src/index.ts": b"export const a: number = 2;\n",
+        "src/deep/util.ts": b"export const twice = 2;\n",
+    }
+    assert mirror.show(second) == root
+    assert (root / "src/index.ts").read_bytes() == second["src/index.ts"]
+    assert (root / "src/deep/util.ts").read_bytes() == second["src/deep/util.ts"]
+    # Dropped: the workspace's own file again, and the added file gone with its folders.
+    assert (root / "src/remove-me.ts").read_bytes() == b"export {};\n"
+    assert not (root / "apps/new").exists()
+    assert (root / "apps/logger").is_dir()
+
+    # Back to no change at all: the mirror is the workspace again.
+    mirror.show({})
+    assert _snapshot(root) == {
+        k: v
+        for k, v in before.items()
+        if not k.startswith((".vibehq/", ".git/")) and "node_modules/" not in k
+    }
+    # The workspace itself never changed, and closing removes the mirror.
+    assert _snapshot(workspace) == before
+    mirror.close()
+    assert not root.exists()

@@ -3,7 +3,8 @@ to its needs-model items gathered as one more layer. A mixin of `EpicRunner`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from engine.approvals.models import NeedsModelPayload
@@ -32,6 +33,7 @@ class RefactorStep:
     emit: Callable[[EpicEvent], None]
     _data: Callable[[FolderJob, str], dict[str, Any]]
     _save: Callable[[FolderJob, str, Changeset], None]
+    _read_overlay: Callable[[Sequence[Changeset]], AbstractContextManager[Workspace]]
 
     def _answers_state(self, job: FolderJob, items: list[int] | None = None) -> list[list[Any]]:
         """What the folder's needs-model items stand at: state, a human answer, proposals."""
@@ -54,7 +56,7 @@ class RefactorStep:
         epic = self.run.options.epic_task
         for dest in self._data(job, "plan").get("sql_folders", []):
             # The recipes only read the overlay, in this process: hard links are safe there.
-            with overlay(self.ws, [*layers, recipes], link=True) as ovl:
+            with self._read_overlay([*layers, recipes]) as ovl:
                 plan = plan_refactor(ovl, target_for(dest, rpc), task_id=epic)
                 for batch in (plan.orchestrator, plan.worker):
                     if batch is not None:

@@ -67,7 +67,7 @@ from engine.approvals.queue import approve, approve_all_safe, get_item, list_ite
 from engine.approvals.review import review_batch
 from engine.epic import plan_task
 from engine.epic.answer_check import AnswerValidator
-from engine.epic.changeset import Changeset, overlay
+from engine.epic.changeset import Changeset, merged, overlay
 from engine.epic.models import (
     FOLDER_STEPS,
     REPORT_STEP,
@@ -113,6 +113,7 @@ from engine.patch.apply import recover_workspace
 from engine.patch.journal import Journal
 from engine.patch.models import PatchBatch
 from engine.patch.patch_events import patch_events
+from engine.patch.staging import LinkedMirror
 from engine.patch.validation import BatchValidator, ValidationResult
 from engine.settings import Settings
 from engine.validate.baseline import Baseline, BaselineFinding, fingerprint
@@ -182,6 +183,7 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         # While True, a folder's overlay also holds the earlier folders not gated yet.
         self._optimistic = False
         self._baseline_lock = threading.Lock()
+        self._mirror: LinkedMirror | None = None
 
     # -- creating and opening runs --------------------------------------------------------------
 
@@ -220,23 +222,47 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         refactor (recipes, then the crew for each needs-model item) in order, each folder's
         gate starting as soon as its refactor is done, `workers` gates at a time while the
         next folders are computed. Nothing of a folder is written to the workspace."""
-        self._set_status("running")
-        self._prepare_run()
+        self.prepare_workspace()
         held = self.preparation_error()
         pool = ThreadPoolExecutor(max_workers=self.workers)
         self._optimistic = True
         try:
-            started = [
-                self._start_gate(pool, index, job)
-                for index, job in enumerate(self.jobs)
-                if self._computed(job, index, held)
-            ]
-            self._record_gates(started)
+            with self._mirrored():
+                started = [
+                    self._start_gate(pool, index, job)
+                    for index, job in enumerate(self.jobs)
+                    if self._computed(job, index, held)
+                ]
+                self._record_gates(started)
         finally:
             self._optimistic = False
             # Interrupted: the gates not started yet are dropped (none was recorded as begun,
             # so a resume runs them) and the running ones are waited for.
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def prepare_workspace(self) -> None:
+        """The run's workspace preparation (membership, install, baselines), with every folder
+        planned, migrated and refactored while the install runs."""
+        self._set_status("running")
+        self._prepare_run(ahead=self._compute_ahead)
+
+    def _compute_ahead(self) -> None:
+        """Plan, migrate and refactor each folder not computed yet, on top of the earlier ones
+        (assumed to pass, as while the gates run). A folder's gate, or a refactor to redo for
+        a folder that waited, is left to `prepare`."""
+        self._optimistic = True
+        try:
+            with self._mirrored():
+                for index, job in enumerate(self.jobs):
+                    for name, work in (
+                        ("plan", self._plan),
+                        ("migrate", self._migrate),
+                        ("refactor", self._refactor),
+                    ):
+                        if not self._run_step(job, name, functools.partial(work, job, index)):
+                            break
+        finally:
+            self._optimistic = False
 
     def _computed(self, job: FolderJob, index: int, held: str | None) -> bool:
         """Plan, migrate and refactor the folder as far as it goes; True when its gate is to
@@ -332,9 +358,12 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
 
     def decide(self) -> None:
         """Step 5: queue each gated folder's change; the policy passes what it may."""
-        for job in self.jobs:
-            if self._status(job, "gate") == "done" and self._status(job, "apply") != "done":
-                self._run_step(job, "approve", functools.partial(self._approve, job), again=True)
+        with self._mirrored():
+            for job in self.jobs:
+                if self._status(job, "gate") == "done" and self._status(job, "apply") != "done":
+                    self._run_step(
+                        job, "approve", functools.partial(self._approve, job), again=True
+                    )
 
     def apply(self) -> None:
         """Step 6: apply every approved folder, in order, each as one atomic batch."""
@@ -557,11 +586,34 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         with overlay(self.ws, layers, link=link) as ovl:
             yield ovl
 
+    @contextmanager
+    def _read_overlay(self, layers: Sequence[Changeset]) -> Iterator[Workspace]:
+        """The tree with `layers` for this thread's in-process readers (plan, migrate, the
+        recipes, the review): the phase's mirror moved to them when one is open (`_mirrored`),
+        else a linked overlay of their own."""
+        if self._mirror is None:
+            with self._overlay(layers, link=True) as ovl:
+                yield ovl
+        else:
+            yield Workspace.open(self._mirror.show(merged(layers)))
+
+    @contextmanager
+    def _mirrored(self) -> Iterator[None]:
+        """One linked mirror for this thread's readers while the workspace is not written (a
+        phase of the run): each folder's overlay rewrites only what differs from the last one,
+        instead of linking the whole tree and writing every earlier folder's change again."""
+        self._mirror = LinkedMirror(self.ws.root, self.ws.tmp_dir)
+        try:
+            yield
+        finally:
+            self._mirror.close()
+            self._mirror = None
+
     # -- 1. plan ----------------------------------------------------------------------------------
 
     def _plan(self, job: FolderJob, index: int) -> StepOutcome:
         # Plan and migrate only read the overlay, in this process: hard links are safe there.
-        with self._overlay(self._layers(index), link=True) as ovl:
+        with self._read_overlay(self._layers(index)) as ovl:
             result = plan_migration(ovl, job.loaded)
         plan = result.plan
         totals = plan.totals()
@@ -587,7 +639,7 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
 
     def _migrate(self, job: FolderJob, index: int) -> StepOutcome:
         changes = Changeset()
-        with self._overlay(self._layers(index), link=True) as ovl:
+        with self._read_overlay(self._layers(index)) as ovl:
             result = plan_migration(ovl, job.loaded)
             for folder in result.plan.folders:
                 for planned in folder.files:
@@ -853,7 +905,7 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         # (the gate step checked it): it only reads the tree. The quality monitor judged this
         # batch on this tree at the gate step; its report is the payload's.
         judged = _stored_quality(self._dir(job))
-        with self._overlay(self._layers(index), link=True) as before:
+        with self._read_overlay(self._layers(index)) as before:
             payload = review_batch(
                 before, batch, self.settings, origins=self._origins(job), judged=judged
             )

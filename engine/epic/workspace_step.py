@@ -11,6 +11,11 @@
 3. each folder's STAGING baseline (its own tsconfig, its dependencies installed), `--jobs` at
    a time, cached in the folder's run directory so a resume does not take it again.
 
+The install is mostly waiting on the registry, and planning, migrating and refactoring a folder
+read the tree but never node_modules: `_prepare_run(ahead=...)` runs that work in this thread
+while the first install runs in another, so the folders' gates can start once the baselines
+are taken. Step records are only ever written from this thread.
+
 The shared files (the root package.json, the root tsconfig.json) are edited here, once, and
 not in each folder's batch: after this step a folder's change touches only its own
 destination (and, through the refactor, the orchestrator), which is what lets the folders'
@@ -72,8 +77,10 @@ class WorkspaceStep:
     # Set once this runner ran the preparation: a second `prepare()` in the same process
     # does not run the install again.
     _prepared_here: bool = False
+    # What to do in this thread while the first install runs (set by `_prepare_run`).
+    _ahead: Callable[[], None] | None = None
 
-    def _prepare_run(self) -> None:
+    def _prepare_run(self, ahead: Callable[[], None] | None = None) -> None:
         record = self.run.step(RUN_FOLDER, WORKSPACE_STEP)
         # A run that waited on the install tries it again (a resume: the registry may answer
         # now); a done one is not redone, nor one this runner prepared a moment ago.
@@ -85,10 +92,13 @@ class WorkspaceStep:
             return
         self._prepared_here = True
         started = self._begin(RUN_FOLDER, WORKSPACE_STEP)
+        self._ahead = ahead
         try:
             outcome = self._workspace()
         except VibehqError as exc:
             outcome = StepOutcome("failed", {"error": exc.message})
+        finally:
+            self._ahead = None
         self._finish(started, outcome.status, outcome.data)
 
     def preparation_error(self) -> str | None:
@@ -276,7 +286,7 @@ class WorkspaceStep:
         journaled batch of the run. Returns the outcome, its facts and that batch's id."""
         lockfile = self.ws.root / LOCKFILES[manager]
         before = lockfile.read_bytes() if lockfile.is_file() else None
-        outcome = install(self.ws.root, members)
+        outcome = self._installing(lambda: install(self.ws.root, members))
         facts = {
             "status": outcome.status,
             "seconds": round(outcome.seconds, 1),
@@ -291,6 +301,17 @@ class WorkspaceStep:
                     lock.patches, "the install's lockfile change", phase
                 )
         return outcome, facts, lock_id
+
+    def _installing(self, run: Callable[[], InstallOutcome]) -> InstallOutcome:
+        """`run` (the install) in another thread while `_ahead` runs in this one, the first
+        time only; the install's outcome once both are done."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return run()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="install") as pool:
+            installing = pool.submit(run)
+            ahead()
+            return installing.result()
 
     def _apply_run_batch(self, ops: list[Any], what: str, phase: str = "preparation") -> str | None:
         if not ops:

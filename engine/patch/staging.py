@@ -29,7 +29,7 @@ from pathlib import Path
 from engine.errors import BadInput
 from engine.workspace import STATE_DIR, resolve_inside
 
-__all__ = ["SKIPPED_DIRS", "staging_copy"]
+__all__ = ["SKIPPED_DIRS", "LinkedMirror", "staging_copy"]
 
 SKIPPED_DIRS = frozenset({STATE_DIR, ".git"})
 _LINKED_DIR = "node_modules"
@@ -66,6 +66,52 @@ def staging_copy(
         yield staging
     finally:
         _remove_tree(staging)
+
+
+class LinkedMirror:
+    """A hard-linked mirror of `root` kept for many reads, each with its own set of changes:
+    `show(changes)` rewrites only the paths where the changes differ from the ones shown last
+    (a path no longer changed is linked to the workspace's file again, or removed with the
+    folders it left empty). For in-process readers only, as `staging_copy(link=True)`; the
+    workspace must not be written while the mirror is open. `close()` removes it."""
+
+    def __init__(self, root: Path, parent: Path) -> None:
+        self._source = root.resolve()
+        self._parent = parent
+        self._root: Path | None = None
+        self._shown: dict[str, bytes | None] = {}
+
+    def show(self, changes: Mapping[str, bytes | None]) -> Path:
+        if self._root is None:
+            self._parent.mkdir(parents=True, exist_ok=True)
+            self._root = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=self._parent)).resolve()
+            _Mirror(link=True).copy_tree(self._source, self._root)
+        for rel in sorted(set(self._shown) | set(changes)):
+            if rel in changes and rel in self._shown and self._shown[rel] == changes[rel]:
+                continue
+            if rel in changes:
+                _write_change(self._root, rel, changes[rel])
+            else:
+                self._restore(self._root, rel)
+        self._shown = dict(changes)
+        return self._root
+
+    def _restore(self, mirror: Path, rel: str) -> None:
+        target = resolve_inside(mirror, rel, what="changed file")
+        target.unlink(missing_ok=True)
+        original = self._source / rel
+        if original.is_file():
+            _Mirror(link=True)._copy_file(str(original), target)
+            return
+        folder = target.parent
+        while folder != mirror and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+
+    def close(self) -> None:
+        if self._root is not None:
+            _remove_tree(self._root)
+        self._root, self._shown = None, {}
 
 
 class _Mirror:
