@@ -187,9 +187,9 @@ def main() -> int:
         f" -> epic without the install {epic_s - install_s:.1f} s"
     )
     print(
-        f"  epic phases: workspace preparation {prep_s:.1f} s (install, the folders' plan,"
-        f" migrate and refactor alongside it, then the baselines),"
-        f" prepare total {marks['prepare']:.1f} s, decide+apply"
+        f"  epic phases: workspace preparation {prep_s:.1f} s (the install, the folders' plan,"
+        f" migrate and refactor alongside it), gates with their STAGING baselines"
+        f" {marks['prepare'] - marks['preparation']:.1f} s, decide+apply"
         f" {marks['apply'] - marks['prepare']:.1f} s, tasks+finish {epic_s - marks['apply']:.1f} s"
     )
     if args.keep:
@@ -264,8 +264,8 @@ def _scoped(summary: str) -> str:
 
 
 def _baseline_errors(run: EpicRun, folder: str) -> str:
-    prep = run.step(RUN_FOLDER, WORKSPACE_STEP)
-    entry = (prep.data.get("baselines", {}) if prep is not None else {}).get(folder, {})
+    gate = run.step(folder, "gate")
+    entry = gate.data.get("baseline") or {} if gate is not None else {}
     return str(entry.get("errors", "-"))
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -156,6 +157,52 @@ def test_concurrent_requests_share_a_pool(tmp_path: Path, monkeypatch: pytest.Mo
         assert 1 <= len(_our_node_children()) <= 2
         close_all()
         assert _our_node_children() == []
+
+
+def test_a_thread_gets_back_the_server_it_used_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two threads each hold a server, give them back (the first, then the second), and ask
+    again (the first, then the second): each gets its own back, with the files it parsed,
+    not the one given back last."""
+    from engine.validate import tsc_server
+
+    root = _project(tmp_path / "p")
+    monkeypatch.setenv(MODE_ENV, "server")
+    monkeypatch.setenv(SERVERS_ENV, "2")
+    tsc = find_tsc(root, root)
+    assert run_served(tsc, root / "tsconfig.json", cwd=root, timeout_s=120) is not None
+    lib = tsc_server.typescript_lib(tsc)
+    assert lib is not None
+    pool = tsc_server._pools[lib]
+    held, released = threading.Barrier(2), threading.Barrier(2)
+    first_back, first_again = threading.Event(), threading.Event()
+    pids: dict[int, list[int]] = {0: [], 1: []}
+
+    def work(i: int) -> None:
+        with pool.server() as server:
+            pids[i].append(server.pid)
+            held.wait(60)
+            if i == 1:
+                first_back.wait(60)
+        if i == 0:
+            first_back.set()
+        released.wait(60)
+        if i == 1:
+            first_again.wait(60)
+        with pool.server() as server:
+            pids[i].append(server.pid)
+        if i == 0:
+            first_again.set()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert pids[0][0] != pids[1][0]
+    assert pids[0] == [pids[0][0]] * 2
+    assert pids[1] == [pids[1][0]] * 2
 
 
 def test_a_request_past_its_timeout_kills_the_server_and_the_next_starts_one(

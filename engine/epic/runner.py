@@ -241,8 +241,8 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
             pool.shutdown(wait=True, cancel_futures=True)
 
     def prepare_workspace(self) -> None:
-        """The run's workspace preparation (membership, install, baselines), with every folder
-        planned, migrated and refactored while the install runs."""
+        """The run's workspace preparation (membership, install), with every folder planned,
+        migrated and refactored while the install runs."""
         self._set_status("running")
         self._prepare_run(ahead=self._compute_ahead)
 
@@ -269,7 +269,7 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         run now."""
         gate = self._status(job, "gate")
         if held is not None:
-            # Without the run's preparation (membership, install, baselines) no folder can be
+            # Without the run's preparation (membership, install) no folder can be
             # judged fairly: each waits, naming the error, until a resume finds it done.
             if gate != "done" and self._status(job, "apply") != "done":
                 record = self._begin(job.name, "gate")
@@ -725,6 +725,9 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
             # source; a later run plans it again.
             data.update(ok=False, held=verdict.reason, error=f"held for a human: {verdict.reason}")
             return StepOutcome("failed", data)
+        baseline = self._take_baseline(job)
+        if baseline is not None:
+            data["baseline"] = baseline
         validation = self._validate(job, [*layers, recipes, model])
         if validation is None:
             # Nothing checked it: the policy's recipe rule will not vouch for it either.

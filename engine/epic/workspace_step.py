@@ -8,13 +8,15 @@
    batch, so rolling the run back restores the old lockfile. A dependency the registry lacks
    blocks only the folders declaring it (the rest are installed without them); no registry
    at all makes every member wait on a named `needs-install` item, never fail;
-3. each folder's STAGING baseline (its own tsconfig, its dependencies installed), `--jobs` at
-   a time, cached in the folder's run directory so a resume does not take it again.
+3. each folder's STAGING baseline (its own tsconfig, its dependencies installed) is then taken
+   by the folder's gate, in the gate's thread, right before its check (`_take_baseline`):
+   the same program checked twice in a row, so the tsc server still holds its parsed files.
+   It is cached in the folder's run directory, so a resume does not take it again.
 
 The install is mostly waiting on the registry, and planning, migrating and refactoring a folder
 read the tree but never node_modules: `_prepare_run(ahead=...)` runs that work in this thread
-while the first install runs in another, so the folders' gates can start once the baselines
-are taken. Step records are only ever written from this thread.
+while the first install runs in another, so the folders' gates can start as soon as the install
+is done. Step records are only ever written from this thread.
 
 The shared files (the root package.json, the root tsconfig.json) are edited here, once, and
 not in each folder's batch: after this step a folder's change touches only its own
@@ -211,7 +213,6 @@ class WorkspaceStep:
             break
         data["install"] = installs
         data["waiting"] = {by_folder[m]: item for m, item in blocked.items() if m in by_folder}
-        data["baselines"] = self._baselines(sources, set(blocked))
         return StepOutcome("done", data)
 
     def _move_members(self) -> None:
@@ -334,38 +335,24 @@ class WorkspaceStep:
         )
         return result.batch.batch_id
 
-    def _baselines(self, sources: dict[str, str | None], blocked: set[str]) -> dict[str, Any]:
-        """Each folder's STAGING baseline, `workers` at a time; a cached one is kept."""
-        todo = [
-            job
-            for job in self.jobs
-            if (source := sources[job.name]) is not None
-            and source not in blocked
-            and not (self._dir(job) / BASELINE_FILE).is_file()
-        ]
-
-        def take(job: FolderJob) -> str | None:
-            source = sources[job.name]
-            assert source is not None
+    def _take_baseline(self, job: FolderJob) -> dict[str, Any] | None:
+        """The folder's STAGING baseline, taken now unless it is cached: its facts for the
+        gate's record (errors and seconds, or the error that kept it from being taken). None
+        when the folder has none: its source is outside the workspace or a glob, or the
+        folder waits on the install."""
+        source = self._source(job)
+        if source is None or self.install_waiting(job) is not None:
+            return None
+        baseline = self.staging_baseline(job)
+        if baseline is None:
             try:
                 baseline = folder_baseline(self.ws.root, source)
             except VibehqError as exc:
-                return exc.message
+                return {"error": exc.message}
             (self._dir(job) / BASELINE_FILE).write_text(
                 baseline.model_dump_json(), encoding="utf-8"
             )
-            return None
-
-        with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
-            errors = dict(zip([j.name for j in todo], pool.map(take, todo), strict=True))
-        out: dict[str, Any] = {}
-        for job in self.jobs:
-            baseline = self.staging_baseline(job)
-            if baseline is not None:
-                out[job.name] = {"errors": baseline.errors, "seconds": baseline.seconds}
-            elif errors.get(job.name):
-                out[job.name] = {"error": errors[job.name]}
-        return out
+        return {"errors": baseline.errors, "seconds": baseline.seconds}
 
 
 _NOT_PROJECTS = frozenset({"node_modules", "dist", "build", ".wrangler", ".git"})
