@@ -249,7 +249,8 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
     def _compute_ahead(self) -> None:
         """Plan, migrate and refactor each folder not computed yet, on top of the earlier ones
         (assumed to pass, as while the gates run). A folder's gate, or a refactor to redo for
-        a folder that waited, is left to `prepare`."""
+        a folder that waited, is left to `prepare`. The install writes only node_modules (a
+        link in the mirror) and the lockfile meanwhile, which none of these steps reads."""
         self._optimistic = True
         try:
             with self._mirrored():
