@@ -184,9 +184,6 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         self._optimistic = False
         self._baseline_lock = threading.Lock()
         self._mirror: LinkedMirror | None = None
-        # While the gates run: each gate thread's own mirror (`_gate_overlay`).
-        self._gate_mirrors: dict[int, LinkedMirror] | None = None
-        self._gate_mirrors_lock = threading.Lock()
 
     # -- creating and opening runs --------------------------------------------------------------
 
@@ -229,7 +226,6 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         held = self.preparation_error()
         pool = ThreadPoolExecutor(max_workers=self.workers)
         self._optimistic = True
-        self._gate_mirrors = {}
         try:
             with self._mirrored():
                 started = [
@@ -243,9 +239,6 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
             # Interrupted: the gates not started yet are dropped (none was recorded as begun,
             # so a resume runs them) and the running ones are waited for.
             pool.shutdown(wait=True, cancel_futures=True)
-            mirrors, self._gate_mirrors = self._gate_mirrors, None
-            for mirror in mirrors.values():
-                mirror.close()
 
     def prepare_workspace(self) -> None:
         """The run's workspace preparation (membership, install), with every folder planned,
@@ -617,25 +610,6 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
             self._mirror.close()
             self._mirror = None
 
-    @contextmanager
-    def _gate_overlay(self, layers: Sequence[Changeset]) -> Iterator[Workspace]:
-        """The tree with `layers` for a gate's readers that write no file of it (the quality
-        monitor, and `tsc -p` without --incremental, served or not): this thread's own mirror
-        while the gates run, moved from its last gate's layers to these, else a linked
-        overlay of its own."""
-        mirrors = self._gate_mirrors
-        if mirrors is None:
-            with self._overlay(layers, link=True) as ovl:
-                yield ovl
-        else:
-            with self._gate_mirrors_lock:
-                mirror = mirrors.get(threading.get_ident())
-                if mirror is None:
-                    mirror = mirrors[threading.get_ident()] = LinkedMirror(
-                        self.ws.root, self.ws.tmp_dir
-                    )
-            yield Workspace.open(mirror.show(merged(layers)))
-
     # -- 1. plan ----------------------------------------------------------------------------------
 
     def _plan(self, job: FolderJob, index: int) -> StepOutcome:
@@ -730,7 +704,7 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
             origins=origins,
         )
         # The quality monitor reads the tree in this process: a linked overlay.
-        with self._gate_overlay(layers) as before:
+        with self._overlay(layers, link=True) as before:
             verdict = judge(before, self._folder_batch(job, recipes), ctx)
         quality = verdict.quality
         critical = [v for v in quality.violations if v.severity == "critical"]
@@ -797,35 +771,27 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         against the root baseline. Either way each new error is listed, not only counted."""
         if self.validator is None:
             return None
-        if self.staging_baseline(job) is None:
-            # A copy: the workspace's validators (eslint, tests, an incremental tsc) may write.
-            with self._overlay(layers) as ovl:
+        with self._overlay(layers) as ovl:
+            mine = {p for layer in layers[-2:] for p in layer.paths}
+            earlier = {p for layer in layers[:-2] for p in layer.paths} - mine
+            if self.staging_baseline(job) is None:
                 changed = sorted({p for layer in layers for p in layer.paths})
                 return listed(self.validator.validate(ovl.root, changed))
-        mine = {p for layer in layers[-2:] for p in layer.paths}
-        earlier = {p for layer in layers[:-2] for p in layer.paths} - mine
-        # `tsc -p` (no --incremental) only reads: the gate thread's mirror will do.
-        with self._gate_overlay(layers) as ovl:
             return self._folder_check(job, ovl.root, sorted(mine), earlier)
 
     def _folder_check(
         self, job: FolderJob, root: Path, changed: Sequence[str], earlier: set[str]
     ) -> ValidationResult:
         baseline = self.staging_baseline(job)
-        link = self._link_dependencies(job, root)
-        try:
-            check = check_folder(
-                root,
-                changed,
-                dest=self._data(job, "plan").get("dest", job.dest),
-                baseline=baseline,
-                project_baseline=self._project_baseline,
-                earlier=earlier,
-            )
-        finally:
-            # The tree may be a mirror the next gate reuses.
-            if link is not None:
-                link.unlink()
+        self._link_dependencies(job, root)
+        check = check_folder(
+            root,
+            changed,
+            dest=self._data(job, "plan").get("dest", job.dest),
+            baseline=baseline,
+            project_baseline=self._project_baseline,
+            earlier=earlier,
+        )
         return check.result()
 
     def _apply_validator(self, job: FolderJob) -> BatchValidator | None:
@@ -836,19 +802,17 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
             return self.validator
         return _FolderValidator(lambda root, changed: self._folder_check(job, root, changed, set()))
 
-    def _link_dependencies(self, job: FolderJob, overlay_root: Path) -> Path | None:
+    def _link_dependencies(self, job: FolderJob, overlay_root: Path) -> None:
         """The packages the install nested under the STAGING folder (versions that conflict
         with the hoisted ones) are linked into the destination on the overlay, so the folder
-        is checked with the dependencies its baseline was taken with. Returns the link made."""
+        is checked with the dependencies its baseline was taken with."""
         source = self._source(job)
         if source is None:
-            return None
+            return
         nested = self.ws.root / source / "node_modules"
-        dest: Path = overlay_root / self._data(job, "plan").get("dest", job.dest) / "node_modules"
+        dest = overlay_root / self._data(job, "plan").get("dest", job.dest) / "node_modules"
         if nested.is_dir() and dest.parent.is_dir() and not dest.exists():
             os.symlink(nested, dest, target_is_directory=True)
-            return dest
-        return None
 
     def _project_baseline(self, tsconfig: str, config: bytes | None = None) -> Baseline:
         """A project outside the folder (the orchestrator's, or the narrow program of the
