@@ -24,9 +24,10 @@ files only the root tsconfig owns (the orchestrator's entrypoints) in a narrow p
 their folders, against the same narrow program before the change.
 
 Gates run concurrently (`jobs` threads, each running tsc processes) while everything that
-writes stays ordered: plan, migrate and refactor run folder by folder in this thread, each on
-an overlay of the earlier folders' changes that have not failed, and a folder's gate starts
-as soon as its refactor is done, on its own overlay, while the next folders are computed;
+writes stays ordered: plan, migrate and refactor run folder by folder in this thread (during
+the run's install, when there is one), each on an overlay of the earlier folders' changes
+that have not failed, and a folder's gate starts as soon as its refactor is done, on its own
+overlay, while the next folders are computed;
 the verdicts are recorded in folder order (in this thread, once all are computed), and apply
 is ordered and atomic per folder. That is sound because, after the preparation step, a
 folder's change touches only its own destination (plus the orchestrator when the refactor
@@ -36,9 +37,9 @@ folders do. When an earlier folder that the overlay assumed would pass does not,
 touched a file this folder's change also touches, this folder's change is computed and gated
 again on the overlay it will really meet.
 
-Plan, migrate and the recipes only read their overlays, in this process, so those hard-link
-the workspace's files (`overlay(link=True)`); the gate's and the crew's, where tools run,
-are copies.
+Plan, migrate, the recipes and the review only read their overlays, in this process, so
+those hard-link the workspace's files: one `LinkedMirror` per phase (`_read_overlay`), moved
+from one folder's layers to the next. The gate's and the crew's, where tools run, are copies.
 """
 
 from __future__ import annotations
