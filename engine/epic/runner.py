@@ -256,13 +256,7 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         try:
             with self._mirrored():
                 for index, job in enumerate(self.jobs):
-                    for name, work in (
-                        ("plan", self._plan),
-                        ("migrate", self._migrate),
-                        ("refactor", self._refactor),
-                    ):
-                        if not self._run_step(job, name, functools.partial(work, job, index)):
-                            break
+                    self._compute(job, index)
         finally:
             self._optimistic = False
 
@@ -294,6 +288,13 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         installed = bool(self._data(job, "gate").get("needs_install")) and (
             self.install_waiting(job) is None
         )
+        return self._compute(job, index, redo=redo) and (
+            gate not in ("done", "waiting", "failed") or redo or installed or prep_waited
+        )
+
+    def _compute(self, job: FolderJob, index: int, *, redo: bool = False) -> bool:
+        """Plan, migrate and refactor (again, with `redo`) as far as the folder goes; True
+        when all three are done."""
         steps: list[tuple[str, Callable[[FolderJob, int], StepOutcome], bool]] = [
             ("plan", self._plan, False),
             ("migrate", self._migrate, False),
@@ -302,7 +303,7 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         return all(
             self._run_step(job, name, functools.partial(work, job, index), again=again)
             for name, work, again in steps
-        ) and (gate not in ("done", "waiting", "failed") or redo or installed or prep_waited)
+        )
 
     def _start_gate(self, pool: ThreadPoolExecutor, index: int, job: FolderJob) -> _StartedGate:
         """Start the folder's gate in `pool`. Its layers are taken here, in this thread, once

@@ -15,8 +15,8 @@
 
 The install is mostly waiting on the registry, and planning, migrating and refactoring a folder
 read the tree but never node_modules: `_prepare_run(ahead=...)` runs that work in this thread
-while the first install runs in another, so the folders' gates can start as soon as the install
-is done. Step records are only ever written from this thread.
+while the first install runs in another (`_install(..., ahead)`), so the folders' gates can
+start as soon as the install is done. Step records are only ever written from this thread.
 
 The shared files (the root package.json, the root tsconfig.json) are edited here, once, and
 not in each folder's batch: after this step a folder's change touches only its own
@@ -79,8 +79,6 @@ class WorkspaceStep:
     # Set once this runner ran the preparation: a second `prepare()` in the same process
     # does not run the install again.
     _prepared_here: bool = False
-    # What to do in this thread while the first install runs (set by `_prepare_run`).
-    _ahead: Callable[[], None] | None = None
 
     def _prepare_run(self, ahead: Callable[[], None] | None = None) -> None:
         record = self.run.step(RUN_FOLDER, WORKSPACE_STEP)
@@ -94,13 +92,10 @@ class WorkspaceStep:
             return
         self._prepared_here = True
         started = self._begin(RUN_FOLDER, WORKSPACE_STEP)
-        self._ahead = ahead
         try:
-            outcome = self._workspace()
+            outcome = self._workspace(ahead)
         except VibehqError as exc:
             outcome = StepOutcome("failed", {"error": exc.message})
-        finally:
-            self._ahead = None
         self._finish(started, outcome.status, outcome.data)
 
     def preparation_error(self) -> str | None:
@@ -151,7 +146,7 @@ class WorkspaceStep:
             and (source / "tsconfig.json").is_file()
         ]
 
-    def _workspace(self) -> StepOutcome:
+    def _workspace(self, ahead: Callable[[], None] | None) -> StepOutcome:
         root = self.ws.root
         sources = {job.name: self._source(job) for job in self.jobs}
         # A folder applied already (a resume after the install waited) is a member by its
@@ -194,7 +189,8 @@ class WorkspaceStep:
                 data["batches"].append(batch_id)
             if not current or manager is None:
                 break
-            outcome, facts, lock_id = self._install(manager, current, "preparation")
+            outcome, facts, lock_id = self._install(manager, current, "preparation", ahead)
+            ahead = None
             installs.append(facts)
             if lock_id is not None:
                 data["batches"].append(lock_id)
@@ -281,13 +277,24 @@ class WorkspaceStep:
         return str(record.data.get("error") or record.data.get("why") or record.status)
 
     def _install(
-        self, manager: PackageManager, members: list[str], phase: str
+        self,
+        manager: PackageManager,
+        members: list[str],
+        phase: str,
+        ahead: Callable[[], None] | None = None,
     ) -> tuple[InstallOutcome, dict[str, Any], str | None]:
-        """One install with the target's package manager; its lockfile change, if any, is a
-        journaled batch of the run. Returns the outcome, its facts and that batch's id."""
+        """One install with the target's package manager (`ahead` run in this thread
+        meanwhile); its lockfile change, if any, is a journaled batch of the run. Returns the
+        outcome, its facts and that batch's id."""
         lockfile = self.ws.root / LOCKFILES[manager]
         before = lockfile.read_bytes() if lockfile.is_file() else None
-        outcome = self._installing(lambda: install(self.ws.root, members))
+        if ahead is None:
+            outcome = install(self.ws.root, members)
+        else:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="install") as pool:
+                installing = pool.submit(install, self.ws.root, members)
+                ahead()
+                outcome = installing.result()
         facts = {
             "status": outcome.status,
             "seconds": round(outcome.seconds, 1),
@@ -302,17 +309,6 @@ class WorkspaceStep:
                     lock.patches, "the install's lockfile change", phase
                 )
         return outcome, facts, lock_id
-
-    def _installing(self, run: Callable[[], InstallOutcome]) -> InstallOutcome:
-        """`run` (the install) in another thread while `_ahead` runs in this one, the first
-        time only; the install's outcome once both are done."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is None:
-            return run()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="install") as pool:
-            installing = pool.submit(run)
-            ahead()
-            return installing.result()
 
     def _apply_run_batch(self, ops: list[Any], what: str, phase: str = "preparation") -> str | None:
         if not ops:

@@ -28,8 +28,8 @@ timeout kills the process and raises `subprocess.TimeoutExpired`, as the CLI pat
 Thread-safe: each installation has a pool of up to `VIBEHQ_TSC_SERVERS` processes (default:
 the number of cores, at most 2), a request takes a free process or waits for one, preferring
 the process its thread used last (an epic folder's gate checks, right after its STAGING
-baseline, the same program from its destination: that process still holds its files). Measured on
-2 busy cores, 37 STAGING baselines 2 at a time: 206 s with one process, 174 s with two
+baseline, the same program from its destination: that process still holds its files).
+Measured on 2 busy cores, 37 STAGING baselines 2 at a time: 206 s with one process, 174 s with two
 (checking, which nothing shares, outweighs the parsing a second process repeats). The
 processes are started lazily, reused for the life of the Python process and closed at exit.
 """
@@ -88,8 +88,6 @@ class _Server:
     def __init__(self, node: str, lib: Path) -> None:
         self._ids = itertools.count(1)
         self._answers: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        # Set by kill(): the process may not be reaped yet when the pool asks `alive`.
-        self._killed = False
         self._stderr: deque[str] = deque(maxlen=_STDERR_LINES)
         try:
             self._proc = subprocess.Popen(
@@ -129,7 +127,11 @@ class _Server:
 
     @property
     def alive(self) -> bool:
-        return not self._killed and self._proc.poll() is None
+        return self._proc.poll() is None
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
 
     def _next_answer(self, timeout_s: float) -> dict[str, Any]:
         try:
@@ -180,13 +182,8 @@ class _Server:
             self.kill()
 
     def kill(self) -> None:
-        self._killed = True
         with contextlib.suppress(OSError):
             self._proc.kill()
-
-    @property
-    def pid(self) -> int:
-        return self._proc.pid
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.wait(timeout=_CLOSE_TIMEOUT_S)
 
