@@ -234,8 +234,9 @@ def _print_table(run: EpicRun) -> None:
         groups[cause].append((folder, why))
     width = max((len(f) for f in run.folders), default=10)
     print()
-    # scoped: the folder's checked projects narrowed to the files the change affects
-    # (engine/validate/tsc_scope.py), of those checked.
+    # base: the folder's STAGING errors, "-" when no check needed them (a destination with no
+    # error in what it checked); scoped: the folder's checked projects narrowed to the files
+    # the change affects (engine/validate/tsc_scope.py), of those checked.
     print(f"{'folder':<{width}}  {'base':>4}  {'new':>3}  {'tsc s':>6}  {'scoped':>6}  detail")
     for cause in sorted(groups, key=lambda c: (c != "applied", c)):
         print(f"-- {cause}: {len(groups[cause])}")

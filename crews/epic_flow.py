@@ -40,6 +40,11 @@ class EpicState(BaseModel):
 
 
 class EpicFlow(Flow[EpicState]):
+    # The project's memory is the chromadb store (engine/memory); the flow never recalls or
+    # remembers through CrewAI's own. Without this, every epic process would build CrewAI's
+    # LanceDB-backed Memory on start: about 4.5 s of imports for a store nothing reads.
+    _skip_auto_memory: bool = True
+
     def __init__(self, runner: EpicRunner, **kwargs: Any) -> None:
         super().__init__(suppress_flow_events=True, **kwargs)
         self._runner = runner

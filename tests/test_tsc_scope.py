@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -13,8 +13,9 @@ import pytest
 from engine.epic.project_gate import check_folder
 from engine.validate.baseline import Baseline
 from engine.validate.projects import check_project
-from engine.validate.staging_baseline import take_staging_baseline
-from engine.validate.tsc_scope import SCOPE_AFFECTED, SCOPE_ALL, Scope
+from engine.patch.validation import Finding
+from engine.validate.staging_baseline import staging_findings, take_staging_baseline
+from engine.validate.tsc_scope import SCOPE_AFFECTED, SCOPE_ALL, SCOPE_NONE, Scope
 from engine.validate.tsc_server import MODE_ENV, close_all
 from tests.conftest import write
 from tests.test_tscheck import TSCONFIG, _project
@@ -128,3 +129,69 @@ def test_a_moved_folder_with_the_baselines_structure_checks_only_what_changed(
     lines, scopes = gate()
     assert lines == []
     assert "differs from the baseline's" in scopes["apps/w/tsconfig.json"]
+
+
+def test_a_staging_baseline_is_checked_only_as_far_as_the_verdict_needs(tmp_path: Path) -> None:
+    root = _project(tmp_path / "ws")
+    staging = root / "STAGING" / "w"
+    write(staging, "tsconfig.json", TSCONFIG)
+    write(staging, "src/broken.ts", (root / "src/broken.ts").read_text())
+    write(staging, "src/fine.ts", "export const ok: number = 1;\n")
+    had = 'export const had: number = "already";\n'
+    write(staging, "src/user.ts", USER + had)
+    # First the structure alone: the program is built, nothing is checked.
+    baseline = take_staging_baseline(root, "STAGING/w", check=False)
+    assert not baseline.findings_taken and baseline.findings == []
+    assert set(baseline.structures) == {"tsconfig.json"}
+
+    asked: list[object] = []
+
+    def staging_errors(which: tuple[str, Sequence[str]] | None) -> list[Finding]:
+        asked.append(which)
+        if which is not None:
+            found = staging_findings(root, "STAGING/w", *which)
+            assert found is not None
+            return found
+        return list(take_staging_baseline(root, "STAGING/w").findings)
+
+    dest = root / "apps" / "w"
+    shutil.copytree(staging, dest)
+
+    def gate() -> list[str]:
+        asked.clear()
+        return check_folder(
+            root,
+            ["apps/w/src/user.ts"],
+            dest="apps/w",
+            baseline=baseline,
+            project_baseline=lambda tsconfig, config: Baseline(tool="tsc", findings=[]),
+            staging_errors=staging_errors,
+        ).lines
+
+    # Moved as it stood: nothing is checked that has an error, so nothing is asked of STAGING,
+    # although broken.ts and user.ts had errors there.
+    assert gate() == [] and asked == []
+
+    # A change to user.ts that keeps its old error: STAGING is asked for user.ts alone.
+    write(dest, "src/user.ts", USER + had + "export const more = 2;\n")
+    assert gate() == []
+    assert asked == [("tsconfig.json", ["src/user.ts"])]
+
+    # A new error: asked for user.ts, then confirmed against the whole baseline.
+    write(dest, "src/user.ts", USER + had + 'export const bad: number = "one";\n')
+    assert gate() == [
+        "apps/w/src/user.ts:4 TS2322 Type 'string' is not assignable to type 'number'."
+    ]
+    assert asked == [("tsconfig.json", ["src/user.ts"]), None]
+
+
+def test_the_server_builds_a_program_without_checking_it_or_checks_only_named_files(
+    tmp_path: Path,
+) -> None:
+    root = _project(tmp_path)
+    write(root, "src/user.ts", USER)
+    built = check_project(root, "tsconfig.json", scope=Scope(folder=root, check=False))
+    assert built.scope == SCOPE_NONE and built.findings == [] and built.ok
+    named = check_project(root, "tsconfig.json", scope=Scope(only=[root / "src/broken.ts"]))
+    assert named.scope == SCOPE_AFFECTED and named.checked == ["src/broken.ts"]
+    assert _files(named.findings) == {"src/broken.ts"}

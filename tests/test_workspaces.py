@@ -159,12 +159,12 @@ def test_real_workers_install_once_and_the_lockfile_change_is_journaled(tmp_path
         pytest.skip("npm is not installed")
     root = tmp_path / "t"
     write(root, "package.json", '{\n  "name": "mono",\n  "private": true\n}\n')
-    for name in ("hello-world-do-template", "to-do-list-kv-template"):
+    for name in ("hello-world-do-template", "worker-publisher-template"):
         if not (REAL_STAGING / name).is_dir():
             pytest.skip(f"{REAL_STAGING / name} is missing")
         shutil.copytree(REAL_STAGING / name, root / "STAGING" / name)
         (root / "STAGING" / name / "package-lock.json").unlink(missing_ok=True)
-    folders = ["STAGING/hello-world-do-template", "STAGING/to-do-list-kv-template"]
+    folders = ["STAGING/hello-world-do-template", "STAGING/worker-publisher-template"]
     edit = join_workspace(root, folders)
     assert edit.layout.manager == "npm" and edit.batch is not None
     ws, settings = Workspace.open(root), load_settings(root)

@@ -16,6 +16,13 @@ before-picture, never against the monorepo's root program.
   not with the folder. Errors in files only earlier folders of the run changed are theirs
   (their own gates judged them), not this folder's.
 
+A before-picture is only needed for the errors a check finds: a check with no error in what
+it checked has nothing new, whatever the project had before. So a folder's STAGING findings
+are taken only then (its programs' structures, which narrow the check, are taken first):
+after a narrowed check, those of the files it checked, the same way, where the folder stood;
+after a whole-program check, the whole baseline. A project outside the folder gets its
+before-picture the first time a check of it finds an error.
+
 Each new error is kept as a Finding with a workspace-relative path, and rendered as
 `file:line code message` for the gate's message and the delivery report.
 """
@@ -30,6 +37,7 @@ import re
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.patch.validation import Finding, ValidationResult
@@ -123,6 +131,11 @@ def narrow_config(root: Path, files: Sequence[str]) -> str | None:
     return rel
 
 
+# The folder's errors where it stood, relative to the folder: `(config, files)`, those files'
+# errors in that program (both relative to the folder); None, the whole baseline's.
+StagingErrors = Callable[[tuple[str, Sequence[str]] | None], Sequence[Finding]]
+
+
 def check_folder(
     root: Path,
     changed: Sequence[str],
@@ -131,12 +144,14 @@ def check_folder(
     baseline: FolderBaseline | None,
     project_baseline: Callable[[str, bytes | None], Baseline],
     earlier: Collection[str] = (),
+    staging_errors: StagingErrors | None = None,
 ) -> FolderCheck:
     """Check the projects owning `changed` on `root` (the folder's overlay). `project_baseline`
     gives the before-picture of a project outside the folder (a narrow program included);
     `earlier` are the paths the run's earlier folders on the overlay changed. A narrow
     program's config is handed to `project_baseline` too: it is written in the workspace's
-    state folder to take the before-picture there."""
+    state folder to take the before-picture there. `staging_errors` takes the folder's
+    STAGING findings when a check needs them; without it, `baseline` holds them all."""
     started = time.monotonic()
     groups = group_by_project(root, changed)
     out = FolderCheck(unowned=[f for f in groups.pop(None, []) if f.endswith(".ts")])
@@ -148,6 +163,17 @@ def check_folder(
     mine = set(changed)
     before: dict[str, Baseline] = {}
 
+    def before_in_folder(check: ProjectCheck, tsconfig: str) -> Sequence[Finding]:
+        """The folder's STAGING errors that `check`'s are judged against."""
+        if staging_errors is None:
+            assert baseline is not None
+            return baseline.findings
+        if check.scope != SCOPE_AFFECTED:
+            return staging_errors(None)
+        prefix = dest.rstrip("/") + "/"
+        files = [f[len(prefix) :] for f in check.checked if f.startswith(prefix)]
+        return staging_errors((posixpath.relpath(tsconfig, dest), files))
+
     def judge(check: ProjectCheck, tsconfig: str, own: bool) -> tuple[list[Finding], list[Finding]]:
         """The check's errors (those in files only earlier folders changed aside) and the
         new ones among them."""
@@ -156,11 +182,14 @@ def check_folder(
             for f in check.findings
             if f.severity == "error" and not (f.file in earlier and f.file not in mine)
         ]
+        if not errors:
+            return errors, []
         if own:
             # Without a STAGING baseline (the source is outside the workspace) every error
             # of the folder's own project counts.
-            new = errors if baseline is None else _new_in_folder(baseline, errors, dest)
-            return errors, new
+            if baseline is None:
+                return errors, errors
+            return errors, _new_in_folder(before_in_folder(check, tsconfig), errors, dest)
         if tsconfig not in before:
             config = (root / tsconfig).read_bytes() if tsconfig == narrow else None
             before[tsconfig] = project_baseline(tsconfig, config)
@@ -239,16 +268,19 @@ def _same_everywhere(finding: Finding) -> Finding:
     )
 
 
-def _new_in_folder(baseline: FolderBaseline, errors: Sequence[Finding], dest: str) -> list[Finding]:
-    """The errors the folder did not have in STAGING; errors outside the folder are new."""
+def _new_in_folder(
+    before: Sequence[Finding], errors: Sequence[Finding], dest: str
+) -> list[Finding]:
+    """The errors the folder did not have in STAGING (`before`, relative to the folder);
+    errors outside the folder are new."""
     recorded = Baseline(
         tool=TOOL,
-        created=baseline.created,
+        created=datetime.now(UTC),
         findings=[
             BaselineFinding(
                 **moved.model_dump(exclude={"fingerprint"}), fingerprint=fingerprint(moved)
             )
-            for moved in map(_same_everywhere, baseline.findings)
+            for moved in map(_same_everywhere, before)
         ],
     )
     inside = [e for e in errors if _inside(e.file or "", dest)]

@@ -103,7 +103,7 @@ from engine.epic.store import (
     set_run_status,
 )
 from engine.epic.tasks_step import TasksStep
-from engine.epic.workspace_step import WorkspaceStep
+from engine.epic.workspace_step import WorkspaceStep, baseline_facts
 from engine.errors import CheckFailed, VibehqError
 from engine.ids import new_run_id
 from engine.ledger.events import LedgerEvent
@@ -732,6 +732,10 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         if baseline is not None:
             data["baseline"] = baseline
         validation = self._validate(job, [*layers, recipes, model])
+        taken = self.staging_baseline(job)
+        if baseline is not None and taken is not None:
+            # The check may have needed the folder's STAGING findings after all.
+            data["baseline"] = baseline_facts(taken)
         if validation is None:
             # Nothing checked it: the policy's recipe rule will not vouch for it either.
             data.update(ok=True, tsc_new_errors=0, tsc_summary="no validator ran")
@@ -793,6 +797,7 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
             baseline=baseline,
             project_baseline=self._project_baseline,
             earlier=earlier,
+            staging_errors=lambda which: self._staging_errors(job, which),
         )
         return check.result()
 

@@ -10,8 +10,10 @@
    at all makes every member wait on a named `needs-install` item, never fail;
 3. each folder's STAGING baseline (its own tsconfig, its dependencies installed) is then taken
    by the folder's gate, in the gate's thread, right before its check (`_take_baseline`):
-   the same program checked twice in a row, so the tsc server still holds its parsed files.
-   It is cached in the folder's run directory, so a resume does not take it again.
+   first its programs' structures alone, then its findings only if the check at the
+   destination finds errors (`_staging_errors`, see `engine/epic/project_gate.py`), so the
+   tsc server still holds the parsed files. It is cached in the folder's run directory, so a
+   resume does not take it again.
 
 The install is mostly waiting on the registry, and planning, migrating and refactoring a folder
 read the tree but never node_modules: `_prepare_run(ahead=...)` runs that work in this thread
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -49,12 +51,17 @@ from engine.migrate.workspaces import (
 )
 from engine.patch.apply import rollback_batch
 from engine.patch.models import PatchBatch
-from engine.patch.validation import BatchValidator
+from engine.patch.validation import BatchValidator, Finding
 from engine.settings import Settings
 from engine.validate.baseline import BaselineFinding, fingerprint
 from engine.validate.gate import gated_apply
 from engine.validate.projects import TSCONFIG, exclude_folders_ops
-from engine.validate.staging_baseline import FolderBaseline, leaf_configs, take_staging_baseline
+from engine.validate.staging_baseline import (
+    FolderBaseline,
+    leaf_configs,
+    staging_findings,
+    take_staging_baseline,
+)
 from engine.workspace import Workspace
 
 WORKSPACE_STEP = "workspace"
@@ -332,35 +339,68 @@ class WorkspaceStep:
         return result.batch.batch_id
 
     def _take_baseline(self, job: FolderJob) -> dict[str, Any] | None:
-        """The folder's STAGING baseline, taken now unless it is cached: its facts for the
-        gate's record (errors and seconds, or the error that kept it from being taken). None
-        when the folder has none: its source is outside the workspace or a glob, or the
-        folder waits on the install."""
+        """The folder's STAGING baseline, taken now unless it is cached (its programs'
+        structures; the findings when a check needs them): its facts for the gate's record
+        (`baseline_facts`, or the error that kept it from being taken). None when the folder
+        has none: its source is outside the workspace or a glob, or the folder waits on the
+        install."""
         source = self._source(job)
         if source is None or self.install_waiting(job) is not None:
             return None
         baseline = self.staging_baseline(job)
         if baseline is None:
             try:
-                baseline = folder_baseline(self.ws.root, source)
+                baseline = folder_baseline(self.ws.root, source, check=False)
             except VibehqError as exc:
                 return {"error": exc.message}
-            (self._dir(job) / BASELINE_FILE).write_text(
-                baseline.model_dump_json(), encoding="utf-8"
+            self._keep_baseline(job, baseline)
+        return baseline_facts(baseline)
+
+    def _keep_baseline(self, job: FolderJob, baseline: FolderBaseline) -> None:
+        (self._dir(job) / BASELINE_FILE).write_text(baseline.model_dump_json(), encoding="utf-8")
+
+    def _staging_errors(
+        self, job: FolderJob, which: tuple[str, Sequence[str]] | None
+    ) -> Sequence[Finding]:
+        """The folder's errors where it stood (`project_gate.StagingErrors`): those of some
+        files of one program, checked now, or the whole baseline's, taken now if only its
+        structures were."""
+        source = self._source(job)
+        baseline = self.staging_baseline(job)
+        if source is None or baseline is None:
+            return []
+        if which is not None and not baseline.findings_taken:
+            config, files = which
+            found = staging_findings(self.ws.root, source, config, files)
+            if found is not None:
+                return found
+        if not baseline.findings_taken:
+            taken = folder_baseline(self.ws.root, source, check=True)
+            baseline = taken.model_copy(
+                update={"seconds": round(baseline.seconds + taken.seconds, 3)}
             )
-        return {"errors": baseline.errors, "seconds": baseline.seconds}
+            self._keep_baseline(job, baseline)
+        return baseline.findings
 
 
 _NOT_PROJECTS = frozenset({"node_modules", "dist", "build", ".wrangler", ".git"})
 
 
-def folder_baseline(root: Path, folder: str) -> FolderBaseline:
+def baseline_facts(baseline: FolderBaseline) -> dict[str, Any]:
+    """What a gate's record says of the folder's STAGING baseline."""
+    if not baseline.findings_taken:
+        return {"seconds": baseline.seconds, "findings": "not needed"}
+    return {"seconds": baseline.seconds, "errors": baseline.errors}
+
+
+def folder_baseline(root: Path, folder: str, *, check: bool = True) -> FolderBaseline:
     """The folder's STAGING baseline over every project the gate may check it with: its own
     tsconfig (or the configs it references), and each nested tsconfig.json the top one does
     not reference (a `tests/` or `src/server/` project), since the gate checks a changed file
-    with the nearest tsconfig that owns it. Findings are relative to the folder."""
+    with the nearest tsconfig that owns it. Findings are relative to the folder. With
+    `check=False`, the programs' structures alone (`take_staging_baseline`)."""
     here = (root / folder).resolve()
-    baseline = take_staging_baseline(root, folder)
+    baseline = take_staging_baseline(root, folder, check=check)
     covered = set(leaf_configs(here))
     nested: list[Path] = []
     for folder_path, dirs, files in os.walk(here):
@@ -373,9 +413,10 @@ def folder_baseline(root: Path, folder: str) -> FolderBaseline:
     tsconfigs = list(baseline.tsconfigs)
     structures = dict(baseline.structures)
     seconds, failed = baseline.seconds, baseline.tool_failed
+    part_taken = True
     for sub in nested:
         prefix = sub.relative_to(here).as_posix()
-        part = take_staging_baseline(root, f"{folder}/{prefix}", top=folder)
+        part = take_staging_baseline(root, f"{folder}/{prefix}", top=folder, check=check)
         tsconfigs += [f"{prefix}/{c}" for c in part.tsconfigs]
         structures.update(part.structures)
         seconds += part.seconds
@@ -394,12 +435,14 @@ def folder_baseline(root: Path, folder: str) -> FolderBaseline:
                     BaselineFinding(**moved.model_dump(exclude={"fingerprint"}), fingerprint=key)
                 )
         failed = failed or part.tool_failed
+        part_taken = part_taken and part.findings_taken
     return baseline.model_copy(
         update={
             "tsconfigs": tsconfigs,
             "findings": findings,
             "seconds": round(seconds, 3),
             "tool_failed": failed,
+            "findings_taken": baseline.findings_taken and part_taken,
             "structures": structures,
         }
     )

@@ -222,6 +222,10 @@ class ProjectCheck(BaseModel):
     summary: str = ""
     scope: str = Field(default=SCOPE_ALL, description="what was checked: all or affected files")
     why: str = Field(default="", description="why every file was checked")
+    checked: list[str] = Field(
+        default_factory=list,
+        description="the files an affected-files check checked, relative to the root",
+    )
 
 
 def project_hash(tsconfig: str) -> str:
@@ -317,6 +321,7 @@ def check_project(
         summary="tsc: ok" if not errors else f"tsc: {len(errors)} errors",
         scope=run.scope,
         why=run.why,
+        checked=[os.path.relpath(f, root) for f in run.checked_files],
     )
 
 

@@ -6,6 +6,13 @@ installed), and its findings are recorded with paths relative to the folder. Aft
 keeps only those not in the baseline (fingerprint: tool, relative file, code and message, as
 the workspace baseline has it), each rendered as `file:line code message`.
 
+With the tsc server, a gate takes the baseline in two steps, each only as far as its verdict
+needs (`engine/epic/project_gate.py`): first each program's structure alone (`check=False`:
+the program is built, nothing is checked), then, only when the check at the destination
+finds errors, the findings of the files that check checked (`staging_findings`) or of the
+whole folder (`check=True`). A destination with no error in what it checked has no new one,
+whatever the folder had before.
+
 A solution-style tsconfig (`files: []` with `references`) is checked through the configs it
 references. A folder without a tsconfig is checked with a temporary one, kept under
 `.vibehq/`, that extends the workspace's base: nothing is written into STAGING.
@@ -32,7 +39,9 @@ from engine.validate.projects import (
     project_hash,
     run_tsc,
 )
-from engine.validate.tsc_scope import Scope
+from engine.validate.tsc import parse_tsc_output
+from engine.validate.tsc_scope import SCOPE_NONE, Scope
+from engine.validate.tsc_server import run_scoped
 from engine.workspace import STATE_DIR
 
 TOOL = "tsc"
@@ -45,6 +54,11 @@ class FolderBaseline(BaseModel):
     seconds: float
     findings: list[BaselineFinding] = Field(description="paths relative to the folder")
     tool_failed: bool = False
+    findings_taken: bool = Field(
+        default=True,
+        description="False when only the programs' structures were taken (`check=False`):"
+        " `findings` is then empty until a check needs them",
+    )
     structures: dict[str, dict[str, str]] = Field(
         default_factory=dict,
         description="each checked program's structure (tsc_scope), by its config's path"
@@ -75,10 +89,12 @@ def take_staging_baseline(
     timeout_s: float = 300,
     base: str | None = None,
     top: str | None = None,
+    check: bool = True,
 ) -> FolderBaseline:
     """Type-check `folder` (workspace-relative) with its own tsconfig and record its findings,
     and each program's structure (`tsc_scope`) keyed by its config's path relative to `top`
-    (the folder the destination mirrors; `folder` itself by default)."""
+    (the folder the destination mirrors; `folder` itself by default). With `check=False` the
+    tsc server records only the structures (the CLI, which cannot, checks everything)."""
     root = root.resolve()
     here = (root / folder).resolve()
     structure_root = (root / (top or folder)).resolve()
@@ -88,6 +104,7 @@ def take_staging_baseline(
     findings: list[Finding] = []
     structures: dict[str, dict[str, str]] = {}
     failed = False
+    taken = True
     for config in configs:
         try:
             run = run_tsc(
@@ -96,9 +113,10 @@ def take_staging_baseline(
                 cwd=here,
                 buildinfo=None,
                 timeout_s=timeout_s,
-                scope=Scope(folder=structure_root),
+                scope=Scope(folder=structure_root, check=check),
             )
             found = run.findings
+            taken = taken and run.scope != SCOPE_NONE
             if run.structure:
                 structures[_relative(config, structure_root)] = run.structure
         except subprocess.TimeoutExpired:
@@ -118,8 +136,32 @@ def take_staging_baseline(
             BaselineFinding(**f.model_dump(), fingerprint=fingerprint(f)) for f in unique.values()
         ],
         tool_failed=failed,
+        findings_taken=taken,
         structures=structures,
     )
+
+
+def staging_findings(
+    root: Path, folder: str, config: str, files: Sequence[str], *, timeout_s: float = 300
+) -> list[Finding] | None:
+    """The errors `files` have where `folder` stands, in the program of `config` (both relative
+    to the folder), found by checking only those files, with paths relative to the folder. The
+    destination's check checks them the same way (from the workspace root, the config named
+    absolutely), so like compares with like. None when the tsc server is not running (the
+    CLI cannot narrow a check: the caller takes the whole baseline instead)."""
+    here = (root / folder).resolve()
+    path = here / config
+    served = run_scoped(
+        find_tsc(root, path.parent),
+        path,
+        cwd=root.resolve(),
+        timeout_s=timeout_s,
+        scope=Scope(only=[here / f for f in files]),
+    )
+    if served is None:
+        return None
+    found = parse_tsc_output(served.output, root=root.resolve())
+    return [to_folder_relative(f, folder) for f in found if f.severity == "error"]
 
 
 def _relative(path: Path, folder: Path) -> str:

@@ -17,6 +17,9 @@ A scoped answer is a fast path, never the verdict on its own: a caller that find
 in it checks everything again and judges that (`engine/epic/project_gate.py`), since a file
 checked alone may print a union's members in another order than the whole program did.
 The CLI path (`VIBEHQ_TSC=cli`) always checks everything.
+
+A before-picture is itself taken only as far as a verdict needs it (`check=False`, `only`):
+see `engine/epic/project_gate.py`.
 """
 
 from __future__ import annotations
@@ -26,24 +29,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SCOPE_AFFECTED", "SCOPE_ALL", "Scope", "Served"]
+__all__ = ["SCOPE_AFFECTED", "SCOPE_ALL", "SCOPE_NONE", "Scope", "Served"]
 
 SCOPE_ALL = "all"
 SCOPE_AFFECTED = "affected"
+SCOPE_NONE = "none"
 
 
 @dataclass(frozen=True)
 class Scope:
     """`changed`: absolute paths that differ from the before-picture. `folder`: record the
     program's structure with file keys relative to it. `structure`: the before-picture's
-    structure; the check is narrowed only when the program's is the same."""
+    structure; the check is narrowed only when the program's is the same. `only`: check
+    exactly these files of the program (another program's narrowed check, mapped here).
+    `check=False`: build the program for its structure and check nothing."""
 
     changed: Sequence[Path] | None = None
     folder: Path | None = None
     structure: Mapping[str, str] | None = None
+    only: Sequence[Path] | None = None
+    check: bool = True
 
     def request(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        if not self.check:
+            out["check"] = False
+        if self.only is not None:
+            out["only"] = [str(p) for p in self.only]
         if self.changed is not None:
             out["changed"] = [str(p) for p in self.changed]
         if self.folder is not None:
@@ -63,16 +75,21 @@ class Served:
     why: str = ""
     checked: int | None = None
     structure: dict[str, str] = field(default_factory=dict)
+    checked_files: list[str] = field(
+        default_factory=list, metadata={"doc": "the files an affected-scope check checked"}
+    )
 
     @classmethod
     def from_answer(cls, answer: Mapping[str, Any]) -> Served:
         structure = answer.get("structure")
         checked = answer.get("checked")
+        scope = answer.get("scope")
         return cls(
             exit=int(answer.get("exit", 1)),
             output=str(answer["output"]),
-            scope=SCOPE_AFFECTED if answer.get("scope") == SCOPE_AFFECTED else SCOPE_ALL,
+            scope=scope if scope in (SCOPE_AFFECTED, SCOPE_NONE) else SCOPE_ALL,
             why=str(answer.get("why") or ""),
             checked=int(checked) if isinstance(checked, int) else None,
             structure=dict(structure) if isinstance(structure, dict) else {},
+            checked_files=[str(f) for f in answer.get("checkedFiles") or []],
         )

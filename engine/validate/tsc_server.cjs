@@ -29,8 +29,11 @@
 //                relative to this folder;
 //   "structure": a before-picture's structure: the check is narrowed only when this program's
 //                structure is the same, the changed files' own entries aside.
-// The answer says "scope": "affected" (with "checked", the number of files checked) or "all"
-// (with "why").
+//   "only":      absolute paths: check semantically only these files of the program (the
+//                files another program's narrowed check checked, at their place here);
+//   "check":     false: build the program and answer its structure, check nothing.
+// The answer says "scope": "affected" (with "checked", the number of files checked, and
+// "checkedFiles", their names), "all" (with "why"), or "none" (nothing was checked).
 
 const crypto = require("crypto");
 const fs = require("fs");
@@ -181,8 +184,14 @@ function check(request) {
   if (request.folder && listsImports) {
     answer.structure = programStructure(program, configFileName, ts.normalizePath(request.folder));
   }
+  if (request.check === false) {
+    return { exit: 0, output: "", scope: "none", ...answer };
+  }
   let scope = { why: "no change list was given" };
-  if (Array.isArray(request.changed)) {
+  if (Array.isArray(request.only)) {
+    const only = new Set(request.only.map((file) => ts.normalizePath(file)));
+    scope = { files: program.getSourceFiles().filter((f) => only.has(ts.normalizePath(f.fileName))) };
+  } else if (Array.isArray(request.changed)) {
     scope = listsImports
       ? affectedFiles(program, configFileName, request, answer.structure)
       : { why: `TypeScript ${ts.version} cannot list the program's imports` };
@@ -217,6 +226,7 @@ function check(request) {
   if (scope.files) {
     answer.scope = "affected";
     answer.checked = scope.files.length;
+    answer.checkedFiles = scope.files.map((f) => f.fileName);
   } else {
     answer.scope = "all";
     answer.why = scope.why;
