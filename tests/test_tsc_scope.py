@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from engine.epic.project_gate import check_folder
+from engine.patch.validation import Finding
 from engine.validate.baseline import Baseline
 from engine.validate.projects import check_project
-from engine.patch.validation import Finding
 from engine.validate.staging_baseline import staging_findings, take_staging_baseline
 from engine.validate.tsc_scope import SCOPE_AFFECTED, SCOPE_ALL, SCOPE_NONE, Scope
 from engine.validate.tsc_server import MODE_ENV, close_all
