@@ -175,10 +175,10 @@ def test_missing_workspace_is_bad_input(tmp_path: Path) -> None:
 def test_a_linked_mirror_moves_from_one_set_of_changes_to_the_next(
     workspace: Path, tmp_path: Path
 ) -> None:
-    from engine.patch.staging import LinkedMirror
+    from engine.patch.staging import TreeMirror
 
     before = _snapshot(workspace)
-    mirror = LinkedMirror(workspace, tmp_path / "mirrors")
+    mirror = TreeMirror(workspace, tmp_path / "mirrors")
     first = {
         "src/index.ts": b"export const a: number = 2;\n",
         "src/remove-me.ts": None,

@@ -38,7 +38,7 @@ touched a file this folder's change also touches, this folder's change is comput
 again on the overlay it will really meet.
 
 Plan, migrate, the recipes and the review only read their overlays, in this process, so
-those hard-link the workspace's files: one `LinkedMirror` per phase (`_read_overlay`), moved
+those hard-link the workspace's files: one linked `TreeMirror` per phase (`_read_overlay`), moved
 from one folder's layers to the next. The gate's and the crew's, where tools run, are copies.
 """
 
@@ -114,7 +114,7 @@ from engine.patch.apply import recover_workspace
 from engine.patch.journal import Journal
 from engine.patch.models import PatchBatch
 from engine.patch.patch_events import patch_events
-from engine.patch.staging import LinkedMirror
+from engine.patch.staging import TreeMirror
 from engine.patch.validation import BatchValidator, ValidationResult
 from engine.settings import Settings
 from engine.validate.baseline import Baseline, BaselineFinding, fingerprint
@@ -184,7 +184,8 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         # While True, a folder's overlay also holds the earlier folders not gated yet.
         self._optimistic = False
         self._baseline_lock = threading.Lock()
-        self._mirror: LinkedMirror | None = None
+        self._mirror: TreeMirror | None = None
+        self._gate_mirrors: _GateMirrors | None = None
 
     # -- creating and opening runs --------------------------------------------------------------
 
@@ -227,6 +228,7 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         held = self.preparation_error()
         pool = ThreadPoolExecutor(max_workers=self.workers)
         self._optimistic = True
+        self._gate_mirrors = mirrors = _GateMirrors(self.ws)
         try:
             with self._mirrored():
                 started = [
@@ -240,6 +242,8 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
             # Interrupted: the gates not started yet are dropped (none was recorded as begun,
             # so a resume runs them) and the running ones are waited for.
             pool.shutdown(wait=True, cancel_futures=True)
+            self._gate_mirrors = None
+            mirrors.close()
 
     def prepare_workspace(self) -> None:
         """The run's workspace preparation (membership, install), with every folder planned,
@@ -601,11 +605,22 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
             yield Workspace.open(self._mirror.show(merged(layers)))
 
     @contextmanager
+    def _gate_tree(self, layers: Sequence[Changeset], *, link: bool) -> Iterator[Workspace]:
+        """The tree with `layers` for a gate: this gate thread's mirror of that kind moved to
+        them while the gates of `prepare` run (`_GateMirrors`), else an overlay of its own."""
+        mirrors = self._gate_mirrors
+        if mirrors is None:
+            with self._overlay(layers, link=link) as ovl:
+                yield ovl
+        else:
+            yield Workspace.open(mirrors.mine(link=link).show(merged(layers)))
+
+    @contextmanager
     def _mirrored(self) -> Iterator[None]:
         """One linked mirror for this thread's readers while the workspace is not written (a
         phase of the run): each folder's overlay rewrites only what differs from the last one,
         instead of linking the whole tree and writing every earlier folder's change again."""
-        self._mirror = LinkedMirror(self.ws.root, self.ws.tmp_dir)
+        self._mirror = TreeMirror(self.ws.root, self.ws.tmp_dir)
         try:
             yield
         finally:
@@ -705,8 +720,8 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
             dry_run=True,
             origins=origins,
         )
-        # The quality monitor reads the tree in this process: a linked overlay.
-        with self._overlay(layers, link=True) as before:
+        # The quality monitor reads the tree in this process: a linked one.
+        with self._gate_tree(layers, link=True) as before:
             verdict = judge(before, self._folder_batch(job, recipes), ctx)
         quality = verdict.quality
         critical = [v for v in quality.violations if v.severity == "critical"]
@@ -777,7 +792,7 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         against the root baseline. Either way each new error is listed, not only counted."""
         if self.validator is None:
             return None
-        with self._overlay(layers) as ovl:
+        with self._gate_tree(layers, link=False) as ovl:
             mine = {p for layer in layers[-2:] for p in layer.paths}
             earlier = {p for layer in layers[:-2] for p in layer.paths} - mine
             if self.staging_baseline(job) is None:
@@ -789,16 +804,21 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         self, job: FolderJob, root: Path, changed: Sequence[str], earlier: set[str]
     ) -> ValidationResult:
         baseline = self.staging_baseline(job)
-        self._link_dependencies(job, root)
-        check = check_folder(
-            root,
-            changed,
-            dest=self._data(job, "plan").get("dest", job.dest),
-            baseline=baseline,
-            project_baseline=self._project_baseline,
-            earlier=earlier,
-            staging_errors=lambda which: self._staging_errors(job, which),
-        )
+        link = self._link_dependencies(job, root)
+        try:
+            check = check_folder(
+                root,
+                changed,
+                dest=self._data(job, "plan").get("dest", job.dest),
+                baseline=baseline,
+                project_baseline=self._project_baseline,
+                earlier=earlier,
+                staging_errors=lambda which: self._staging_errors(job, which),
+            )
+        finally:
+            # A gate mirror is moved to the next folder's layers: this folder's link goes.
+            if link is not None:
+                link.unlink()
         return check.result()
 
     def _apply_validator(self, job: FolderJob) -> BatchValidator | None:
@@ -809,17 +829,19 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
             return self.validator
         return _FolderValidator(lambda root, changed: self._folder_check(job, root, changed, set()))
 
-    def _link_dependencies(self, job: FolderJob, overlay_root: Path) -> None:
+    def _link_dependencies(self, job: FolderJob, overlay_root: Path) -> Path | None:
         """The packages the install nested under the STAGING folder (versions that conflict
         with the hoisted ones) are linked into the destination on the overlay, so the folder
-        is checked with the dependencies its baseline was taken with."""
+        is checked with the dependencies its baseline was taken with. Returns the link made."""
         source = self._source(job)
         if source is None:
-            return
+            return None
         nested = self.ws.root / source / "node_modules"
         dest = overlay_root / self._data(job, "plan").get("dest", job.dest) / "node_modules"
         if nested.is_dir() and dest.parent.is_dir() and not dest.exists():
             os.symlink(nested, dest, target_is_directory=True)
+            return dest
+        return None
 
     def _project_baseline(self, tsconfig: str, config: bytes | None = None) -> Baseline:
         """A project outside the folder (the orchestrator's, or the narrow program of the
@@ -1107,6 +1129,36 @@ def answer_reviewer(
             return review_batch(ovl, batch, settings, validator=checker, block_root=block_root)
 
     return review
+
+
+class _GateMirrors:
+    """The mirrors of the gate threads while `prepare` runs them: per thread, a linked one
+    for the quality monitor (it reads in this process) and a copied one, in the system temp
+    folder, for tsc. Each moves from one folder's layers to the next by rewriting only the
+    paths that differ, instead of mirroring the whole workspace twice per gate."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list[TreeMirror] = []
+
+    def mine(self, *, link: bool) -> TreeMirror:
+        kind = "linked" if link else "copied"
+        mirror: TreeMirror | None = getattr(self._local, kind, None)
+        if mirror is None:
+            parent = self._ws.tmp_dir if link else None
+            mirror = TreeMirror(self._ws.root, parent, link=link)
+            setattr(self._local, kind, mirror)
+            with self._lock:
+                self._all.append(mirror)
+        return mirror
+
+    def close(self) -> None:
+        with self._lock:
+            for mirror in self._all:
+                mirror.close()
+            self._all.clear()
 
 
 class _FolderValidator:

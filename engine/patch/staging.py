@@ -29,7 +29,7 @@ from pathlib import Path
 from engine.errors import BadInput
 from engine.workspace import STATE_DIR, resolve_inside
 
-__all__ = ["SKIPPED_DIRS", "LinkedMirror", "staging_copy"]
+__all__ = ["SKIPPED_DIRS", "TreeMirror", "staging_copy"]
 
 SKIPPED_DIRS = frozenset({STATE_DIR, ".git"})
 _LINKED_DIR = "node_modules"
@@ -68,24 +68,31 @@ def staging_copy(
         _remove_tree(staging)
 
 
-class LinkedMirror:
-    """A hard-linked mirror of `root` kept for many reads, each with its own set of changes:
-    `show(changes)` rewrites only the paths where the changes differ from the ones shown last
-    (a path no longer changed is linked to the workspace's file again, or removed with the
-    folders it left empty). For in-process readers only, as `staging_copy(link=True)`; the
-    workspace must not be written while the mirror is open. `close()` removes it."""
+class TreeMirror:
+    """A mirror of `root` kept for many reads, each with its own set of changes: `show(changes)`
+    rewrites only the paths where the changes differ from the ones shown last (a path no
+    longer changed gets the workspace's file again, or is removed with the folders it left
+    empty). The workspace must not be written while the mirror is open; `close()` removes it.
 
-    def __init__(self, root: Path, parent: Path) -> None:
+    `link=True` hard-links the unchanged files, for in-process readers only (as
+    `staging_copy(link=True)`), and needs `parent` on the workspace's filesystem. `link=False`
+    copies them, for a tool that runs on the mirror; it is made in `parent`, the system temp
+    folder by default. Either way what a reader adds to the mirror on its own is its to
+    remove: the next `show` restores only the paths it wrote."""
+
+    def __init__(self, root: Path, parent: Path | None = None, *, link: bool = True) -> None:
         self._source = root.resolve()
         self._parent = parent
+        self._link = link
         self._root: Path | None = None
         self._shown: dict[str, bytes | None] = {}
 
     def show(self, changes: Mapping[str, bytes | None]) -> Path:
         if self._root is None:
-            self._parent.mkdir(parents=True, exist_ok=True)
+            if self._parent is not None:
+                self._parent.mkdir(parents=True, exist_ok=True)
             self._root = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=self._parent)).resolve()
-            _Mirror(link=True).copy_tree(self._source, self._root)
+            _Mirror(link=self._link).copy_tree(self._source, self._root)
         for rel in sorted(set(self._shown) | set(changes)):
             if rel in changes and rel in self._shown and self._shown[rel] == changes[rel]:
                 continue
@@ -101,7 +108,7 @@ class LinkedMirror:
         target.unlink(missing_ok=True)
         original = self._source / rel
         if original.is_file():
-            _Mirror(link=True)._copy_file(str(original), target)
+            _Mirror(link=self._link)._copy_file(str(original), target)
             return
         folder = target.parent
         while folder != mirror and not any(folder.iterdir()):
