@@ -165,3 +165,53 @@ def test_a_folder_with_no_needs_model_items_builds_no_overlay_for_them(
     model, data = runner._model_work(runner.jobs[0], [unbuildable], [])
     assert not model
     assert data == {"items": [], "model_answers": 0, "model_proposals": [], "unanswered": []}
+
+
+class TreeRecorder(NoBunSqlite):
+    """Records the tree each gate's check ran on: its root, its files then, and whether its
+    package.json is the workspace's own file (a hard link)."""
+
+    def __init__(self, ws: Path) -> None:
+        super().__init__()
+        self.ws = ws
+        self.seen: list[tuple[Path, dict[str, bytes], bool]] = []
+
+    def validate(self, staging_root: Path, changed_files: Sequence[str]) -> ValidationResult:
+        files = {
+            p.relative_to(staging_root).as_posix(): p.read_bytes()
+            for p in (staging_root / "apps").rglob("*")
+            if p.is_file() and "node_modules" not in p.parts
+        }
+        linked = os.path.samefile(staging_root / "package.json", self.ws / "package.json")
+        self.seen.append((staging_root, files, linked))
+        return super().validate(staging_root, changed_files)
+
+
+def test_a_gate_thread_moves_one_copied_tree_from_folder_to_folder_and_removes_it(
+    tmp_path: Path, epic_ws: Path
+) -> None:
+    recorder = TreeRecorder(epic_ws)
+    runner = _runner(epic_ws, spec_file(tmp_path, "d1-notes", "logger"), recorder, jobs=1)
+    runner.prepare()
+
+    folders = epic_ws / STATE_DIR / "runs" / runner.run.run_id / "folders"
+    d1 = Changeset.load(folders / "d1-notes" / "recipes")
+    logger = Changeset.load(folders / "logger" / "recipes")
+    mine = {p: c for p, c in logger.new.items() if p.startswith("apps/") and c is not None}
+    assert mine and d1.paths
+    (d1_root, d1_files, d1_linked), (logger_root, logger_files, _) = recorder.seen
+    # One tree for the thread, moved on: d1-notes' check saw its own change and none of
+    # logger's; logger's saw d1-notes' (an earlier layer) and its own.
+    assert d1_root == logger_root
+    assert all(d1_files.get(p) == c for p, c in d1.new.items() if p.startswith("apps/"))
+    assert all(d1_files.get(p) != c for p, c in mine.items())
+    assert all(logger_files.get(p) == c for p, c in mine.items())
+    assert all(logger_files.get(p) == c for p, c in d1.new.items() if p.startswith("apps/"))
+    # A copy, where a tool may write: never a hard link to the workspace's files.
+    assert not d1_linked
+    # Removed once the gates are done, the quality monitor's linked one too.
+    assert not d1_root.exists()
+    assert [p.name for p in (epic_ws / STATE_DIR / "tmp").iterdir()] == []
+    for folder in ("d1-notes", "logger"):
+        record = runner.run.step(folder, "gate")
+        assert record is not None and record.status == "done" and record.data["ok"]

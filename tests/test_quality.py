@@ -677,3 +677,32 @@ def test_report_counts_every_kind() -> None:
         "LOGIC_ERROR": 1,
     }
     assert not report.critical
+
+
+def test_the_same_file_is_analysed_once_and_each_caller_keeps_its_own_findings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A gate judges a moved file, then the STAGING file it came from: the same text there.
+    from engine.validate.rules import run
+
+    parsed: list[str] = []
+    real = run.TsSource
+
+    def counted(source: bytes, text: str, path: str, original: bytes | None) -> Any:
+        parsed.append(path)
+        return real(source, text, path, original)
+
+    monkeypatch.setattr(run, "TsSource", counted)
+    text = f"// TODO: {random.random()}\nexport const x = 1;\n"
+    first = run.analyse(text, f"{HOME}/once.ts", None)
+    second = run.analyse(text, f"{HOME}/once.ts", None)
+    assert parsed == [f"{HOME}/once.ts"]
+    assert [f.kind for f in second.findings] == ["INCOMPLETE_CODE"]
+    first.findings.clear()
+    assert [f.kind for f in run.analyse(text, f"{HOME}/once.ts", None).findings] == [
+        "INCOMPLETE_CODE"
+    ]
+    # Another path or another original is another analysis.
+    run.analyse(text, f"{HOME}/twice.ts", None)
+    run.analyse(text, f"{HOME}/once.ts", "export const x = 0;\n")
+    assert len(parsed) == 3

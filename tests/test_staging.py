@@ -215,3 +215,27 @@ def test_a_linked_mirror_moves_from_one_set_of_changes_to_the_next(
     assert _snapshot(workspace) == before
     mirror.close()
     assert not root.exists()
+
+
+def test_a_copied_mirror_is_the_workspace_plus_changes_and_shields_it_from_writers(
+    workspace: Path, tmp_path: Path
+) -> None:
+    from engine.patch.staging import TreeMirror
+
+    before = _snapshot(workspace)
+    mirror = TreeMirror(workspace, tmp_path / "mirrors", link=False)
+    root = mirror.show({"src/index.ts": b"export const a = 3;\n"})
+    # Copies, not links: a tool that rewrites a file in place writes only the mirror.
+    original = root / "src/remove-me.ts"
+    assert original.stat().st_ino != (workspace / "src/remove-me.ts").stat().st_ino
+    original.write_bytes(b"rewritten in place\n")
+    assert _snapshot(workspace) == before
+
+    # Moved on to other changes: the dropped path is the workspace's file again (a copy).
+    root = mirror.show({"src/remove-me.ts": b"export const b = 4;\n"})
+    assert (root / "src/index.ts").read_bytes() == before["src/index.ts"]
+    assert (root / "src/index.ts").stat().st_ino != (workspace / "src/index.ts").stat().st_ino
+    assert (root / "src/remove-me.ts").read_bytes() == b"export const b = 4;\n"
+    mirror.close()
+    assert not root.exists()
+    assert _snapshot(workspace) == before

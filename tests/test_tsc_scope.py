@@ -131,6 +131,53 @@ def test_a_moved_folder_with_the_baselines_structure_checks_only_what_changed(
     assert "differs from the baseline's" in scopes["apps/w/tsconfig.json"]
 
 
+def test_with_preserved_symlinks_a_moved_folder_keeps_its_nested_packages_structure(
+    tmp_path: Path,
+) -> None:
+    """With `preserveSymlinks` tsc names a nested package's files by the link the destination
+    reaches them through (the gate links the STAGING folder's node_modules there): the same
+    files, so the program keeps the baseline's structure and the check is still narrowed."""
+    root = _project(tmp_path / "ws")
+    options = json.loads(TSCONFIG)
+    options["compilerOptions"]["preserveSymlinks"] = True
+    staging = root / "STAGING" / "w"
+    write(staging, "tsconfig.json", json.dumps(options))
+    write(staging, "node_modules/nested/package.json", '{"name": "nested", "types": "index.d.ts"}')
+    write(staging, "node_modules/nested/index.d.ts", "export declare const size: number;\n")
+    write(staging, "src/fine.ts", 'import { size } from "nested";\nexport const ok = size;\n')
+    write(staging, "src/user.ts", USER)
+    baseline = take_staging_baseline(root, "STAGING/w", check=False)
+    assert baseline.structures
+
+    dest = root / "apps" / "w"
+    shutil.copytree(staging, dest, ignore=shutil.ignore_patterns("node_modules"))
+    (dest / "node_modules").symlink_to(staging / "node_modules", target_is_directory=True)
+    write(dest, "src/user.ts", USER + "export const again: number = ok;\n")
+    check = check_folder(
+        root,
+        ["apps/w/src/user.ts"],
+        dest="apps/w",
+        baseline=baseline,
+        project_baseline=lambda tsconfig, config: Baseline(tool="tsc", findings=[]),
+        staging_errors=lambda which: [],
+    )
+    assert check.scopes == {"apps/w/tsconfig.json": SCOPE_AFFECTED}
+    assert check.lines == []
+
+    # A second name for the package's file in the destination's program is not the same
+    # program: its own name is kept and everything is checked.
+    write(dest, "src/user.ts", USER + 'import "../../../STAGING/w/node_modules/nested/index";\n')
+    check = check_folder(
+        root,
+        ["apps/w/src/user.ts"],
+        dest="apps/w",
+        baseline=baseline,
+        project_baseline=lambda tsconfig, config: Baseline(tool="tsc", findings=[]),
+        staging_errors=lambda which: [],
+    )
+    assert "the program now holds" in check.scopes["apps/w/tsconfig.json"]
+
+
 def test_a_staging_baseline_is_checked_only_as_far_as_the_verdict_needs(tmp_path: Path) -> None:
     root = _project(tmp_path / "ws")
     staging = root / "STAGING" / "w"

@@ -837,7 +837,9 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
         if source is None:
             return None
         nested = self.ws.root / source / "node_modules"
-        dest = overlay_root / self._data(job, "plan").get("dest", job.dest) / "node_modules"
+        dest: Path = (
+            overlay_root / str(self._data(job, "plan").get("dest", job.dest)) / "node_modules"
+        )
         if nested.is_dir() and dest.parent.is_dir() and not dest.exists():
             os.symlink(nested, dest, target_is_directory=True)
             return dest

@@ -242,6 +242,18 @@ function digest(text) {
   return crypto.createHash("sha1").update(text).digest("hex");
 }
 
+// A cached SourceFile's text never changes: its digest is taken once.
+const textDigests = new WeakMap();
+
+function textDigest(sourceFile) {
+  let out = textDigests.get(sourceFile);
+  if (out === undefined) {
+    out = digest(sourceFile.text);
+    textDigests.set(sourceFile, out);
+  }
+  return out;
+}
+
 function inside(file, folder) {
   return file === folder || file.startsWith(folder + "/");
 }
@@ -250,15 +262,29 @@ function inside(file, folder) {
 // (keyed relative to `folder`, except in node_modules, where TypeScript's real paths are the
 // same from STAGING and from the destination), a digest of its text and of where each of its
 // imports and type references resolved; the config files read; the compiler options.
+// With `preserveSymlinks` TypeScript names a package's files by the links it found them
+// through (the destination's are links to the STAGING folder's nested node_modules and the
+// workspace's): those are keyed by their real paths too, and two names of one real file in
+// one program keep their own names, so such a program never looks like one that has one.
 function programStructure(program, configFileName, folder) {
+  const linked = Boolean(program.getCompilerOptions().preserveSymlinks);
+  const realpaths = new Map();
   const key = (file) => {
-    const name = ts.normalizePath(file);
+    let name = ts.normalizePath(file);
+    if (linked && name.includes("/node_modules/")) {
+      if (!realpaths.has(name)) realpaths.set(name, ts.normalizePath(realpath(name)));
+      name = realpaths.get(name);
+    }
     if (name.includes("/node_modules/") || !inside(name, folder)) return name;
     return "<folder>" + name.slice(folder.length);
   };
   const entries = new Map();
+  const keys = new Set();
   for (const sourceFile of program.getSourceFiles()) {
-    entries.set(sourceFile.path, [key(sourceFile.fileName), "text " + digest(sourceFile.text)]);
+    let name = key(sourceFile.fileName);
+    if (keys.has(name)) name = "another name " + ts.normalizePath(sourceFile.fileName);
+    keys.add(name);
+    entries.set(sourceFile.path, [name, "text " + textDigest(sourceFile)]);
   }
   const resolved = (kind) => (resolution, name, mode, filePath) => {
     const entry = entries.get(filePath);

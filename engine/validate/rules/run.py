@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 from engine.syntax.parse import SOURCE_SUFFIXES
@@ -15,9 +16,22 @@ __all__ = ["PY_SUFFIXES", "analyse", "analyse_typescript"]
 PY_SUFFIXES = frozenset({".py"})
 
 
+# A gate judges each file a folder's change writes, then the file the migration copied it
+# from (`judge.split_preexisting`): for a file moved as it stood, the same text at the same
+# path. Enough entries for the largest real folder's files, both ways.
+_REMEMBERED = 512
+
+
 def analyse(text: str, path: str, original: str | None) -> Analysis:
     """The findings of every rule for `text` at `path`; `original` is the file before the
-    change, for the rules that compare with it. Files in other languages have none."""
+    change, for the rules that compare with it. Files in other languages have none. The
+    same arguments are analysed once (the last `_REMEMBERED`); each call gets its own lists."""
+    found = _analyse(text, path, original)
+    return Analysis(findings=list(found.findings), comments=list(found.comments))
+
+
+@lru_cache(maxsize=_REMEMBERED)
+def _analyse(text: str, path: str, original: str | None) -> Analysis:
     suffix = PurePosixPath(path).suffix
     if suffix in SOURCE_SUFFIXES:
         source = text.encode("utf-8", "surrogateescape")
