@@ -205,14 +205,17 @@ def test_a_staging_baseline_is_checked_only_as_far_as_the_verdict_needs(tmp_path
     shutil.copytree(staging, dest)
 
     def gate() -> list[str]:
+        # As each gate does: the structures taken right before the check (the server keeps
+        # the program for it), from the workspace the folder stands in.
         asked.clear()
         return check_folder(
             root,
             ["apps/w/src/user.ts"],
             dest="apps/w",
-            baseline=baseline,
+            baseline=take_staging_baseline(root, "STAGING/w", check=False),
             project_baseline=lambda tsconfig, config: Baseline(tool="tsc", findings=[]),
             staging_errors=staging_errors,
+            source_root=root,
         ).lines
 
     # Moved as it stood: nothing is checked that has an error, so nothing is asked of STAGING,
@@ -230,6 +233,58 @@ def test_a_staging_baseline_is_checked_only_as_far_as_the_verdict_needs(tmp_path
         "apps/w/src/user.ts:4 TS2322 Type 'string' is not assignable to type 'number'."
     ]
     assert asked == [("tsconfig.json", ["src/user.ts"]), None]
+
+
+@pytest.mark.parametrize("elsewhere", ["nothing", "outside import", "ancestor types"])
+def test_a_folder_moved_as_it_stood_is_built_again_only_when_it_resolves_elsewhere(
+    tmp_path: Path, elsewhere: str
+) -> None:
+    """The gate judges a folder moved as it stood without building its program at the
+    destination when the project would be built the same there: the same options, configs and
+    root files, and each import of its own files resolving to the same place. A folder that
+    reaches outside itself, or meets other automatic types there, is built and checked."""
+    root = _project(tmp_path / "ws")
+    options = json.loads(TSCONFIG)
+    options["compilerOptions"].pop("types")
+    staging = root / "STAGING" / "w"
+    write(staging, "tsconfig.json", json.dumps(options))
+    write(staging, "src/broken.ts", (root / "src/broken.ts").read_text())
+    write(staging, "src/user.ts", USER)
+    write(staging, "src/fine.ts", "export const ok: number = 1;\n")
+    if elsewhere == "outside import":
+        write(root, "STAGING/lib/shared.ts", "export const shared: number = 1;\n")
+        write(staging, "src/fine.ts", 'export { shared as ok } from "../../lib/shared";\n')
+    shutil.copytree(staging, root / "apps" / "w")
+    if elsewhere == "ancestor types":
+        # A type package only the destination's folders see, with a global that clashes.
+        write(root, "apps/node_modules/@types/clash/package.json", '{"name": "@types/clash"}')
+        write(root, "apps/node_modules/@types/clash/index.d.ts", "declare var ok: string;\n")
+        write(root, "apps/w/src/script.ts", "var ok: number = 1;\n")
+        write(staging, "src/script.ts", "var ok: number = 1;\n")
+
+    files = sorted(
+        p.relative_to(root).as_posix() for p in (root / "apps/w").rglob("*") if p.is_file()
+    )
+    check = check_folder(
+        root,
+        files,
+        dest="apps/w",
+        baseline=take_staging_baseline(root, "STAGING/w", check=False),
+        project_baseline=lambda tsconfig, config: Baseline(tool="tsc", findings=[]),
+        staging_errors=lambda which: [],
+        source_root=root,
+    )
+    scope = check.scopes["apps/w/tsconfig.json"]
+    if elsewhere == "nothing":
+        # Nothing to build: broken.ts's errors were there before, nothing can be new.
+        assert (check.lines, scope) == ([], SCOPE_AFFECTED)
+    elif elsewhere == "outside import":
+        assert scope != SCOPE_AFFECTED
+        assert any("TS2307" in line and "../../lib/shared" in line for line in check.lines)
+    else:
+        assert scope != SCOPE_AFFECTED
+        assert "apps/node_modules/@types/clash" in scope
+        assert any(line.startswith("apps/node_modules/@types/clash") for line in check.lines)
 
 
 def test_the_server_builds_a_program_without_checking_it_or_checks_only_named_files(

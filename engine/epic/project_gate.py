@@ -145,13 +145,16 @@ def check_folder(
     project_baseline: Callable[[str, bytes | None], Baseline],
     earlier: Collection[str] = (),
     staging_errors: StagingErrors | None = None,
+    source_root: Path | None = None,
 ) -> FolderCheck:
     """Check the projects owning `changed` on `root` (the folder's overlay). `project_baseline`
     gives the before-picture of a project outside the folder (a narrow program included);
     `earlier` are the paths the run's earlier folders on the overlay changed. A narrow
     program's config is handed to `project_baseline` too: it is written in the workspace's
     state folder to take the before-picture there. `staging_errors` takes the folder's
-    STAGING findings when a check needs them; without it, `baseline` holds them all."""
+    STAGING findings when a check needs them; without it, `baseline` holds them all.
+    `source_root`: the workspace the baseline's structures were just taken in, whose
+    programs the tsc server may still hold (`Scope.same_as`)."""
     started = time.monotonic()
     groups = group_by_project(root, changed)
     out = FolderCheck(unowned=[f for f in groups.pop(None, []) if f.endswith(".ts")])
@@ -214,7 +217,13 @@ def check_folder(
             else:
                 if moved is None:
                     moved = _differing(root, dest, baseline.folder) if baseline else []
-                scope = Scope(changed=moved, folder=root / dest, structure=structure)
+                same_as = None
+                if source_root is not None and baseline is not None:
+                    where = source_root.resolve() / baseline.folder
+                    same_as = (where / posixpath.relpath(tsconfig, dest), where)
+                scope = Scope(
+                    changed=moved, folder=root / dest, structure=structure, same_as=same_as
+                )
         else:
             scope = Scope(changed=[root / p for p in sorted(mine | set(earlier))])
 

@@ -814,6 +814,7 @@ class EpicRunner(RefactorStep, TasksStep, WorkspaceStep):
                 project_baseline=self._project_baseline,
                 earlier=earlier,
                 staging_errors=lambda which: self._staging_errors(job, which),
+                source_root=self.ws.root,
             )
         finally:
             # A gate mirror is moved to the next folder's layers: this folder's link goes.

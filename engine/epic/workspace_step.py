@@ -348,7 +348,9 @@ class WorkspaceStep:
         if source is None or self.install_waiting(job) is not None:
             return None
         baseline = self.staging_baseline(job)
-        if baseline is None:
+        # Structures alone are taken again (cheap: the tsc server reads the folder's files,
+        # not its packages') for the server to hold the programs the check compares with.
+        if baseline is None or not baseline.findings_taken:
             try:
                 baseline = folder_baseline(self.ws.root, source, check=False)
             except VibehqError as exc:

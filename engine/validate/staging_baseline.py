@@ -113,7 +113,8 @@ def take_staging_baseline(
                 cwd=here,
                 buildinfo=None,
                 timeout_s=timeout_s,
-                scope=Scope(folder=structure_root, check=check),
+                # A structure alone is taken for the gate's check, which comes next.
+                scope=Scope(folder=structure_root, check=check, keep=not check),
             )
             found = run.findings
             taken = taken and run.scope != SCOPE_NONE

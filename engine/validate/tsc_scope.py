@@ -42,18 +42,27 @@ class Scope:
     program's structure with file keys relative to it. `structure`: the before-picture's
     structure; the check is narrowed only when the program's is the same. `only`: check
     exactly these files of the program (another program's narrowed check, mapped here).
-    `check=False`: build the program for its structure and check nothing."""
+    `check=False`: build the program for its structure and check nothing. `keep`: the
+    server keeps that program for a later check's `same_as`: (config, folder) where the
+    folder stood; that check builds nothing when its program would be the same one moved."""
 
     changed: Sequence[Path] | None = None
     folder: Path | None = None
     structure: Mapping[str, str] | None = None
     only: Sequence[Path] | None = None
     check: bool = True
+    keep: bool = False
+    same_as: tuple[Path, Path] | None = None
 
     def request(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if not self.check:
             out["check"] = False
+        if self.keep:
+            out["keep"] = True
+        if self.same_as is not None:
+            config, folder = self.same_as
+            out["sameAs"] = {"config": str(config), "folder": str(folder)}
         if self.only is not None:
             out["only"] = [str(p) for p in self.only]
         if self.changed is not None:

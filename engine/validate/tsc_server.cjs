@@ -32,6 +32,19 @@
 //   "only":      absolute paths: check semantically only these files of the program (the
 //                files another program's narrowed check checked, at their place here);
 //   "check":     false: build the program and answer its structure, check nothing.
+//   "keep":      true (with "check": false): keep the program (a before-picture's) for a later
+//                "sameAs" request. Unless it preserves symlinks, it is built shallow: the files
+//                in node_modules are read as empty, since only the folder's own files, their
+//                imports and the configs tell whether the project is the same elsewhere (a
+//                package's files are the same real files from anywhere). Its structure then
+//                says "shallow"; a "sameAs" request that needs the whole one builds it then;
+//   "sameAs":    {"config", "folder"}: a kept program of the same project where the folder
+//                stood (with "changed" and "folder"). When no changed file is one of its
+//                files or configures it, and the project here would be built the same way
+//                (same options and configs, same root files, each import and type reference
+//                of the folder's files resolving to the same place, the same automatic
+//                types), the program here holds the same files with the same texts, so no
+//                file can be affected: the answer checks nothing without building it.
 // The answer says "scope": "affected" (with "checked", the number of files checked, and
 // "checkedFiles", their names), "all" (with "why"), or "none" (nothing was checked).
 
@@ -49,6 +62,36 @@ ts.sys.getCurrentDirectory = () => process.cwd();
 // Without a bound a 37-folder run grew the process past 4 GB and slowed down in GC.
 const CACHE_CHARS = Number(process.env.VIBEHQ_TSC_SERVER_CACHE_MB || 48) * 1024 * 1024;
 
+// Programs kept by "keep" for a "sameAs" request, the most recent last.
+const KEPT = 6;
+const kept = new Map();
+
+function keepProgram(configFileName, program, folder, shallow) {
+  const name = ts.normalizePath(configFileName);
+  kept.delete(name);
+  const cwd = process.cwd();
+  kept.set(name, { program, configFileName: name, folder: ts.normalizePath(folder), shallow, cwd });
+  while (kept.size > KEPT) kept.delete(kept.keys().next().value);
+}
+
+// The kept program's whole structure: built again, every file read, where it was built.
+function wholeStructure(held) {
+  const here = process.cwd();
+  process.chdir(held.cwd);
+  try {
+    const options = held.program.getCompilerOptions();
+    const program = ts.createProgram({
+      rootNames: held.program.getRootFileNames(),
+      options,
+      projectReferences: held.program.getProjectReferences(),
+      host: sharedHost(options),
+    });
+    return programStructure(program, held.configFileName, held.folder);
+  } finally {
+    process.chdir(here);
+  }
+}
+
 const registry = ts.createDocumentRegistry(ts.sys.useCaseSensitiveFileNames);
 const cache = new Map(); // key -> SourceFile, least recently used first
 let cachedChars = 0;
@@ -65,7 +108,7 @@ function settingsKey(options, languageVersionOrOptions) {
   return registry.getKeyForCompilationSettings(options) + "|" + perFile.join(",");
 }
 
-function sharedHost(options) {
+function sharedHost(options, shallow = false) {
   const host = ts.createCompilerHost(options);
   // tsc parses JSDoc only as far as type errors need it (TypeScript >= 5.3).
   if (ts.JSDocParsingMode !== undefined) {
@@ -75,6 +118,9 @@ function sharedHost(options) {
   host.getSourceFile = (fileName, languageVersionOrOptions, onError, shouldCreateNewSourceFile) => {
     if (shouldCreateNewSourceFile) {
       return original.call(host, fileName, languageVersionOrOptions, onError, true);
+    }
+    if (shallow && fileName.includes("/node_modules/")) {
+      return ts.createSourceFile(fileName, "", languageVersionOrOptions, undefined);
     }
     let text;
     try {
@@ -169,11 +215,23 @@ function check(request) {
     return { exit: 1, output: ts.formatDiagnostics(unrecoverable, formatHost) };
   }
   const options = config.options;
+  if (request.sameAs && Array.isArray(request.changed) && request.folder) {
+    const held = kept.get(ts.normalizePath(request.sameAs.config));
+    if (held !== undefined && held.folder === ts.normalizePath(request.sameAs.folder)) {
+      kept.delete(held.configFileName);
+      const differs = movedDifference(held, config, configFileName, request);
+      if (differs === null) {
+        return { exit: 0, output: "", scope: "affected", checked: 0, checkedFiles: [], same: true };
+      }
+      if (held.shallow && request.structure) request.structure = wholeStructure(held);
+    }
+  }
+  const shallow = Boolean(request.keep && request.check === false && !options.preserveSymlinks);
   const program = ts.createProgram({
     rootNames: config.fileNames,
     options,
     projectReferences: config.projectReferences,
-    host: sharedHost(options),
+    host: sharedHost(options, shallow),
     configFileParsingDiagnostics: ts.getConfigFileParsingDiagnostics(config),
   });
   const answer = {};
@@ -183,6 +241,8 @@ function check(request) {
     typeof program.forEachResolvedTypeReferenceDirective === "function";
   if (request.folder && listsImports) {
     answer.structure = programStructure(program, configFileName, ts.normalizePath(request.folder));
+    if (shallow) answer.structure.shallow = "node_modules read as empty";
+    if (request.keep) keepProgram(configFileName, program, request.folder, shallow);
   }
   if (request.check === false) {
     return { exit: 0, output: "", scope: "none", ...answer };
@@ -333,6 +393,106 @@ function stableOptions(value, key) {
     out[name] = stableOptions(value[name], key);
   }
   return out;
+}
+
+// Why the project of `configFileName` (its parsed `config`), in `request.folder`, would not be
+// built as the kept program was where the folder stood; null when it would be, file for file
+// (the files in the folder at their place here, every other file the same one).
+function movedDifference(held, config, configFileName, request) {
+  const program = held.program;
+  const from = held.folder;
+  const to = ts.normalizePath(request.folder);
+  const before = program.getCompilerOptions();
+  const options = config.options;
+  if (typeof ts.getImpliedNodeFormatForFile !== "function") return `TypeScript ${ts.version}`;
+  // Nested packages are named by the links they are found through: not the same names.
+  if (before.preserveSymlinks || options.preserveSymlinks) return "preserveSymlinks";
+  if ((config.projectReferences || []).length > 0 || (program.getProjectReferences() || []).length > 0) {
+    return "project references";
+  }
+  if (ts.getConfigFileParsingDiagnostics(config).length > 0) return "the config has errors";
+  const spell = (folder) => (file) => {
+    const name = ts.normalizePath(file);
+    return inside(name, folder) ? "<folder>" + name.slice(folder.length) : name;
+  };
+  // Files in node_modules keep their real paths, the same from here and from there.
+  const key = (folder) => (file) => (file.includes("/node_modules/") ? ts.normalizePath(file) : spell(folder)(file));
+  const there = key(from);
+  const here = key(to);
+  if (JSON.stringify(stableOptions(before, spell(from))) !== JSON.stringify(stableOptions(options, spell(to)))) {
+    return "other compiler options";
+  }
+  const configs = (name, opts, key) =>
+    [name, ...((opts.configFile && opts.configFile.extendedSourceFiles) || [])]
+      .map((file) => key(realpath(file)) + " " + digest(ts.sys.readFile(file) || ""))
+      .join("\n");
+  if (configs(held.configFileName, before, there) !== configs(configFileName, options, here)) {
+    return "other configs";
+  }
+  const roots = (names, key) => names.map(key).sort().join("\n");
+  if (roots(program.getRootFileNames(), there) !== roots(config.fileNames, here)) {
+    return "other root files";
+  }
+  const moved = (file) => from + file.slice(to.length);
+  for (const file of request.changed.map((name) => ts.normalizePath(name))) {
+    if (!inside(file, to)) return `${file} is outside the folder`;
+    const base = path.posix.basename(file);
+    if (TS_LIKE.test(base) || CONFIG_LIKE.test(base) || program.getSourceFile(moved(file))) {
+      return `${file} changed`;
+    }
+  }
+  const resolvedTo = (key) => (resolution) => {
+    const target = resolution && (resolution.resolvedModule || resolution.resolvedTypeReferenceDirective);
+    return target && target.resolvedFileName ? key(target.resolvedFileName) : "-";
+  };
+  // The folder's own files (not the nested packages: their real paths are the same here).
+  const own = (file) => {
+    const name = ts.normalizePath(file);
+    return inside(name, from) && !name.includes("/node_modules/") ? to + name.slice(from.length) : null;
+  };
+  let differs = null;
+  const compare = (resolve) => (resolution, name, mode, filePath) => {
+    if (differs !== null) return;
+    const sourceFile = program.getSourceFileByPath(filePath);
+    const placed = sourceFile && own(sourceFile.fileName);
+    if (!placed) return;
+    if (resolvedTo(there)(resolution) !== resolvedTo(here)(resolve(name, placed, mode))) {
+      differs = `${name} from ${placed} resolves elsewhere`;
+    }
+  };
+  program.forEachResolvedModule(
+    compare((name, file, mode) => ts.resolveModuleName(name, file, options, ts.sys, undefined, undefined, mode)),
+  );
+  program.forEachResolvedTypeReferenceDirective(
+    compare((name, file, mode) =>
+      ts.resolveTypeReferenceDirective(name, file, options, ts.sys, undefined, undefined, mode),
+    ),
+  );
+  if (differs !== null) return differs;
+  for (const sourceFile of program.getSourceFiles()) {
+    const placed = own(sourceFile.fileName);
+    if (!placed) continue;
+    for (const reference of sourceFile.referencedFiles) {
+      const was = path.posix.resolve(path.posix.dirname(ts.normalizePath(sourceFile.fileName)), reference.fileName);
+      const is = path.posix.resolve(path.posix.dirname(placed), reference.fileName);
+      if (there(was) !== here(is)) return `${reference.fileName} from ${placed} is another file`;
+    }
+    if (ts.getImpliedNodeFormatForFile(placed, undefined, ts.sys, options) !== sourceFile.impliedNodeFormat) {
+      return `${placed} is another module format`;
+    }
+  }
+  const names = ts.getAutomaticTypeDirectiveNames(options, ts.sys);
+  if (names.join("\n") !== program.getAutomaticTypeDirectiveNames().join("\n")) {
+    return "other automatic types";
+  }
+  const inferred = ts.inferredTypesContainingFile || "__inferred type names__.ts";
+  const containing = ts.combinePaths(path.posix.dirname(ts.normalizePath(configFileName)), inferred);
+  program.getAutomaticTypeDirectiveResolutions().forEach((resolution, name, mode) => {
+    if (differs !== null) return;
+    const again = ts.resolveTypeReferenceDirective(name, containing, options, ts.sys, undefined, undefined, mode);
+    if (resolvedTo(there)(resolution) !== resolvedTo(here)(again)) differs = `types ${name} resolve elsewhere`;
+  });
+  return differs;
 }
 
 const TS_LIKE = /\.(d\.[cm]?ts|[cm]?tsx?|[cm]?jsx?)$/;
