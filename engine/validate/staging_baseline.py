@@ -8,10 +8,11 @@ the workspace baseline has it), each rendered as `file:line code message`.
 
 With the tsc server, a gate takes the baseline in two steps, each only as far as its verdict
 needs (`engine/epic/project_gate.py`): first each program's structure alone (`check=False`:
-the program is built, nothing is checked), then, only when the check at the destination
-finds errors, the findings of the files that check checked (`staging_findings`) or of the
-whole folder (`check=True`). A destination with no error in what it checked has no new one,
-whatever the folder had before.
+the program is built shallow, its packages' files read as empty, and kept by the server for
+the destination's check to compare with; nothing is checked), then, only when the check at
+the destination finds errors, the findings of the files that check checked
+(`staging_findings`) or of the whole folder (`check=True`). A destination with no error in
+what it checked has no new one, whatever the folder had before.
 
 A solution-style tsconfig (`files: []` with `references`) is checked through the configs it
 references. A folder without a tsconfig is checked with a temporary one, kept under

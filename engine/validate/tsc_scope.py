@@ -13,6 +13,10 @@ program's files, or, for a folder judged against its STAGING baseline, a program
 structure differs from the baseline's (a file more or less, an import resolved elsewhere,
 other compiler options): then "where it stood" and "where it is" are not the same program.
 
+A folder that arrives as it stood needs no check at all when its project would be built the
+same at the destination (`same_as`: the server compares the kept program of where it stood,
+without building the one where it is; see tsc_server.cjs).
+
 A scoped answer is a fast path, never the verdict on its own: a caller that finds a new error
 in it checks everything again and judges that (`engine/epic/project_gate.py`), since a file
 checked alone may print a union's members in another order than the whole program did.
