@@ -7,14 +7,19 @@ import json
 import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from engine.epic.project_gate import check_folder
+from engine.epic.project_gate import FolderCheck, check_folder
 from engine.patch.validation import Finding
 from engine.validate.baseline import Baseline
 from engine.validate.projects import check_project
-from engine.validate.staging_baseline import staging_findings, take_staging_baseline
+from engine.validate.staging_baseline import (
+    FolderBaseline,
+    staging_findings,
+    take_staging_baseline,
+)
 from engine.validate.tsc_scope import SCOPE_AFFECTED, SCOPE_ALL, SCOPE_NONE, Scope
 from engine.validate.tsc_server import MODE_ENV, close_all
 from tests.conftest import write
@@ -31,6 +36,23 @@ def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     close_all()
     yield
     close_all()
+
+
+def _gate(
+    root: Path,
+    changed: Sequence[str],
+    baseline: FolderBaseline,
+    **options: Any,
+) -> FolderCheck:
+    """A moved folder's gate check at apps/w, with no project outside it."""
+    return check_folder(
+        root,
+        changed,
+        dest="apps/w",
+        baseline=baseline,
+        project_baseline=lambda tsconfig, config: Baseline(tool="tsc", findings=[]),
+        **options,
+    )
 
 
 def _files(check_findings: list) -> set[str]:
@@ -101,13 +123,7 @@ def test_a_moved_folder_with_the_baselines_structure_checks_only_what_changed(
     write(dest, "src/user.ts", USER + 'export const bad: number = "one";\n')
 
     def gate() -> tuple[list[str], dict[str, str]]:
-        check = check_folder(
-            root,
-            ["apps/w/src/user.ts"],
-            dest="apps/w",
-            baseline=baseline,
-            project_baseline=lambda tsconfig, config: Baseline(tool="tsc", findings=[]),
-        )
+        check = _gate(root, ["apps/w/src/user.ts"], baseline)
         return check.lines, check.scopes
 
     lines, scopes = gate()
@@ -152,30 +168,19 @@ def test_with_preserved_symlinks_a_moved_folder_keeps_its_nested_packages_struct
     dest = root / "apps" / "w"
     shutil.copytree(staging, dest, ignore=shutil.ignore_patterns("node_modules"))
     (dest / "node_modules").symlink_to(staging / "node_modules", target_is_directory=True)
-    write(dest, "src/user.ts", USER + "export const again: number = ok;\n")
-    check = check_folder(
-        root,
-        ["apps/w/src/user.ts"],
-        dest="apps/w",
-        baseline=baseline,
-        project_baseline=lambda tsconfig, config: Baseline(tool="tsc", findings=[]),
-        staging_errors=lambda which: [],
-    )
-    assert check.scopes == {"apps/w/tsconfig.json": SCOPE_AFFECTED}
-    assert check.lines == []
+
+    def gate(user: str) -> tuple[list[str], dict[str, str]]:
+        write(dest, "src/user.ts", user)
+        check = _gate(root, ["apps/w/src/user.ts"], baseline, staging_errors=lambda which: [])
+        return check.lines, check.scopes
+
+    lines, scopes = gate(USER + "export const again: number = ok;\n")
+    assert (lines, scopes) == ([], {"apps/w/tsconfig.json": SCOPE_AFFECTED})
 
     # A second name for the package's file in the destination's program is not the same
     # program: its own name is kept and everything is checked.
-    write(dest, "src/user.ts", USER + 'import "../../../STAGING/w/node_modules/nested/index";\n')
-    check = check_folder(
-        root,
-        ["apps/w/src/user.ts"],
-        dest="apps/w",
-        baseline=baseline,
-        project_baseline=lambda tsconfig, config: Baseline(tool="tsc", findings=[]),
-        staging_errors=lambda which: [],
-    )
-    assert "the program now holds" in check.scopes["apps/w/tsconfig.json"]
+    _, scopes = gate(USER + 'import "../../../STAGING/w/node_modules/nested/index";\n')
+    assert "the program now holds" in scopes["apps/w/tsconfig.json"]
 
 
 def test_a_staging_baseline_is_checked_only_as_far_as_the_verdict_needs(tmp_path: Path) -> None:
@@ -208,12 +213,11 @@ def test_a_staging_baseline_is_checked_only_as_far_as_the_verdict_needs(tmp_path
         # As each gate does: the structures taken right before the check (the server keeps
         # the program for it), from the workspace the folder stands in.
         asked.clear()
-        return check_folder(
+        baseline = take_staging_baseline(root, "STAGING/w", check=False)
+        return _gate(
             root,
             ["apps/w/src/user.ts"],
-            dest="apps/w",
-            baseline=take_staging_baseline(root, "STAGING/w", check=False),
-            project_baseline=lambda tsconfig, config: Baseline(tool="tsc", findings=[]),
+            baseline,
             staging_errors=staging_errors,
             source_root=root,
         ).lines
@@ -265,15 +269,8 @@ def test_a_folder_moved_as_it_stood_is_built_again_only_when_it_resolves_elsewhe
     files = sorted(
         p.relative_to(root).as_posix() for p in (root / "apps/w").rglob("*") if p.is_file()
     )
-    check = check_folder(
-        root,
-        files,
-        dest="apps/w",
-        baseline=take_staging_baseline(root, "STAGING/w", check=False),
-        project_baseline=lambda tsconfig, config: Baseline(tool="tsc", findings=[]),
-        staging_errors=lambda which: [],
-        source_root=root,
-    )
+    baseline = take_staging_baseline(root, "STAGING/w", check=False)
+    check = _gate(root, files, baseline, staging_errors=lambda which: [], source_root=root)
     scope = check.scopes["apps/w/tsconfig.json"]
     if elsewhere == "nothing":
         # Nothing to build: broken.ts's errors were there before, nothing can be new.
