@@ -275,6 +275,9 @@ def test_a_folder_moved_as_it_stood_is_built_again_only_when_it_resolves_elsewhe
     if elsewhere == "nothing":
         # Nothing to build: broken.ts's errors were there before, nothing can be new.
         assert (check.lines, scope) == ([], SCOPE_AFFECTED)
+        # Without the program the shallow structure was taken from, it is checked whole.
+        alone = _gate(root, files, baseline, staging_errors=lambda which: [])
+        assert "built shallow" in alone.scopes["apps/w/tsconfig.json"]
     elif elsewhere == "outside import":
         assert scope != SCOPE_AFFECTED
         assert any("TS2307" in line and "../../lib/shared" in line for line in check.lines)

@@ -580,6 +580,7 @@ function affectsGlobalScope(sourceFile) {
 }
 
 function structureDifference(before, after, changed, folder) {
+  if (before.shallow && !after.shallow) return "the baseline's program was built shallow and is no longer held";
   const skip = new Set();
   if (folder) {
     const root = ts.normalizePath(folder);
