@@ -12,8 +12,9 @@
    by the folder's gate, in the gate's thread, right before its check (`_take_baseline`):
    first its programs' structures alone, then its findings only if the check at the
    destination finds errors (`_staging_errors`, see `engine/epic/project_gate.py`), so the
-   tsc server still holds the parsed files. It is cached in the folder's run directory, so a
-   resume does not take it again.
+   tsc server still holds the programs. It is cached in the folder's run directory; a resume
+   takes the structures alone again (cheap: built shallow) for the server to hold, and the
+   findings, once taken, never again.
 
 The install is mostly waiting on the registry, and planning, migrating and refactoring a folder
 read the tree but never node_modules: `_prepare_run(ahead=...)` runs that work in this thread
@@ -339,8 +340,8 @@ class WorkspaceStep:
         return result.batch.batch_id
 
     def _take_baseline(self, job: FolderJob) -> dict[str, Any] | None:
-        """The folder's STAGING baseline, taken now unless it is cached (its programs'
-        structures; the findings when a check needs them): its facts for the gate's record
+        """The folder's STAGING baseline, taken now unless its findings are cached (its
+        programs' structures; the findings when a check needs them): its facts for the gate's record
         (`baseline_facts`, or the error that kept it from being taken). None when the folder
         has none: its source is outside the workspace or a glob, or the folder waits on the
         install."""
